@@ -1,0 +1,159 @@
+/**
+ * nexfn: the headless face of the extension's core. `nexfn run` runs a function exactly as the
+ * editor's "Nex: Run Function…" does: the reply on stdout, everything else on stderr.
+ * Exit codes: 0 success, 1 the function failed, 2 the command could not run it.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Command, InvalidArgumentError } from 'commander';
+import { utf8 } from '../core/bytes';
+import { functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
+import { ProblemError } from '../core/problems';
+import { concreteSubjectProblem } from '../core/subject';
+import { formatRunReport } from '../executor/formatRun';
+import { runFunctionOnce } from '../executor/functionRun';
+import { JsFunctionRunner } from '../executor/jsRunner';
+import { DEFAULT_LIMITS } from '../executor/types';
+
+declare const NEX_FUNCTIONS_VERSION: string | undefined;
+const VERSION = typeof NEX_FUNCTIONS_VERSION === 'string' ? NEX_FUNCTIONS_VERSION : 'dev';
+
+export interface CliIo {
+  stdout: (chunk: string | Uint8Array) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: CliIo = {
+  stdout: (chunk) => process.stdout.write(chunk),
+  stderr: (text) => process.stderr.write(text),
+};
+
+class UsageError extends Error {}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command()
+    .name('nexfn')
+    .description('Run and test NATS Nex functions locally, as the Nex Functions VS Code extension does.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+
+  program
+    .command('run')
+    .description('run a function once and print its reply')
+    .argument('<function>', `a function folder (holding ${MANIFEST_FILE}), its manifest or its source file`)
+    .requiredOption('-s, --subject <subject>', 'the concrete subject that triggers the function')
+    .option('-p, --payload <text>', 'the payload, as text (default: empty)')
+    .option('--payload-file <file>', 'read the payload bytes from a file ("-" for stdin)')
+    .option('--timeout <ms>', 'time limit in milliseconds', positiveInt('--timeout'), DEFAULT_LIMITS.timeoutMs)
+    .option('--memory <MiB>', 'memory limit in MiB', positiveInt('--memory'), DEFAULT_LIMITS.memoryLimitBytes / 1048576)
+    .option('--json', 'print the whole result as JSON on stdout instead of the raw reply')
+    .action(async (target: string, opts: { subject: string; payload?: string; payloadFile?: string; timeout: number; memory: number; json?: boolean }) => {
+      exitCode = await runCommand(target, opts, io);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number; message?: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return 0;
+    }
+    if (typeof err.exitCode === 'number' && err.code?.startsWith('commander.')) {
+      return 2; // commander already printed the message
+    }
+    if (e instanceof UsageError || e instanceof ProblemError) {
+      io.stderr(`nexfn: ${(e as Error).message}\n`);
+      return 2;
+    }
+    io.stderr(`nexfn: ${(e as Error).stack ?? String(e)}\n`);
+    return 2;
+  }
+  return exitCode;
+}
+
+async function runCommand(
+  target: string,
+  opts: { subject: string; payload?: string; payloadFile?: string; timeout: number; memory: number; json?: boolean },
+  io: CliIo,
+): Promise<number> {
+  const subjectProblem = concreteSubjectProblem(opts.subject);
+  if (subjectProblem) {
+    throw new UsageError(`--subject "${opts.subject}": ${subjectProblem}`);
+  }
+  if (opts.payload !== undefined && opts.payloadFile !== undefined) {
+    throw new UsageError('give either --payload or --payload-file, not both');
+  }
+  const resolved = path.resolve(target);
+  if (!fs.existsSync(resolved)) {
+    throw new UsageError(`${target}: no such file or folder`);
+  }
+  const dir = functionDirFor(resolved);
+  if (!dir) {
+    throw new UsageError(`${target}: no ${MANIFEST_FILE} found here or in the parent folder; a function is a folder holding one`);
+  }
+  const def = loadFunction(dir);
+  if (def.problems.length > 0) {
+    throw new ProblemError(def.problems);
+  }
+  let payload: Uint8Array = utf8(opts.payload ?? '');
+  if (opts.payloadFile !== undefined) {
+    try {
+      payload = new Uint8Array(fs.readFileSync(opts.payloadFile === '-' ? 0 : opts.payloadFile));
+    } catch (e) {
+      throw new UsageError(`--payload-file ${opts.payloadFile}: ${(e as Error).message}`);
+    }
+  }
+  const runner = new JsFunctionRunner();
+  try {
+    const result = await runFunctionOnce(runner, def, {
+      subject: opts.subject,
+      payload,
+      limits: { timeoutMs: opts.timeout, memoryLimitBytes: opts.memory * 1048576 },
+    });
+    for (const line of formatRunReport(result)) {
+      io.stderr(line.text + '\n');
+    }
+    if (opts.json) {
+      const o = result.outcome;
+      io.stdout(
+        JSON.stringify(
+          {
+            function: result.functionName,
+            subject: result.subject,
+            ok: o.ok,
+            reply: o.reply === null ? null : Buffer.from(o.reply).toString('base64'),
+            logs: o.logs,
+            durationMs: o.durationMs,
+            error: o.error ?? null,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+    } else if (result.outcome.reply) {
+      io.stdout(result.outcome.reply);
+    }
+    return result.outcome.ok ? 0 : 1;
+  } finally {
+    runner.dispose();
+  }
+}
+
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

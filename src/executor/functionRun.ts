@@ -1,0 +1,63 @@
+/** Runs a function found on disk: the one entry point the editor, the CLI and CI share. */
+import * as fs from 'fs';
+import { FunctionDefinition } from '../core/manifest';
+import { ProblemError } from '../core/problems';
+import { JsFunctionRunner, RunOptions } from './jsRunner';
+import { DEFAULT_LIMITS, RunLimits, RunOutcome } from './types';
+
+export interface FunctionRunInput {
+  subject: string;
+  payload: Uint8Array;
+  limits?: Partial<RunLimits>;
+}
+
+export interface FunctionRunResult {
+  functionName: string;
+  sourcePath: string;
+  subject: string;
+  payloadBytes: number;
+  outcome: RunOutcome;
+  /** Time from request to result, including the worker round trip. */
+  wallMs: number;
+}
+
+/**
+ * Runs `def` once. Throws ProblemError when the function cannot be run at all (invalid manifest,
+ * unsupported type, unreadable source); everything the function itself does wrong comes back in
+ * the outcome.
+ */
+export async function runFunctionOnce(
+  runner: JsFunctionRunner,
+  def: FunctionDefinition,
+  input: FunctionRunInput,
+  options: RunOptions = {},
+): Promise<FunctionRunResult> {
+  if (!def.manifest || !def.sourcePath || def.problems.length > 0) {
+    throw new ProblemError(def.problems.length > 0 ? def.problems : [{ file: def.manifestPath, message: 'the manifest is not valid' }]);
+  }
+  if (def.manifest.type !== 'v8') {
+    throw new ProblemError([
+      { file: def.manifestPath, field: 'type', message: `"${def.manifest.type}" functions cannot be run locally yet: this version runs JavaScript ("v8") functions` },
+    ]);
+  }
+  let source: string;
+  try {
+    source = fs.readFileSync(def.sourcePath, 'utf8');
+  } catch (e) {
+    throw new ProblemError([{ file: def.sourcePath, message: `cannot read the source: ${(e as Error).message}` }]);
+  }
+  const started = performance.now();
+  const outcome = await runner.run(
+    { source, fileName: def.sourcePath, subject: input.subject, payload: input.payload, limits: { ...DEFAULT_LIMITS, ...input.limits } },
+    options,
+  );
+  return {
+    functionName: def.manifest.name,
+    sourcePath: def.sourcePath,
+    subject: input.subject,
+    payloadBytes: input.payload.length,
+    outcome,
+    wallMs: performance.now() - started,
+  };
+}
+

@@ -1,0 +1,66 @@
+/** What crosses the boundary between the editor/CLI and the worker that runs user code. */
+
+export interface RunLimits {
+  /** Wall-clock limit for one invocation, in ms (a Nex node gives JavaScript 5 s). */
+  timeoutMs: number;
+  /** Heap limit for the JavaScript runtime, in bytes. */
+  memoryLimitBytes: number;
+  /** Largest trigger payload accepted, in bytes (NATS' default max_payload is 1 MiB). */
+  maxPayloadBytes: number;
+}
+
+export const DEFAULT_LIMITS: RunLimits = {
+  timeoutMs: 5000,
+  memoryLimitBytes: 64 * 1024 * 1024,
+  maxPayloadBytes: 1024 * 1024,
+};
+
+export interface JsRunRequest {
+  /** The script text. */
+  source: string;
+  /** Shown in stack traces and error locations; usually the absolute source path. */
+  fileName: string;
+  subject: string;
+  payload: Uint8Array;
+  limits: RunLimits;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface FunctionLogLine {
+  level: LogLevel;
+  text: string;
+}
+
+export type FunctionErrorKind =
+  | 'syntax' // the script does not compile
+  | 'notAFunction' // the script's completion value is not a function
+  | 'exception' // the function threw
+  | 'timeout' // the time limit was hit
+  | 'memory' // the memory limit was hit
+  | 'invalidInput' // the request was refused before running (e.g. payload too large)
+  | 'cancelled' // the caller cancelled the run
+  | 'crash'; // the worker died
+
+export interface FunctionError {
+  kind: FunctionErrorKind;
+  /** One line a user can act on. */
+  message: string;
+  /** e.g. "TypeError", for exceptions. */
+  name?: string;
+  /** Where the error happened in the user's source, 1-based. */
+  line?: number;
+  column?: number;
+  /** The JavaScript stack, trimmed of repeated frames. */
+  stack?: string;
+}
+
+export interface RunOutcome {
+  ok: boolean;
+  /** The reply bytes; null when the function returned nothing (no reply is sent). */
+  reply: Uint8Array | null;
+  logs: FunctionLogLine[];
+  /** Time spent compiling and running the function inside the runtime. */
+  durationMs: number;
+  error?: FunctionError;
+}
