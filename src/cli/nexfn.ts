@@ -150,10 +150,3 @@ async function runCommand(
     runner.dispose();
   }
 }
-
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
-}

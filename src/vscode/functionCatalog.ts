@@ -1,0 +1,103 @@
+/**
+ * The workspace's functions: every folder holding a nexfunction.json, kept current by a file
+ * watcher, with manifest problems published as diagnostics.
+ */
+import * as path from 'path';
+import {
+  Diagnostic,
+  DiagnosticSeverity,
+  Disposable,
+  EventEmitter,
+  languages as Languages,
+  Position,
+  Range,
+  RelativePattern,
+  Uri,
+  workspace as Workspace,
+} from 'vscode';
+import { FunctionDefinition, loadFunction, MANIFEST_FILE } from '../core/manifest';
+
+const EXCLUDE = '**/{node_modules,.git,dist,out,target}/**';
+const REFRESH_DEBOUNCE_MS = 150;
+
+export class FunctionCatalog implements Disposable {
+  private readonly changed = new EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+  private readonly diagnostics = Languages.createDiagnosticCollection('nex');
+  private readonly disposables: Disposable[] = [this.changed, this.diagnostics];
+  private items: FunctionDefinition[] = [];
+  private pending?: ReturnType<typeof setTimeout>;
+  private current?: Promise<void>;
+  loaded = false;
+
+  constructor() {
+    for (const folder of Workspace.workspaceFolders ?? []) {
+      const watcher = Workspace.createFileSystemWatcher(new RelativePattern(folder, `**/{${MANIFEST_FILE},*.js}`));
+      const schedule = () => this.scheduleRefresh();
+      this.disposables.push(watcher, watcher.onDidCreate(schedule), watcher.onDidChange(schedule), watcher.onDidDelete(schedule));
+    }
+    this.disposables.push(Workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh()));
+  }
+
+  get functions(): readonly FunctionDefinition[] {
+    return this.items;
+  }
+
+  /** The function whose folder holds `fsPath` (a source file, manifest or folder). */
+  findFor(fsPath: string): FunctionDefinition | undefined {
+    const target = path.resolve(fsPath);
+    return this.items
+      .filter((f) => target === f.dir || target.startsWith(f.dir + path.sep))
+      .sort((a, b) => b.dir.length - a.dir.length)[0];
+  }
+
+  refresh(): Promise<void> {
+    if (this.pending) {
+      clearTimeout(this.pending);
+      this.pending = undefined;
+    }
+    const run = async () => {
+      const manifests = await Workspace.findFiles(`**/${MANIFEST_FILE}`, EXCLUDE);
+      this.items = manifests
+        .map((uri) => loadFunction(path.dirname(uri.fsPath)))
+        .sort((a, b) => (a.manifest?.name ?? a.dir).localeCompare(b.manifest?.name ?? b.dir));
+      this.publishDiagnostics();
+      this.loaded = true;
+      this.changed.fire();
+    };
+    this.current = (this.current ?? Promise.resolve()).then(run, run);
+    return this.current;
+  }
+
+  private scheduleRefresh(): void {
+    if (this.pending) {
+      clearTimeout(this.pending);
+    }
+    this.pending = setTimeout(() => void this.refresh(), REFRESH_DEBOUNCE_MS);
+  }
+
+  private publishDiagnostics(): void {
+    this.diagnostics.clear();
+    const byFile = new Map<string, Diagnostic[]>();
+    for (const f of this.items) {
+      for (const p of f.problems) {
+        const pos = new Position(Math.max(0, (p.line ?? 1) - 1), Math.max(0, (p.column ?? 1) - 1));
+        const d = new Diagnostic(new Range(pos, pos.translate(0, 1)), p.field ? `"${p.field}": ${p.message}` : p.message, DiagnosticSeverity.Error);
+        d.source = 'nex';
+        const list = byFile.get(p.file) ?? [];
+        list.push(d);
+        byFile.set(p.file, list);
+      }
+    }
+    for (const [file, list] of byFile) {
+      this.diagnostics.set(Uri.file(file), list);
+    }
+  }
+
+  dispose(): void {
+    if (this.pending) {
+      clearTimeout(this.pending);
+    }
+    Disposable.from(...this.disposables).dispose();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The one object that owns the extension's long-lived resources: the output channel, the function
+ * runner (and its worker), the workspace catalog, the views and the commands. Disposing it
+ * releases all of them.
+ */
+import { commands as Commands, Disposable, ExtensionContext, LogOutputChannel, window as Window } from 'vscode';
+import { formatProblem, ProblemError } from '../core/problems';
+import { FunctionRunResult } from '../executor/functionRun';
+import { JsFunctionRunner } from '../executor/jsRunner';
+import { runFunctionCommand } from './commands/runFunction';
+import { FunctionCatalog } from './functionCatalog';
+import { UserInterface, vscodeUi } from './ui';
+import { FunctionsViewProvider } from './views/functionsView';
+
+export const OUTPUT_CHANNEL_NAME = 'Nex Functions';
+
+export class NexExtension implements Disposable {
+  readonly log: LogOutputChannel;
+  readonly runner: JsFunctionRunner;
+  readonly catalog: FunctionCatalog;
+  ui: UserInterface = vscodeUi;
+  private readonly disposables: Disposable[] = [];
+  private lastRun?: FunctionRunResult;
+
+  constructor(readonly context: ExtensionContext) {
+    this.log = this.own(Window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
+    this.runner = new JsFunctionRunner({ workerScript: context.asAbsolutePath('dist/jsWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
+    this.own({ dispose: () => this.runner.dispose() });
+    this.catalog = this.own(new FunctionCatalog());
+    this.own(this.catalog.onDidChange(() => this.updateContextKeys()));
+    this.own(Window.createTreeView('nex.functions', { treeDataProvider: new FunctionsViewProvider(this.catalog), showCollapseAll: false }));
+
+    this.command('nex.runFunction', (arg) => runFunctionCommand(this, arg));
+    this.command('nex.refreshFunctions', () => this.catalog.refresh());
+    this.command('nex.showOutput', () => this.log.show());
+
+    void this.catalog.refresh();
+  }
+
+  get lastResult(): FunctionRunResult | undefined {
+    return this.lastRun;
+  }
+
+  recordRun(result: FunctionRunResult): void {
+    this.lastRun = result;
+  }
+
+  /** Registers a command whose failures become one clear message plus a log line with detail. */
+  private command(id: string, handler: (...args: any[]) => unknown): void {
+    this.own(
+      Commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await handler(...args);
+        } catch (e) {
+          if (e instanceof ProblemError) {
+            for (const p of e.problems) {
+              this.log.error(formatProblem(p));
+            }
+            void this.ui.error(e.problems.map(formatProblem).join('; '));
+          } else {
+            this.log.error(`${id} failed: ${(e as Error)?.stack ?? String(e)}`);
+            void this.ui.error(`Nex: ${(e as Error)?.message ?? String(e)}`, 'Show Output').then((c) => c && this.log.show());
+          }
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  private updateContextKeys(): void {
+    void Commands.executeCommand('setContext', 'nex.functionsLoaded', this.catalog.loaded);
+    void Commands.executeCommand('setContext', 'nex.functionCount', this.catalog.functions.length);
+  }
+
+  private own<T extends Disposable>(d: T): T {
+    this.disposables.push(d);
+    return d;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.reverse()) {
+      d.dispose();
+    }
+    this.disposables.length = 0;
+  }
+}

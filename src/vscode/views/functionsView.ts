@@ -1,0 +1,82 @@
+/** The "Functions" view: one node per function, its problems as children when it has any. */
+import * as path from 'path';
+import {
+  Event,
+  MarkdownString,
+  ThemeColor,
+  ThemeIcon,
+  TreeDataProvider,
+  TreeItem,
+  TreeItemCollapsibleState,
+  Uri,
+} from 'vscode';
+import { FunctionDefinition } from '../../core/manifest';
+import { FileProblem } from '../../core/problems';
+import { FunctionCatalog } from '../functionCatalog';
+
+export class FunctionNode {
+  constructor(readonly definition: FunctionDefinition) {}
+
+  toTreeItem(): TreeItem {
+    const def = this.definition;
+    const name = def.manifest?.name ?? path.basename(def.dir);
+    const valid = def.problems.length === 0;
+    const item = new TreeItem(name, valid ? TreeItemCollapsibleState.None : TreeItemCollapsibleState.Expanded);
+    item.id = def.dir;
+    item.resourceUri = Uri.file(def.dir);
+    if (valid) {
+      const kind = def.manifest!.type === 'v8' ? 'JavaScript' : 'WebAssembly';
+      item.description = `${kind} · ${def.manifest!.source}`;
+      item.iconPath = new ThemeIcon(def.manifest!.type === 'v8' ? 'symbol-function' : 'file-binary');
+      item.contextValue = `nexFunction.${def.manifest!.type}`;
+      item.command = { title: 'Open Source', command: 'vscode.open', arguments: [Uri.file(def.sourcePath!)] };
+      item.tooltip = new MarkdownString(`**${name}** (${kind}, workload type \`${def.manifest!.type}\`)\n\n${def.dir}`);
+    } else {
+      item.description = 'invalid manifest';
+      item.iconPath = new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground'));
+      item.contextValue = 'nexFunction.invalid';
+      item.command = { title: 'Open Manifest', command: 'vscode.open', arguments: [Uri.file(def.manifestPath)] };
+      item.tooltip = def.problems.map((p) => p.message).join('\n');
+    }
+    return item;
+  }
+}
+
+export class ProblemNode {
+  constructor(readonly problem: FileProblem) {}
+
+  toTreeItem(): TreeItem {
+    const p = this.problem;
+    const item = new TreeItem(p.field ? `${p.field}: ${p.message}` : p.message, TreeItemCollapsibleState.None);
+    item.iconPath = new ThemeIcon('warning', new ThemeColor('problemsWarningIcon.foreground'));
+    item.tooltip = `${path.basename(p.file)}${p.line ? `:${p.line}` : ''}: ${p.message}`;
+    item.contextValue = 'nexProblem';
+    const line = Math.max(0, (p.line ?? 1) - 1);
+    item.command = { title: 'Show Problem', command: 'vscode.open', arguments: [Uri.file(p.file), { selection: { start: { line, character: 0 }, end: { line, character: 0 } } }] };
+    return item;
+  }
+}
+
+export type FunctionsViewNode = FunctionNode | ProblemNode;
+
+export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode> {
+  readonly onDidChangeTreeData: Event<void>;
+
+  constructor(private readonly catalog: FunctionCatalog) {
+    this.onDidChangeTreeData = catalog.onDidChange;
+  }
+
+  getTreeItem(node: FunctionsViewNode): TreeItem {
+    return node.toTreeItem();
+  }
+
+  getChildren(node?: FunctionsViewNode): FunctionsViewNode[] {
+    if (!node) {
+      return this.catalog.functions.map((f) => new FunctionNode(f));
+    }
+    if (node instanceof FunctionNode) {
+      return node.definition.problems.map((p) => new ProblemNode(p));
+    }
+    return [];
+  }
+}

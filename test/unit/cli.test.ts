@@ -1,0 +1,73 @@
+import * as assert from 'assert';
+import * as path from 'path';
+import { main } from '../../src/cli/nexfn';
+
+const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/workspace');
+
+async function nexfn(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: (c) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')),
+    stderr: (t) => (stderr += t),
+  });
+  return { code, stdout, stderr };
+}
+
+describe('nexfn run', () => {
+  it('prints the reply on stdout and the report on stderr', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'echo'), '--subject', 'demo.echo', '--payload', 'hello');
+    assert.strictEqual(r.code, 0);
+    assert.strictEqual(r.stdout, 'hello');
+    assert.match(r.stderr, /▶ echo \(echo\.js\) triggered on "demo\.echo" with 5 bytes/);
+    assert.match(r.stderr, /console\.log: echo: 5 bytes on demo\.echo/);
+    assert.match(r.stderr, /✔ reply \(5 bytes\)/);
+  });
+
+  it('accepts the source file as the target', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'echo', 'echo.js'), '-s', 'x', '-p', 'y');
+    assert.strictEqual(r.stdout, 'y');
+  });
+
+  it('prints JSON with --json', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'echo'), '-s', 'x', '-p', 'hi', '--json');
+    const json = JSON.parse(r.stdout);
+    assert.strictEqual(json.ok, true);
+    assert.strictEqual(Buffer.from(json.reply, 'base64').toString(), 'hi');
+  });
+
+  it('exits 1 with the line number when the function throws', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'throws'), '-s', 'demo');
+    assert.strictEqual(r.code, 1);
+    assert.strictEqual(r.stdout, '');
+    assert.match(r.stderr, /✖ the function threw at throws\.js:3:\d+: Error: empty payload on demo/);
+  });
+
+  it('exits 1 on a syntax error, naming the line', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'syntax-error'), '-s', 'demo');
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stderr, /✖ syntax error at broken\.js:2:\d+: SyntaxError/);
+  });
+
+  it('exits 1 when the function times out', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'endless-loop'), '-s', 'demo', '--timeout', '200');
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stderr, /✖ timed out: .*200 ms/);
+  });
+
+  it('exits 2 naming the manifest field when the manifest is invalid', async () => {
+    const r = await nexfn('run', path.join(FIXTURES, 'invalid-manifest'), '-s', 'demo');
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, /invalid-manifest\/nexfunction\.json:2:\d+: "name": "bad name!" is not a valid workload name/);
+  });
+
+  it('exits 2 on usage errors with a clear message', async () => {
+    assert.match((await nexfn('run', '/nonexistent/fn', '-s', 'a')).stderr, /no such file or folder/);
+    assert.match((await nexfn('run', path.join(FIXTURES, 'echo'), '-s', 'a.*')).stderr, /wildcards/);
+    assert.match((await nexfn('run', FIXTURES, '-s', 'a')).stderr, /no nexfunction\.json found/);
+    assert.match((await nexfn('run', path.join(FIXTURES, 'echo'), '-s', 'a', '--timeout', '-1')).stderr, /positive whole number/);
+    const missing = await nexfn('run', path.join(FIXTURES, 'echo'));
+    assert.strictEqual(missing.code, 2);
+    assert.match(missing.stderr, /--subject/);
+  });
+});

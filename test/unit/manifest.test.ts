@@ -1,0 +1,105 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { functionDirFor, loadFunction, parseManifest } from '../../src/core/manifest';
+import { formatProblem } from '../../src/core/problems';
+
+const FILE = '/ws/fn/nexfunction.json';
+
+describe('manifest', () => {
+  it('parses a valid manifest', () => {
+    const { manifest, problems } = parseManifest(FILE, '{"name": "echo", "type": "v8", "source": "echo.js"}');
+    assert.deepStrictEqual(problems, []);
+    assert.deepStrictEqual(manifest, { name: 'echo', type: 'v8', source: 'echo.js' });
+  });
+
+  it('reports invalid JSON with its line and column', () => {
+    const { manifest, problems } = parseManifest(FILE, '{\n  "name": "echo",\n  "type": v8\n}');
+    assert.strictEqual(manifest, undefined);
+    assert.strictEqual(problems[0].line, 3);
+    assert.strictEqual(problems[0].column, 11);
+    assert.match(formatProblem(problems[0]), /^\/ws\/fn\/nexfunction\.json:3:11: invalid JSON: /);
+  });
+
+  it('reports an empty file', () => {
+    const { problems } = parseManifest(FILE, '');
+    assert.strictEqual(problems.length, 1);
+    assert.match(problems[0].message, /expected a value|empty/);
+  });
+
+  it('names each missing field and says what to write', () => {
+    const { problems } = parseManifest(FILE, '{}');
+    assert.deepStrictEqual(
+      problems.map((p) => p.field),
+      ['name', 'type', 'source'],
+    );
+    assert.match(problems[1].message, /"v8".*"wasm"/);
+  });
+
+  it('refuses workload names that Nex refuses, pointing at the value', () => {
+    const { problems } = parseManifest(FILE, '{\n  "name": "my fn",\n  "type": "v8",\n  "source": "a.js"\n}');
+    assert.strictEqual(problems.length, 1);
+    assert.strictEqual(problems[0].field, 'name');
+    assert.strictEqual(problems[0].line, 2);
+    assert.match(problems[0].message, /"my fn" is not a valid workload name/);
+  });
+
+  it('refuses unknown types and non-string fields', () => {
+    const { problems } = parseManifest(FILE, '{"name": "a", "type": "native", "source": 42}');
+    assert.deepStrictEqual(
+      problems.map((p) => `${p.field}: ${p.message}`),
+      ['type: "native" is not a function type: use "v8" (JavaScript) or "wasm" (WebAssembly)', 'source: must be a string, found number'],
+    );
+  });
+
+  it('refuses a source outside the function folder', () => {
+    const { problems } = parseManifest(FILE, '{"name": "a", "type": "v8", "source": "../other/a.js"}');
+    assert.strictEqual(problems[0].field, 'source');
+    assert.match(problems[0].message, /inside the function folder/);
+  });
+
+  it('refuses a manifest that is not an object', () => {
+    const { problems } = parseManifest(FILE, '["echo"]');
+    assert.match(problems[0].message, /expected a JSON object, found array/);
+  });
+
+  describe('on disk', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-manifest-'));
+    });
+    afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('loads a function and resolves its source', () => {
+      fs.writeFileSync(path.join(dir, 'nexfunction.json'), '{"name": "a", "type": "v8", "source": "a.js"}');
+      fs.writeFileSync(path.join(dir, 'a.js'), '(s, p) => p;');
+      const def = loadFunction(dir);
+      assert.deepStrictEqual(def.problems, []);
+      assert.strictEqual(def.sourcePath, path.join(dir, 'a.js'));
+    });
+
+    it('reports a missing source file on the "source" line', () => {
+      fs.writeFileSync(path.join(dir, 'nexfunction.json'), '{\n "name": "a",\n "type": "v8",\n "source": "gone.js"\n}');
+      const def = loadFunction(dir);
+      assert.strictEqual(def.problems.length, 1);
+      assert.strictEqual(def.problems[0].line, 4);
+      assert.match(def.problems[0].message, /"gone\.js" does not exist/);
+    });
+
+    it('reports a missing manifest', () => {
+      const def = loadFunction(dir);
+      assert.match(def.problems[0].message, /cannot read the manifest/);
+    });
+
+    it('finds the function folder from a folder, a manifest or a nested source file', () => {
+      fs.mkdirSync(path.join(dir, 'src'));
+      fs.writeFileSync(path.join(dir, 'nexfunction.json'), '{}');
+      fs.writeFileSync(path.join(dir, 'src', 'a.js'), '');
+      assert.strictEqual(functionDirFor(dir), dir);
+      assert.strictEqual(functionDirFor(path.join(dir, 'nexfunction.json')), dir);
+      assert.strictEqual(functionDirFor(path.join(dir, 'src', 'a.js')), dir);
+      assert.strictEqual(functionDirFor(os.tmpdir()), undefined);
+    });
+  });
+});

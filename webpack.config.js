@@ -1,0 +1,46 @@
+// Bundles the extension, the worker that runs user code and the CLI into dist/, with the QuickJS
+// wasm beside them. Everything from node_modules is bundled, so the .vsix ships no node_modules.
+'use strict';
+const path = require('path');
+const webpack = require('webpack');
+const CopyPlugin = require('copy-webpack-plugin');
+const pkg = require('./package.json');
+
+/** @type {import('webpack').Configuration} */
+module.exports = (_env, argv) => ({
+  target: 'node20',
+  mode: argv.mode || 'production',
+  entry: {
+    extension: './src/vscode/extension.ts',
+    jsWorker: './src/executor/jsWorker.ts',
+    cli: './src/cli/bin.ts',
+  },
+  output: {
+    path: path.resolve(__dirname, 'dist'),
+    filename: '[name].js',
+    library: { type: 'commonjs2' },
+    clean: true,
+  },
+  externals: { vscode: 'commonjs vscode' },
+  resolve: { extensions: ['.ts', '.js'], mainFields: ['module', 'main'] },
+  module: {
+    // QuickJS's loader points at its wasm with new URL(...); we pass the bytes ourselves
+    // (dist/quickjs.wasm), so webpack must not emit a second copy.
+    parser: { javascript: { url: false } },
+    rules: [{ test: /\.ts$/, exclude: /node_modules/, use: [{ loader: 'ts-loader', options: { configFile: 'tsconfig.build.json' } }] }],
+  },
+  node: { __dirname: false, __filename: false },
+  devtool: 'nosources-source-map',
+  performance: { hints: false },
+  optimization: { minimize: false },
+  plugins: [
+    // One file per entry: no lazily loaded chunks to go missing from the package.
+    new webpack.optimize.LimitChunkCountPlugin({ maxChunks: 1 }),
+    new webpack.DefinePlugin({ NEX_FUNCTIONS_VERSION: JSON.stringify(pkg.version) }),
+    new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true, include: /^cli\.js$/ }),
+    new CopyPlugin({
+      patterns: [{ from: require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'), to: 'quickjs.wasm' }],
+    }),
+  ],
+  stats: 'errors-warnings',
+});
