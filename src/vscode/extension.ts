@@ -9,6 +9,8 @@ export interface NexTestApi {
   functions(): readonly FunctionDefinition[];
   refresh(): Promise<void>;
   lastRun(): FunctionRunResult | undefined;
+  /** Lines written to the "Nex Functions" output channel by recent runs. */
+  outputLines(): readonly string[];
   setUi(ui: UserInterface): void;
 }
 
@@ -22,6 +24,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
     functions: () => ext.catalog.functions,
     refresh: () => ext.catalog.refresh(),
     lastRun: () => ext.lastResult,
+    outputLines: () => ext.recentOutput,
     setUi: (ui) => {
       ext.ui = ui;
     },

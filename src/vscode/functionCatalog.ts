@@ -34,7 +34,16 @@ export class FunctionCatalog implements Disposable {
     for (const folder of Workspace.workspaceFolders ?? []) {
       const watcher = Workspace.createFileSystemWatcher(new RelativePattern(folder, `**/{${MANIFEST_FILE},*.js}`));
       const schedule = () => this.scheduleRefresh();
+      // A deleted folder reports only itself: refresh when it held (or was) a function folder.
+      const deletions = Workspace.createFileSystemWatcher(new RelativePattern(folder, '**'), true, true, false);
+      const onDelete = (uri: Uri) => {
+        const gone = path.resolve(uri.fsPath);
+        if (this.items.some((f) => f.dir === gone || f.dir.startsWith(gone + path.sep))) {
+          this.scheduleRefresh();
+        }
+      };
       this.disposables.push(watcher, watcher.onDidCreate(schedule), watcher.onDidChange(schedule), watcher.onDidDelete(schedule));
+      this.disposables.push(deletions, deletions.onDidDelete(onDelete));
     }
     this.disposables.push(Workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh()));
   }

@@ -5,6 +5,7 @@
  */
 import { commands as Commands, Disposable, ExtensionContext, LogOutputChannel, window as Window } from 'vscode';
 import { formatProblem, ProblemError } from '../core/problems';
+import { formatRunReport } from '../executor/formatRun';
 import { FunctionRunResult } from '../executor/functionRun';
 import { JsFunctionRunner } from '../executor/jsRunner';
 import { runFunctionCommand } from './commands/runFunction';
@@ -13,6 +14,7 @@ import { UserInterface, vscodeUi } from './ui';
 import { FunctionsViewProvider } from './views/functionsView';
 
 export const OUTPUT_CHANNEL_NAME = 'Nex Functions';
+const RECENT_LINES = 500;
 
 export class NexExtension implements Disposable {
   readonly log: LogOutputChannel;
@@ -21,6 +23,7 @@ export class NexExtension implements Disposable {
   ui: UserInterface = vscodeUi;
   private readonly disposables: Disposable[] = [];
   private lastRun?: FunctionRunResult;
+  private readonly recentLines: string[] = [];
 
   constructor(readonly context: ExtensionContext) {
     this.log = this.own(Window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
@@ -41,8 +44,19 @@ export class NexExtension implements Disposable {
     return this.lastRun;
   }
 
-  recordRun(result: FunctionRunResult): void {
+  /** Output lines of recent runs, newest last (for the test API). */
+  get recentOutput(): readonly string[] {
+    return this.recentLines;
+  }
+
+  /** Writes a run's report to the output channel and remembers it as the last run. */
+  reportRun(result: FunctionRunResult): void {
     this.lastRun = result;
+    for (const line of formatRunReport(result)) {
+      this.log[line.level](line.text);
+      this.recentLines.push(line.text);
+    }
+    this.recentLines.splice(0, Math.max(0, this.recentLines.length - RECENT_LINES));
   }
 
   /** Registers a command whose failures become one clear message plus a log line with detail. */

@@ -1,9 +1,10 @@
 /** "Nex: Run Function…": pick a function, ask for a subject and a payload, run it, report. */
+import { basename } from 'path';
 import { CancellationToken, commands as Commands, ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { FunctionDefinition } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { formatMs, formatRunReport } from '../../executor/formatRun';
+import { formatMs } from '../../executor/formatRun';
 import { FunctionRunResult, runFunctionOnce } from '../../executor/functionRun';
 import type { NexExtension } from '../nexExtension';
 import { runLimitsFromSettings } from '../settings';
@@ -37,7 +38,7 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   }
   if (def.problems.length > 0) {
     const first = def.problems[0];
-    const choice = await ui.error(`${def.manifest?.name ?? def.dir} cannot run: ${first.field ? `"${first.field}" ` : ''}${first.message}`, 'Open Manifest');
+    const choice = await ui.error(`${def.manifest?.name ?? basename(def.dir)} cannot run: ${first.field ? `"${first.field}" ` : ''}${first.message}`, 'Open Manifest');
     if (choice) {
       await openAt(first.file, first.line);
     }
@@ -73,11 +74,8 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
     { location: ProgressLocation.Notification, title: `Running ${name}…`, cancellable: true },
     (_progress, token) => runWithCancellation(ext, def, subject, payload, token),
   );
-  ext.recordRun(result);
+  ext.reportRun(result);
   const log = ext.log;
-  for (const line of formatRunReport(result)) {
-    log[line.level](line.text);
-  }
   log.show(true);
   const error = result.outcome.error;
   if (error && error.kind !== 'cancelled') {

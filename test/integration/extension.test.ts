@@ -1,0 +1,173 @@
+/**
+ * Runs inside the real extension host of VS Code (code-server), with the real `vscode` API,
+ * against the fixture workspace test/fixtures/workspace.
+ */
+import * as assert from 'assert';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { NexTestApi } from '../../src/vscode/extension';
+import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
+
+const EXTENSION_ID = 'nex-functions.nex-functions';
+
+/** A UI that answers from a script and records what it was shown. */
+class ScriptedUi implements UserInterface {
+  readonly shown: string[] = [];
+  constructor(private readonly answers: Array<string | ((items: PickItem<unknown>[]) => unknown)>) {}
+  async pick<T>(items: PickItem<T>[], options: { title: string }): Promise<T | undefined> {
+    this.shown.push(`pick: ${options.title}`);
+    const answer = this.answers.shift();
+    if (typeof answer === 'function') {
+      return answer(items as PickItem<unknown>[]) as T;
+    }
+    return items.find((i) => i.label.includes(String(answer)))?.value;
+  }
+  async input(options: InputOptions): Promise<string | undefined> {
+    this.shown.push(`input: ${options.title}`);
+    const answer = this.answers.shift() as string | undefined;
+    if (answer !== undefined && options.validate?.(answer)) {
+      this.shown.push(`invalid: ${options.validate(answer)}`);
+      return undefined;
+    }
+    return answer;
+  }
+  async info(message: string) {
+    this.shown.push(`info: ${message}`);
+    return undefined;
+  }
+  async warn(message: string) {
+    this.shown.push(`warn: ${message}`);
+    return undefined;
+  }
+  async error(message: string) {
+    this.shown.push(`error: ${message}`);
+    return undefined;
+  }
+}
+
+describe('Nex Functions in VS Code', () => {
+  let api: NexTestApi;
+  const workspaceDir = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<NexTestApi>(EXTENSION_ID);
+    assert.ok(ext, `${EXTENSION_ID} is not installed`);
+    api = await ext.activate();
+    assert.ok(api, 'activate() returns the test API outside production');
+    await api.refresh();
+  });
+
+  it('activates and registers its commands', async () => {
+    const commands = await vscode.commands.getCommands(true);
+    for (const id of ['nex.runFunction', 'nex.refreshFunctions', 'nex.showOutput']) {
+      assert.ok(commands.includes(id), `${id} is registered`);
+    }
+  });
+
+  it('lists the workspace functions, with manifest problems', () => {
+    const names = api.functions().map((f) => f.manifest?.name ?? path.basename(f.dir));
+    assert.deepStrictEqual([...names].sort(), ['echo', 'endless-loop', 'invalid-manifest', 'syntax-error', 'throws']);
+    const invalid = api.functions().find((f) => f.dir.endsWith('invalid-manifest'))!;
+    assert.strictEqual(invalid.problems[0].field, 'name');
+  });
+
+  it('publishes manifest problems as diagnostics', async () => {
+    const uri = vscode.Uri.file(path.join(workspaceDir(), 'invalid-manifest', 'nexfunction.json'));
+    const diagnostics = vscode.languages.getDiagnostics(uri);
+    assert.strictEqual(diagnostics.length, 1);
+    assert.match(diagnostics[0].message, /"name": "bad name!" is not a valid workload name/);
+    assert.strictEqual(diagnostics[0].range.start.line, 1);
+  });
+
+  it('runs a function from the command with scripted arguments and logs the reply', async () => {
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'echo'), subject: 'demo.echo', payload: 'hello' });
+    const run = api.lastRun()!;
+    assert.strictEqual(run.functionName, 'echo');
+    assert.strictEqual(Buffer.from(run.outcome.reply!).toString(), 'hello');
+    const out = api.outputLines().join('\n');
+    assert.match(out, /▶ echo \(echo\.js\) triggered on "demo\.echo" with 5 bytes/);
+    assert.match(out, /console\.log: echo: 5 bytes on demo\.echo/);
+    assert.match(out, /✔ reply \(5 bytes\) in [\d.]+ ms .*: hello/);
+  });
+
+  it('asks for the function, subject and payload when run from the palette', async () => {
+    const ui = new ScriptedUi(['echo', 'orders.created', 'from the palette']);
+    api.setUi(ui);
+    await vscode.commands.executeCommand('nex.runFunction');
+    assert.deepStrictEqual(ui.shown, ['pick: Run Nex Function', 'input: Run echo (1/2): trigger subject', 'input: Run echo (2/2): payload']);
+    assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), 'from the palette');
+    assert.strictEqual(api.lastRun()!.subject, 'orders.created');
+  });
+
+  it('refuses a wildcard subject while typing', async () => {
+    const ui = new ScriptedUi(['echo', 'orders.*']);
+    api.setUi(ui);
+    const before = api.lastRun();
+    await vscode.commands.executeCommand('nex.runFunction');
+    assert.ok(ui.shown.some((s) => /invalid: .*wildcards/.test(s)), ui.shown.join('\n'));
+    assert.strictEqual(api.lastRun(), before, 'nothing ran');
+  });
+
+  it('reports a syntax error with its line', async () => {
+    const ui = new ScriptedUi([]);
+    api.setUi(ui);
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'syntax-error'), subject: 'demo', payload: 'x' });
+    const error = api.lastRun()!.outcome.error!;
+    assert.strictEqual(error.kind, 'syntax');
+    assert.strictEqual(error.line, 2);
+    assert.match(api.outputLines().join('\n'), /✖ syntax error at broken\.js:2:\d+: SyntaxError/);
+    assert.ok(ui.shown.some((s) => /^error: syntax-error: SyntaxError: .*\(line 2\)/.test(s)), ui.shown.join('\n'));
+  });
+
+  it('reports a thrown exception on an empty payload', async () => {
+    api.setUi(new ScriptedUi([]));
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'throws'), subject: 'demo', payload: '' });
+    const error = api.lastRun()!.outcome.error!;
+    assert.strictEqual(error.kind, 'exception');
+    assert.strictEqual(error.line, 3);
+    assert.match(error.message, /empty payload on demo/);
+  });
+
+  it('stops an endless loop at the configured limit and stays responsive', async () => {
+    api.setUi(new ScriptedUi([]));
+    const started = Date.now();
+    const running = vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'endless-loop'), subject: 'demo', payload: '' });
+    // The extension host keeps answering while the function spins in its worker.
+    const t0 = Date.now();
+    await vscode.commands.getCommands(true);
+    assert.ok(Date.now() - t0 < 1000, 'the extension host stayed responsive');
+    await running;
+    const error = api.lastRun()!.outcome.error!;
+    assert.strictEqual(error.kind, 'timeout');
+    assert.match(error.message, /1500 ms/, 'uses nex.run.timeoutMs from the workspace settings');
+    assert.ok(Date.now() - started >= 1500);
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'echo'), subject: 'after', payload: 'ok' });
+    assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), 'ok');
+  });
+
+  it('explains why an invalid function cannot run', async () => {
+    const ui = new ScriptedUi([]);
+    api.setUi(ui);
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'invalid-manifest'), subject: 'demo', payload: '' });
+    assert.ok(ui.shown.some((s) => /^error: invalid-manifest cannot run: "name" "bad name!" is not a valid workload name/.test(s)), ui.shown.join('\n'));
+  });
+
+  it('picks up a new function when its manifest appears, and drops it when deleted', async () => {
+    const dir = vscode.Uri.file(path.join(workspaceDir(), 'added-later'));
+    const waitFor = async (present: boolean) => {
+      const deadline = Date.now() + 10000;
+      while (api.functions().some((f) => f.manifest?.name === 'added-later') !== present) {
+        assert.ok(Date.now() < deadline, `the file watcher did not see the function ${present ? 'appear' : 'go'}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, 'fn.js'), Buffer.from('(s, p) => "new";'));
+    await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(dir, 'nexfunction.json'), Buffer.from('{"name": "added-later", "type": "v8", "source": "fn.js"}'));
+    try {
+      await waitFor(true);
+    } finally {
+      await vscode.workspace.fs.delete(dir, { recursive: true });
+    }
+    await waitFor(false);
+  });
+});
