@@ -3,7 +3,7 @@
  * runner (and its worker), the workspace catalog, the views and the commands. Disposing it
  * releases all of them.
  */
-import { commands as Commands, Disposable, ExtensionContext, LogOutputChannel, window as Window } from 'vscode';
+import { commands as Commands, Disposable, ExtensionContext, LogOutputChannel, window as Window, workspace as Workspace } from 'vscode';
 import { formatProblem, ProblemError } from '../core/problems';
 import { formatRunReport } from '../executor/formatRun';
 import { FunctionRunResult } from '../executor/functionRun';
@@ -24,13 +24,22 @@ export class NexExtension implements Disposable {
   private readonly disposables: Disposable[] = [];
   private lastRun?: FunctionRunResult;
   private readonly recentLines: string[] = [];
+  private statusMessage?: Disposable;
+  private warmedUp = false;
 
   constructor(readonly context: ExtensionContext) {
     this.log = this.own(Window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
     this.runner = new JsFunctionRunner({ workerScript: context.asAbsolutePath('dist/jsWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
     this.own({ dispose: () => this.runner.dispose() });
     this.catalog = this.own(new FunctionCatalog());
-    this.own(this.catalog.onDidChange(() => this.updateContextKeys()));
+    this.own(
+      this.catalog.onDidChange(() => {
+        this.updateContextKeys();
+        this.warmUpWhenUseful();
+      }),
+    );
+    this.own(Workspace.onDidGrantWorkspaceTrust(() => this.warmUpWhenUseful()));
+    this.own({ dispose: () => this.clearStatusMessage() });
     this.own(Window.createTreeView('nex.functions', { treeDataProvider: new FunctionsViewProvider(this.catalog), showCollapseAll: false }));
 
     this.command('nex.runFunction', (arg) => runFunctionCommand(this, arg));
@@ -57,6 +66,26 @@ export class NexExtension implements Disposable {
       this.recentLines.push(line.text);
     }
     this.recentLines.splice(0, Math.max(0, this.recentLines.length - RECENT_LINES));
+  }
+
+  /** Shows a transient status bar message, replacing the previous one. */
+  showStatusMessage(text: string): void {
+    this.clearStatusMessage();
+    this.statusMessage = Window.setStatusBarMessage(text, 10000);
+  }
+
+  clearStatusMessage(): void {
+    this.statusMessage?.dispose();
+    this.statusMessage = undefined;
+  }
+
+  /** Starts the function worker ahead of the first run, once there is something it may run. */
+  private warmUpWhenUseful(): void {
+    if (this.warmedUp || !Workspace.isTrusted || !this.catalog.functions.some((f) => f.manifest?.type === 'v8')) {
+      return;
+    }
+    this.warmedUp = true;
+    this.runner.warmUp().catch((e: Error) => this.log.warn(`could not start the JavaScript runtime ahead of time: ${e.message}`));
   }
 
   /** Registers a command whose failures become one clear message plus a log line with detail. */

@@ -1,6 +1,6 @@
 /** "Nex: Run Function…": pick a function, ask for a subject and a payload, run it, report. */
 import { basename } from 'path';
-import { CancellationToken, commands as Commands, ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { FunctionDefinition } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
@@ -16,6 +16,9 @@ export interface RunFunctionArgs {
   subject?: string;
   payload?: string;
 }
+
+/** Runs shorter than this show no progress notification. */
+const PROGRESS_DELAY_MS = 400;
 
 interface LastInput {
   subject: string;
@@ -70,10 +73,8 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   }
   await ext.context.workspaceState.update(memoKey, { subject, payload } satisfies LastInput);
 
-  const result = await Window.withProgress(
-    { location: ProgressLocation.Notification, title: `Running ${name}…`, cancellable: true },
-    (_progress, token) => runWithCancellation(ext, def, subject, payload, token),
-  );
+  ext.clearStatusMessage();
+  const result = await runShowingProgress(ext, def, subject, payload);
   ext.reportRun(result);
   const log = ext.log;
   log.show(true);
@@ -90,19 +91,25 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
     });
   } else if (!error) {
     const reply = result.outcome.reply;
-    Window.setStatusBarMessage(`$(check) Nex: ${name} ${reply === null ? 'sent no reply' : `replied ${reply.length} bytes`} in ${formatMs(result.outcome.durationMs)}`, 8000);
+    ext.showStatusMessage(`$(check) Nex: ${name} ${reply === null ? 'sent no reply' : `replied ${reply.length} bytes`} in ${formatMs(result.outcome.durationMs)}`);
   }
   return result;
 }
 
-async function runWithCancellation(ext: NexExtension, def: FunctionDefinition, subject: string, payload: string, token: CancellationToken): Promise<FunctionRunResult> {
+/** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
+async function runShowingProgress(ext: NexExtension, def: FunctionDefinition, subject: string, payload: string): Promise<FunctionRunResult> {
   const abort = new AbortController();
-  const sub = token.onCancellationRequested(() => abort.abort());
-  try {
-    return await runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings() }, { signal: abort.signal });
-  } finally {
-    sub.dispose();
+  const running = runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings() }, { signal: abort.signal });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const slow = await Promise.race([running.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), PROGRESS_DELAY_MS)))]);
+  clearTimeout(timer);
+  if (slow) {
+    await Window.withProgress({ location: ProgressLocation.Notification, title: `Running ${def.manifest!.name}…`, cancellable: true }, (_progress, token) => {
+      token.onCancellationRequested(() => abort.abort());
+      return running.catch(() => undefined);
+    });
   }
+  return running;
 }
 
 async function chooseFunction(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, scripted: RunFunctionArgs): Promise<FunctionDefinition | undefined> {

@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// UI end-to-end test: installs the packaged .vsix into a fresh code-server, opens the example
+// workspace in headless Chromium and uses the extension the way a user does: the Nex view, the
+// command palette, the prompts, the output. Saves a PNG screenshot per step.
+//
+// usage: node test/e2e/e2e.js [vsix] [workspace] [screenshot dir]
+// env:   CODE_SERVER_NODE, CODE_SERVER_ENTRY (from scripts/vscode-host/setup.sh), CHROMIUM
+'use strict';
+const { execFileSync, spawn } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const net = require('net');
+const os = require('os');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const ROOT = path.resolve(__dirname, '../..');
+const VSIX = path.resolve(process.argv[2] || path.join(ROOT, 'dist-vsix/nex-functions.vsix'));
+const WORKSPACE_SRC = path.resolve(process.argv[3] || path.join(ROOT, 'examples/workspace'));
+const SHOTS = path.resolve(process.argv[4] || path.join(ROOT, 'test-results/e2e'));
+const NODE = process.env.CODE_SERVER_NODE || 'node';
+const ENTRY = process.env.CODE_SERVER_ENTRY;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+const freePort = () =>
+  new Promise((res, rej) => {
+    const s = net.createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => res(p));
+    });
+  });
+const healthy = (port) =>
+  new Promise((res) =>
+    http
+      .get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (r) => {
+        r.resume();
+        res(r.statusCode === 200);
+      })
+      .on('error', () => res(false)),
+  );
+
+async function main() {
+  if (!ENTRY) throw new Error('set CODE_SERVER_ENTRY (source scripts/vscode-host/setup.sh)');
+  if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} not found: run npm run package first`);
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-e2e-'));
+  const ud = path.join(tmp, 'user-data');
+  const extDir = path.join(tmp, 'extensions');
+  const ws = path.join(tmp, 'workspace');
+  fs.cpSync(WORKSPACE_SRC, ws, { recursive: true });
+  fs.mkdirSync(path.join(ud, 'User'), { recursive: true });
+  fs.writeFileSync(
+    path.join(ud, 'User', 'settings.json'),
+    JSON.stringify({
+      'workbench.startupEditor': 'none',
+      'chat.disableAIFeatures': true,
+      'extensions.autoCheckUpdates': false,
+      'extensions.autoUpdate': false,
+      'telemetry.telemetryLevel': 'off',
+      'update.mode': 'none',
+      'git.enabled': false,
+      'workbench.tips.enabled': false,
+      'window.commandCenter': false,
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+    }),
+  );
+  const env = { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') };
+  execFileSync(NODE, [ENTRY, '--user-data-dir', ud, '--extensions-dir', extDir, '--install-extension', VSIX], { env, stdio: 'pipe' });
+  const port = await freePort();
+  const logFile = fs.openSync(path.join(tmp, 'code-server.log'), 'a');
+  const cs = spawn(
+    NODE,
+    [ENTRY, '--user-data-dir', ud, '--extensions-dir', extDir, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
+      '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--ignore-last-opened'],
+    { detached: true, env, stdio: ['ignore', logFile, logFile] },
+  );
+  let ctx;
+  let browserDir;
+  const results = [];
+  try {
+    let up = false;
+    for (let i = 0; i < 300 && !up; i++) {
+      up = await healthy(port);
+      if (!up) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (!up) throw new Error('code-server did not come up:\n' + fs.readFileSync(path.join(tmp, 'code-server.log'), 'utf8'));
+    browserDir = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-e2e-chrome-'));
+    ctx = await chromium.launchPersistentContext(browserDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      env,
+      viewport: { width: 1400, height: 860 },
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    page.setDefaultTimeout(30000);
+
+    const step = async (name, fn) => {
+      const t0 = Date.now();
+      try {
+        await fn();
+        results.push({ name, ok: true });
+        console.log(`  ✔ ${name} (${Date.now() - t0} ms)`);
+      } catch (e) {
+        results.push({ name, ok: false });
+        console.log(`  ✖ ${name}: ${String((e && e.message) || e).split('\n')[0]}`);
+        await page.screenshot({ path: path.join(SHOTS, `failed-${results.length}.png`) }).catch(() => {});
+      }
+    };
+    const palette = async (command) => {
+      await page.keyboard.press('F1');
+      const input = page.locator('.quick-input-widget input.input');
+      await input.fill(`>${command}`);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
+      await page.keyboard.press('Enter');
+    };
+    const answer = async (title, value) => {
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
+      await page.locator('.quick-input-widget input.input').fill(value);
+      await page.keyboard.press('Enter');
+    };
+    const runFunction = async (name, subject, payload) => {
+      await palette('Nex: Run Function…');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run Nex Function' }).waitFor();
+      await page.locator('.quick-input-widget input.input').fill(name);
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await answer(`Run ${name} (1/2): trigger subject`, subject);
+      await answer(`Run ${name} (2/2): payload`, payload);
+    };
+
+    console.log('e2e: Nex Functions in code-server + Chromium');
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+
+    await step('the Nex view lists the workspace functions', async () => {
+      const nex = page.locator('.activitybar [aria-label^="Nex"]').first();
+      await nex.waitFor({ timeout: 60000 });
+      await nex.click();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'echo' }).first().waitFor();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'greet' }).first().waitFor();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'JavaScript · greet.js' }).first().waitFor();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'greet' }).first().click();
+      await page.locator('.tabs-container .tab', { hasText: 'greet.js' }).waitFor();
+      await page.screenshot({ path: path.join(SHOTS, '01-functions-view.png') });
+    });
+
+    await step('Nex: Run Function… asks for subject and payload and shows the reply in the output', async () => {
+      await runFunction('greet', 'greetings.hello', 'Nex');
+      const panel = page.locator('.part.panel');
+      await panel.locator('.view-lines', { hasText: 'Hello, Nex!' }).first().waitFor();
+      await panel.locator('.view-lines', { hasText: '✔ reply (' }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '02-run-output.png') });
+    });
+
+    await step('a throwing function gives a clear error with its line', async () => {
+      await runFunction('greet', 'greetings.hello', 'x'.repeat(50));
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'name too long (50 characters)' });
+      await toast.waitFor();
+      await toast.locator('text=(line 5)').first().waitFor();
+      await page.locator('.part.panel .view-lines', { hasText: '✖ the function threw at greet.js:5' }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '03-error.png') });
+    });
+
+    await step('Go to Error opens the source at the failing line', async () => {
+      await page.locator('.notifications-toasts .notification-toast a.monaco-button', { hasText: 'Go to Error' }).first().click();
+      await page.locator('.editor-group-container .tab.active', { hasText: 'greet.js' }).waitFor();
+      await page.locator('.statusbar-item', { hasText: 'Ln 5' }).first().waitFor();
+    });
+  } finally {
+    if (ctx) await ctx.close().catch(() => {});
+    try {
+      process.kill(-cs.pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+    if (browserDir) fs.rmSync(browserDir, { recursive: true, force: true });
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  console.log(`screenshots: ${SHOTS}`);
+  console.log(`e2e: ${passed} passed, ${failed} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error('e2e:', (e && e.stack) || e);
+    console.log('e2e: 0 passed, 1 failed');
+    process.exit(2);
+  },
+);
