@@ -10,7 +10,6 @@ started=$(date +%s)
 . scripts/setup-machine.sh
 
 echo "== build"
-npm run --silent build
 npm run --silent compile
 
 status=0
@@ -20,10 +19,10 @@ layer() {
   local t0; t0=$(date +%s)
   if "$@"; then echo "== $name: ok ($(( $(date +%s) - t0 )) s)"; else echo "== $name: FAILED ($(( $(date +%s) - t0 )) s)"; status=1; fi
 }
+layer package npm run --silent package   # webpack build (vscode:prepublish) + .vsix
 layer unit npx mocha --config test/mocharc.unit.cjs
 layer nats npx mocha --config test/mocharc.nats.cjs
 layer integration npx vscode-test
-layer package npm run --silent package
 layer e2e node test/e2e/e2e.js dist-vsix/nex-functions.vsix examples/workspace test-results/e2e
 
 echo "== all layers done in $(( $(date +%s) - started )) s: $([ $status -eq 0 ] && echo PASSED || echo FAILED)"

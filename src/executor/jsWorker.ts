@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { loadQuickJS, runJsFunction } from './quickjsEngine';
-import { JsRunRequest, RunOutcome } from './types';
+import { DEFAULT_LIMITS, JsRunRequest, RunOutcome } from './types';
 
 export interface WorkerRequest {
   id: number;
@@ -18,6 +18,8 @@ if (port) {
   const wasmPath: string | undefined = workerData?.wasmPath;
   loadQuickJS(wasmPath).then(
     (qjs) => {
+      // One throw-away run compiles the engine's hot paths, so the user's first run is warm.
+      runJsFunction(qjs, { source: '(s, p) => p', fileName: '<warm-up>', subject: 'warm.up', payload: new Uint8Array([1]), limits: DEFAULT_LIMITS });
       port.postMessage({ ready: true } satisfies WorkerResponse);
       port.on('message', (msg: WorkerRequest) => {
         const outcome = runJsFunction(qjs, msg.request);

@@ -116,18 +116,19 @@ async function main() {
       await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
       await page.keyboard.press('Enter');
     };
-    const answer = async (title, value) => {
+    const answer = async (title, value, screenshot) => {
       await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
       await page.locator('.quick-input-widget input.input').fill(value);
+      if (screenshot) await page.screenshot({ path: path.join(SHOTS, screenshot) });
       await page.keyboard.press('Enter');
     };
-    const runFunction = async (name, subject, payload) => {
+    const runFunction = async (name, subject, payload, screenshot) => {
       await palette('Nex: Run Function…');
       await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run Nex Function' }).waitFor();
       await page.locator('.quick-input-widget input.input').fill(name);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
       await page.keyboard.press('Enter');
-      await answer(`Run ${name} (1/2): trigger subject`, subject);
+      await answer(`Run ${name} (1/2): trigger subject`, subject, screenshot);
       await answer(`Run ${name} (2/2): payload`, payload);
     };
 
@@ -148,12 +149,12 @@ async function main() {
     });
 
     await step('Nex: Run Function… asks for subject and payload and shows the reply in the output', async () => {
-      await runFunction('greet', 'greetings.hello', 'Nex');
+      await runFunction('greet', 'greetings.hello', 'Nex', '02-run-prompt.png');
       const panel = page.locator('.part.panel');
       await panel.locator('.view-lines', { hasText: 'Hello, Nex!' }).first().waitFor();
       await panel.locator('.view-lines', { hasText: '✔ reply (' }).first().waitFor();
       await page.waitForTimeout(300);
-      await page.screenshot({ path: path.join(SHOTS, '02-run-output.png') });
+      await page.screenshot({ path: path.join(SHOTS, '03-run-output.png') });
     });
 
     await step('a throwing function gives a clear error with its line', async () => {
@@ -163,7 +164,7 @@ async function main() {
       await toast.locator('text=(line 5)').first().waitFor();
       await page.locator('.part.panel .view-lines', { hasText: '✖ the function threw at greet.js:5' }).first().waitFor();
       await page.waitForTimeout(300);
-      await page.screenshot({ path: path.join(SHOTS, '03-error.png') });
+      await page.screenshot({ path: path.join(SHOTS, '04-error.png') });
     });
 
     await step('Go to Error opens the source at the failing line', async () => {
