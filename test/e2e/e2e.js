@@ -172,6 +172,18 @@ async function main() {
       await page.locator('.editor-group-container .tab.active', { hasText: 'greet.js' }).waitFor();
       await page.locator('.statusbar-item', { hasText: 'Ln 5' }).first().waitFor();
     });
+
+    await step('an empty workspace shows the welcome view', async () => {
+      const empty = path.join(tmp, 'empty-workspace');
+      fs.mkdirSync(empty);
+      await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(empty)}`);
+      await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+      const nex = page.locator('.activitybar [aria-label^="Nex"]').first();
+      await nex.waitFor({ timeout: 60000 });
+      if (!(await page.locator('.pane-header', { hasText: 'Functions' }).first().isVisible())) await nex.click();
+      await page.locator('.welcome-view-content', { hasText: 'No Nex functions found in this workspace' }).waitFor();
+      await page.screenshot({ path: path.join(SHOTS, '05-welcome.png') });
+    });
   } finally {
     if (ctx) await ctx.close().catch(() => {});
     try {
