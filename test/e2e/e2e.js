@@ -64,6 +64,8 @@ async function main() {
       'workbench.tips.enabled': false,
       'window.commandCenter': false,
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      // Workspace Trust stays on, as for users: the workspace opens in Restricted Mode.
+      'security.workspace.trust.startupPrompt': 'never',
     }),
   );
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') };
@@ -73,7 +75,7 @@ async function main() {
   const cs = spawn(
     NODE,
     [ENTRY, '--user-data-dir', ud, '--extensions-dir', extDir, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry',
-      '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--ignore-last-opened'],
+      '--disable-update-check', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--ignore-last-opened'],
     { detached: true, env, stdio: ['ignore', logFile, logFile] },
   );
   let ctx;
@@ -135,6 +137,20 @@ async function main() {
     console.log('e2e: Nex Functions in code-server + Chromium');
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+
+    await step('in Restricted Mode, Run Function refuses and offers to manage trust', async () => {
+      await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 60000 });
+      await palette('Nex: Run Function…');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Nex functions run only in a trusted workspace' });
+      await toast.waitFor();
+      await page.waitForTimeout(500); // let the toast finish sliding in
+      await page.screenshot({ path: path.join(SHOTS, '00-restricted-mode.png') });
+      await toast.locator('a.monaco-button', { hasText: 'Manage Workspace Trust' }).click();
+      await page.getByRole('button', { name: 'Trust', exact: true }).first().click();
+      await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ state: 'detached' });
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+W'); // close the trust editor
+    });
 
     await step('the Nex view lists the workspace functions', async () => {
       const nex = page.locator('.activitybar [aria-label^="Nex"]').first();
