@@ -132,6 +132,9 @@ export class JsFunctionRunner {
         stdout: true,
         stderr: true,
       });
+      // Anything the runtime itself prints goes to stderr: stdout may be the CLI's reply channel.
+      worker.stdout.pipe(process.stderr, { end: false });
+      worker.stderr.pipe(process.stderr, { end: false });
       worker.unref();
       this.workersStarted++;
       this.worker = worker;
