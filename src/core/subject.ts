@@ -20,3 +20,18 @@ export function concreteSubjectProblem(subject: string): string | undefined {
   }
   return undefined;
 }
+
+/** Whether `subject` matches `pattern`, with NATS wildcards: `*` one token, `>` one or more trailing tokens. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') {
+      return s.length > i;
+    }
+    if (i >= s.length || (p[i] !== '*' && p[i] !== s[i])) {
+      return false;
+    }
+  }
+  return p.length === s.length;
+}

@@ -1,15 +1,18 @@
 /**
  * Runs JavaScript functions behind a worker-thread boundary, with time and memory limits, so a
  * runaway function never blocks the editor or the CLI. One runner keeps one warm worker; runs are
- * serial, as on a Nex node (one invocation at a time per workload).
+ * serial, as on a Nex node (one invocation at a time per workload). Host-service calls from the
+ * function are served here, on the caller's thread, by the backend given for the run.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Worker } from 'worker_threads';
+import { MessageChannel, MessagePort, Worker } from 'worker_threads';
 import { plural } from '../core/bytes';
+import { DEFAULT_COMPAT } from '../core/compat';
 import { concreteSubjectProblem } from '../core/subject';
-import type { WorkerRequest, WorkerResponse } from './jsWorker';
-import { JsRunRequest, RunOutcome } from './types';
+import { HostResult, HostServicesBackend } from '../hostservices/types';
+import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './jsWorker';
+import { FunctionError, JsRunRequest, RunOutcome } from './types';
 
 /** Extra time the worker gets beyond the function's own limit before it is terminated. */
 const TERMINATE_GRACE_MS = 1000;
@@ -25,11 +28,19 @@ export interface JsRunnerOptions {
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /** Serves the function's host-service calls; without one, every call fails as "No such host service". */
+  hostServices?: HostServicesBackend;
+}
+
+interface LiveWorker {
+  worker: Worker;
+  signal: Int32Array;
+  replies: MessagePort;
 }
 
 export class JsFunctionRunner {
-  private worker?: Worker;
-  private ready?: Promise<Worker>;
+  private live?: LiveWorker;
+  private ready?: Promise<LiveWorker>;
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
@@ -60,14 +71,15 @@ export class JsFunctionRunner {
       return refused;
     }
     if (options.signal?.aborted) {
-      return cancelled();
+      return failed(request, { kind: 'cancelled', message: 'the run was cancelled' });
     }
-    let worker: Worker;
+    let live: LiveWorker;
     try {
-      worker = await this.getWorker();
+      live = await this.getWorker();
     } catch (e) {
-      return crashed((e as Error).message);
+      return failed(request, crash((e as Error).message));
     }
+    const { worker } = live;
     const id = this.nextId++;
     const started = performance.now();
     return new Promise<RunOutcome>((resolve) => {
@@ -80,33 +92,41 @@ export class JsFunctionRunner {
         resolve(outcome);
       };
       const onMessage = (msg: WorkerResponse) => {
-        if ('id' in msg && msg.id === id) {
+        if ('hostCall' in msg && msg.hostCall.runId === id) {
+          const { seq, call } = msg.hostCall;
+          const backend = options.hostServices;
+          const answer: Promise<HostResult> = backend
+            ? backend.call(call).catch((e: Error) => ({ ok: false, code: 500, reason: 'error', message: e.message }) as HostResult)
+            : Promise.resolve({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${call.service}` });
+          void answer.then((result) => {
+            live.replies.postMessage({ seq, result } satisfies HostReplyMessage);
+            Atomics.store(live.signal, 0, 1);
+            Atomics.notify(live.signal, 0);
+          });
+        } else if ('id' in msg && msg.id === id) {
           finish(msg.outcome);
         }
       };
       const onError = (e: Error) => {
         this.forgetWorker(worker);
-        finish(crashed(e.message));
+        finish(failed(request, crash(e.message)));
       };
       const onExit = (code: number) => {
         this.forgetWorker(worker);
-        finish(crashed(`the worker exited with code ${code}`));
+        finish(failed(request, crash(`the worker exited with code ${code}`)));
       };
       const onAbort = () => {
         this.stopWorker();
-        finish(cancelled());
+        finish(failed(request, { kind: 'cancelled', message: 'the run was cancelled' }));
       };
       const timer = setTimeout(() => {
         this.stopWorker();
         finish({
-          ok: false,
-          reply: null,
-          logs: [],
-          durationMs: performance.now() - started,
-          error: {
+          ...failed(request, {
             kind: 'timeout',
             message: `the function did not finish within ${request.limits.timeoutMs} ms and its worker was stopped (an endless loop in a host call?)`,
-          },
+          }),
+          durationMs: performance.now() - started,
         });
       }, request.limits.timeoutMs + TERMINATE_GRACE_MS);
       worker.on('message', onMessage);
@@ -117,7 +137,7 @@ export class JsFunctionRunner {
     });
   }
 
-  private getWorker(): Promise<Worker> {
+  private getWorker(): Promise<LiveWorker> {
     if (this.disposed) {
       return Promise.reject(new Error('the function runner was disposed'));
     }
@@ -126,8 +146,12 @@ export class JsFunctionRunner {
       if (!fs.existsSync(script)) {
         return Promise.reject(new Error(`the worker script ${script} is missing (is the extension installed completely?)`));
       }
+      const shared = new SharedArrayBuffer(4);
+      const channel = new MessageChannel();
+      const init: WorkerInit = { wasmPath: this.options.wasmPath, signal: shared, replies: channel.port2 };
       const worker = new Worker(script, {
-        workerData: { wasmPath: this.options.wasmPath },
+        workerData: init,
+        transferList: [channel.port2],
         resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
         stdout: true,
         stderr: true,
@@ -136,13 +160,15 @@ export class JsFunctionRunner {
       worker.stdout.pipe(process.stderr, { end: false });
       worker.stderr.pipe(process.stderr, { end: false });
       worker.unref();
+      channel.port1.unref();
       this.workersStarted++;
-      this.worker = worker;
-      this.ready = new Promise<Worker>((resolve, reject) => {
+      const live: LiveWorker = { worker, signal: new Int32Array(shared), replies: channel.port1 };
+      this.live = live;
+      this.ready = new Promise<LiveWorker>((resolve, reject) => {
         const onMessage = (msg: WorkerResponse) => {
           if ('ready' in msg) {
             cleanup();
-            resolve(worker);
+            resolve(live);
           } else if ('fatal' in msg) {
             cleanup();
             this.forgetWorker(worker);
@@ -167,14 +193,15 @@ export class JsFunctionRunner {
   }
 
   private forgetWorker(worker: Worker): void {
-    if (this.worker === worker) {
-      this.worker = undefined;
+    if (this.live?.worker === worker) {
+      this.live.replies.close();
+      this.live = undefined;
       this.ready = undefined;
     }
   }
 
   private stopWorker(): void {
-    const worker = this.worker;
+    const worker = this.live?.worker;
     if (worker) {
       this.forgetWorker(worker);
       worker.removeAllListeners();
@@ -183,24 +210,25 @@ export class JsFunctionRunner {
   }
 }
 
+/** An outcome for a run that failed before or outside the function. */
+export function failed(request: Pick<JsRunRequest, 'profile'>, error: FunctionError): RunOutcome {
+  return { ok: false, reply: null, logs: [], durationMs: 0, error, profile: request.profile ?? DEFAULT_COMPAT, hostCalls: [], warnings: [] };
+}
+
+function crash(message: string): FunctionError {
+  return { kind: 'crash', message: `the function's worker crashed: ${message}` };
+}
+
 function checkRequest(request: JsRunRequest): RunOutcome | undefined {
-  const refuse = (message: string): RunOutcome => ({ ok: false, reply: null, logs: [], durationMs: 0, error: { kind: 'invalidInput', message } });
   const subjectProblem = concreteSubjectProblem(request.subject);
   if (subjectProblem) {
-    return refuse(`invalid trigger subject "${request.subject}": ${subjectProblem}`);
+    return failed(request, { kind: 'invalidInput', message: `invalid trigger subject "${request.subject}": ${subjectProblem}` });
   }
   if (request.payload.length > request.limits.maxPayloadBytes) {
-    return refuse(
-      `the payload is ${plural(request.payload.length, 'byte')}, over the limit of ${plural(request.limits.maxPayloadBytes, 'byte')} (NATS refuses messages over its max_payload, 1 MiB by default)`,
-    );
+    return failed(request, {
+      kind: 'invalidInput',
+      message: `the payload is ${plural(request.payload.length, 'byte')}, over the limit of ${plural(request.limits.maxPayloadBytes, 'byte')} (NATS refuses messages over its max_payload, 1 MiB by default)`,
+    });
   }
   return undefined;
-}
-
-function crashed(message: string): RunOutcome {
-  return { ok: false, reply: null, logs: [], durationMs: 0, error: { kind: 'crash', message: `the function's worker crashed: ${message}` } };
-}
-
-function cancelled(): RunOutcome {
-  return { ok: false, reply: null, logs: [], durationMs: 0, error: { kind: 'cancelled', message: 'the run was cancelled' } };
 }

@@ -1,9 +1,11 @@
 /**
  * Worker-thread entry: the boundary between the editor (or CLI) and user code. Loads QuickJS once,
- * then answers run requests one at a time. If user code never yields, the parent terminates this
- * thread and starts a new one.
+ * then answers run requests one at a time. Host-service calls block this thread (Atomics.wait)
+ * while the parent does the work, so they are synchronous for the function, as on a node. If user
+ * code never yields, the parent terminates this thread and starts a new one.
  */
-import { parentPort, workerData } from 'worker_threads';
+import { MessagePort, parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
+import { HostCall, HostResult } from '../hostservices/types';
 import { loadQuickJS, runJsFunction } from './quickjsEngine';
 import { DEFAULT_LIMITS, JsRunRequest, RunOutcome } from './types';
 
@@ -11,18 +13,59 @@ export interface WorkerRequest {
   id: number;
   request: JsRunRequest;
 }
-export type WorkerResponse = { id: number; outcome: RunOutcome } | { ready: true } | { fatal: string };
+export interface HostCallMessage {
+  hostCall: { runId: number; seq: number; call: HostCall };
+}
+export interface HostReplyMessage {
+  seq: number;
+  result: HostResult;
+}
+export type WorkerResponse = { id: number; outcome: RunOutcome } | { ready: true } | { fatal: string } | HostCallMessage;
+
+export interface WorkerInit {
+  wasmPath?: string;
+  /** Int32Array[1] over a SharedArrayBuffer: the parent sets it to 1 when a host reply is posted. */
+  signal: SharedArrayBuffer;
+  /** Where the parent posts host-call replies; read synchronously with receiveMessageOnPort. */
+  replies: MessagePort;
+}
 
 const port = parentPort;
 if (port) {
-  const wasmPath: string | undefined = workerData?.wasmPath;
-  loadQuickJS(wasmPath).then(
+  const init = workerData as WorkerInit;
+  const flag = new Int32Array(init.signal);
+  let seq = 0;
+
+  const callHost = (runId: number, deadline: number, call: HostCall): HostResult => {
+    const mine = ++seq;
+    Atomics.store(flag, 0, 0);
+    port.postMessage({ hostCall: { runId, seq: mine, call } } satisfies HostCallMessage);
+    for (;;) {
+      const received = receiveMessageOnPort(init.replies);
+      if (received) {
+        const reply = received.message as HostReplyMessage;
+        if (reply.seq === mine) {
+          return reply.result;
+        }
+        continue; // a late reply to a call that timed out earlier
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        return { ok: false, code: 504, reason: 'timeout', message: `the host-service call did not complete before the function's time limit` };
+      }
+      Atomics.wait(flag, 0, 0, remaining);
+      Atomics.store(flag, 0, 0);
+    }
+  };
+
+  loadQuickJS(init.wasmPath).then(
     (qjs) => {
       // One throw-away run compiles the engine's hot paths, so the user's first run is warm.
       runJsFunction(qjs, { source: '(s, p) => p', fileName: '<warm-up>', subject: 'warm.up', payload: new Uint8Array([1]), limits: DEFAULT_LIMITS });
       port.postMessage({ ready: true } satisfies WorkerResponse);
       port.on('message', (msg: WorkerRequest) => {
-        const outcome = runJsFunction(qjs, msg.request);
+        const deadline = Date.now() + msg.request.limits.timeoutMs;
+        const outcome = runJsFunction(qjs, msg.request, { host: (call) => callHost(msg.id, deadline, call) });
         const transfer = outcome.reply ? [outcome.reply.buffer as ArrayBuffer] : [];
         port.postMessage({ id: msg.id, outcome } satisfies WorkerResponse, transfer);
       });

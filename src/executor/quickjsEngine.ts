@@ -10,6 +10,10 @@ import * as path from 'path';
 import { newQuickJSWASMModuleFromVariant, newVariant, QuickJSContext, QuickJSHandle, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
 import { utf8 } from '../core/bytes';
+import { CompatProfile, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
+import { HostCallRecord } from '../hostservices/types';
+import { CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
+import { installHostApi, SyncHostCaller } from './hostApi';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
 
 /** QuickJS's own stack guard; larger values let deep recursion overflow the wasm stack first. */
@@ -47,19 +51,63 @@ export async function loadQuickJS(wasmPath: string = locateQuickJSWasm()): Promi
 /** Helpers evaluated in each context under a name of their own, so user errors never point at them. */
 const RUNTIME_HELPERS = `({
   toBytes: (buf) => new Uint8Array(buf),
-  toReply: (v) => {
-    if (v === undefined || v === null) return { kind: 'none' };
-    if (typeof v === 'string') return { kind: 'string', value: v };
-    if (v instanceof ArrayBuffer) return { kind: 'bytes', value: v };
-    if (ArrayBuffer.isView(v)) return { kind: 'bytes', value: v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength) };
+  toReply: (v, profile) => {
+    const kind = v === undefined ? 'undefined' : v === null ? 'null' : typeof v === 'string' ? 'string'
+      : (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) ? 'bytes' : 'json';
+    if (profile !== 'docs') {
+      // A node replies with JSON.stringify(value), whatever it is.
+      const json = JSON.stringify(v);
+      return { kind, value: json === undefined ? (v === undefined ? 'undefined' : null) : json, preview: json };
+    }
+    if (kind === 'undefined' || kind === 'null') return { kind, value: null, preview: JSON.stringify(v) };
+    if (kind === 'string') return { kind, value: v, preview: JSON.stringify(v) };
+    if (kind === 'bytes') {
+      const view = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      const head = {};
+      for (let i = 0; i < Math.min(view.length, 4); i++) head[i] = view[i];
+      const preview = JSON.stringify(head).slice(0, -1) + (view.length > 4 ? ',…}' : '}');
+      return { kind, value: view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength), preview };
+    }
     const json = JSON.stringify(v);
-    return json === undefined ? { kind: 'none', unserializable: typeof v } : { kind: 'string', value: json };
+    return json === undefined ? { kind: 'unserializable', value: null, preview: typeof v } : { kind, value: json, preview: json };
   },
 })`;
 
-export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest): RunOutcome {
+export interface RunContext {
+  /** Serves host-service calls; without one, every call fails as a node without that service. */
+  host?: SyncHostCaller;
+}
+
+export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx: RunContext = {}): RunOutcome {
+  const profile: CompatProfile = req.profile ?? DEFAULT_COMPAT;
   const logs: FunctionLogLine[] = [];
+  const hostCalls: HostCallRecord[] = [];
+  const warnings: FidelityWarning[] = [];
+  const warn = (code: string, message: string, line?: number) => {
+    if (!warnings.some((w) => w.code === code)) {
+      warnings.push({ code, message, line });
+    }
+  };
   const started = performance.now();
+  const done = (reply: Uint8Array | null, error?: FunctionError, replyKind?: ReplyKind): RunOutcome => {
+    if (logs.length > 0 && profile !== 'docs') {
+      warn(CONSOLE_DISCARDED.code, CONSOLE_DISCARDED.message);
+    }
+    return { ok: !error, reply: error ? null : reply, logs, durationMs: performance.now() - started, error, profile, replyKind, hostCalls, warnings };
+  };
+
+  const sourceBytes = Buffer.byteLength(req.source, 'utf8');
+  if (profile !== 'docs' && sourceBytes > NODE_JS_SOURCE_LIMIT) {
+    return done(null, {
+      kind: 'invalidInput',
+      message: `the source is ${sourceBytes} bytes, over the ${NODE_JS_SOURCE_LIMIT}-byte limit of Nex nodes: a ${profile} node refuses to deploy it`,
+    });
+  }
+  const sizeHint = sourceSizeWarning(profile, sourceBytes);
+  if (sizeHint) {
+    warn(sizeHint.code, sizeHint.message, 1);
+  }
+
   const deadline = Date.now() + req.limits.timeoutMs;
   let timedOut = false;
   const runtime = qjs.newRuntime();
@@ -73,13 +121,6 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest): RunOut
     return false;
   });
   const vm = runtime.newContext();
-  const done = (reply: Uint8Array | null, error?: FunctionError): RunOutcome => ({
-    ok: !error,
-    reply: error ? null : reply,
-    logs,
-    durationMs: performance.now() - started,
-    error,
-  });
   const failure = (handle: QuickJSHandle, phase: 'compile' | 'call'): RunOutcome => {
     const dumped = vm.dump(handle);
     handle.dispose();
@@ -87,6 +128,15 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest): RunOut
   };
   try {
     installConsole(vm, logs);
+    installHostApi(vm, {
+      profile,
+      namespace: req.namespace ?? 'default',
+      workload: req.workload ?? 'function',
+      fileName: req.fileName,
+      caller: runCtx.host ?? ((call) => ({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${call.service}` })),
+      calls: hostCalls,
+      warn,
+    });
     const helpers = vm.unwrapResult(vm.evalCode(RUNTIME_HELPERS, '<nex-runtime>', { type: 'global' }));
     try {
       const evaluated = vm.evalCode(req.source, req.fileName, { type: 'global' });
@@ -115,13 +165,23 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest): RunOut
           return failure(called.error, 'call');
         }
         const toReply = vm.getProp(helpers, 'toReply');
-        const converted = vm.callFunction(toReply, vm.undefined, called.value);
+        const profileHandle = vm.newString(profile);
+        const converted = vm.callFunction(toReply, vm.undefined, called.value, profileHandle);
+        profileHandle.dispose();
         toReply.dispose();
         called.value.dispose();
         if (converted.error) {
           return failure(converted.error, 'call');
         }
-        return done(readReply(vm, converted.value, logs));
+        const reply = readReply(vm, converted.value);
+        const hint = replyWarning(profile, reply.kind, reply.preview);
+        if (hint) {
+          warn(hint.code, hint.message, functionStartLine(req.source));
+        }
+        if (reply.kind === 'unserializable') {
+          logs.push({ level: 'warn', text: `the function returned a ${reply.preview}, which has no JSON form: no reply is sent` });
+        }
+        return done(reply.bytes, undefined, reply.kind);
       } finally {
         fn.dispose();
       }
@@ -138,22 +198,21 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest): RunOut
   }
 }
 
-function readReply(vm: QuickJSContext, converted: QuickJSHandle, logs: FunctionLogLine[]): Uint8Array | null {
+function readReply(vm: QuickJSContext, converted: QuickJSHandle): { kind: ReplyKind; bytes: Uint8Array | null; preview: string } {
   try {
-    const kind = vm.getProp(converted, 'kind').consume((h) => vm.getString(h));
-    if (kind === 'none') {
-      const unserializable = vm.getProp(converted, 'unserializable').consume((h) => vm.dump(h));
-      if (unserializable) {
-        logs.push({ level: 'warn', text: `the function returned a ${unserializable}, which has no JSON form: no reply is sent` });
-      }
-      return null;
-    }
-    return vm.getProp(converted, 'value').consume((value) => {
-      if (kind === 'string') {
+    const kind = vm.getProp(converted, 'kind').consume((h) => vm.getString(h)) as ReplyKind;
+    const preview = vm.getProp(converted, 'preview').consume((h) => (vm.typeof(h) === 'string' ? vm.getString(h) : String(vm.dump(h))));
+    const bytes = vm.getProp(converted, 'value').consume((value) => {
+      const type = vm.typeof(value);
+      if (type === 'string') {
         return utf8(vm.getString(value));
       }
-      return vm.getArrayBuffer(value).consume((view) => new Uint8Array(view.value));
+      if (type === 'object' && vm.dump(value) !== null) {
+        return vm.getArrayBuffer(value).consume((view) => new Uint8Array(view.value));
+      }
+      return null;
     });
+    return { kind, bytes, preview };
   } finally {
     converted.dispose();
   }

@@ -1,4 +1,7 @@
 /** What crosses the boundary between the editor/CLI and the worker that runs user code. */
+import type { CompatProfile } from '../core/compat';
+import type { HostCallRecord } from '../hostservices/types';
+import type { FidelityWarning, ReplyKind } from './fidelity';
 
 export interface RunLimits {
   /** Wall-clock limit for one invocation, in ms (a Nex node gives JavaScript 5 s). */
@@ -23,6 +26,11 @@ export interface JsRunRequest {
   subject: string;
   payload: Uint8Array;
   limits: RunLimits;
+  /** Which Nex behaviour to reproduce (default "docs"). */
+  profile?: CompatProfile;
+  /** Workload name and namespace: they name the buckets a 0.2 node provisions. */
+  workload?: string;
+  namespace?: string;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -63,4 +71,10 @@ export interface RunOutcome {
   /** Time spent compiling and running the function inside the runtime. */
   durationMs: number;
   error?: FunctionError;
+  profile: CompatProfile;
+  /** What the function returned, before it became reply bytes. */
+  replyKind?: ReplyKind;
+  hostCalls: HostCallRecord[];
+  /** Where a real node of another version would behave differently. */
+  warnings: FidelityWarning[];
 }
