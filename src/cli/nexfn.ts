@@ -5,13 +5,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { COMPAT_PROFILES, CompatProfile } from '../core/compat';
+import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { utf8 } from '../core/bytes';
 import { functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
 import { ProblemError } from '../core/problems';
 import { concreteSubjectProblem } from '../core/subject';
 import { formatRunReport } from '../executor/formatRun';
-import { runFunctionOnce } from '../executor/functionRun';
+import { LOCAL_NAMESPACE, runFunctionOnce } from '../executor/functionRun';
 import { JsFunctionRunner } from '../executor/jsRunner';
 import { DEFAULT_LIMITS } from '../executor/types';
 
@@ -58,8 +60,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option('--payload-file <file>', 'read the payload bytes from a file ("-" for stdin)')
     .option('--timeout <ms>', 'time limit in milliseconds', positiveInt('--timeout'), DEFAULT_LIMITS.timeoutMs)
     .option('--memory <MiB>', 'memory limit in MiB', positiveInt('--memory'), DEFAULT_LIMITS.memoryLimitBytes / 1048576)
+    .addOption(new Option('--compat <profile>', 'behave as the documented contract or as a Nex 0.2/0.3 node (default: the manifest\'s "compat", else docs)').choices([...COMPAT_PROFILES]))
+    .option('--mocks <file>', 'host-service fixture (JSON) to seed the mocks with, instead of the manifest\'s "mocks"')
     .option('--json', 'print the whole result as JSON on stdout instead of the raw reply')
-    .action(async (target: string, opts: { subject: string; payload?: string; payloadFile?: string; timeout: number; memory: number; json?: boolean }) => {
+    .action(async (target: string, opts: RunCommandOptions) => {
       exitCode = await runCommand(target, opts, io);
     });
 
@@ -83,11 +87,18 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   return exitCode;
 }
 
-async function runCommand(
-  target: string,
-  opts: { subject: string; payload?: string; payloadFile?: string; timeout: number; memory: number; json?: boolean },
-  io: CliIo,
-): Promise<number> {
+interface RunCommandOptions {
+  subject: string;
+  payload?: string;
+  payloadFile?: string;
+  timeout: number;
+  memory: number;
+  compat?: CompatProfile;
+  mocks?: string;
+  json?: boolean;
+}
+
+async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
   const subjectProblem = concreteSubjectProblem(opts.subject);
   if (subjectProblem) {
     throw new UsageError(`--subject "${opts.subject}": ${subjectProblem}`);
@@ -117,10 +128,13 @@ async function runCommand(
   }
   const runner = new JsFunctionRunner();
   try {
+    const hostServices = opts.mocks !== undefined ? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, path.resolve(opts.mocks)) : undefined;
     const result = await runFunctionOnce(runner, def, {
       subject: opts.subject,
       payload,
       limits: { timeoutMs: opts.timeout, memoryLimitBytes: opts.memory * 1048576 },
+      compat: opts.compat,
+      hostServices,
     });
     for (const line of formatRunReport(result)) {
       io.stderr(line.text + '\n');
@@ -132,9 +146,12 @@ async function runCommand(
           {
             function: result.functionName,
             subject: result.subject,
+            profile: o.profile,
             ok: o.ok,
             reply: o.reply === null ? null : Buffer.from(o.reply).toString('base64'),
             logs: o.logs,
+            hostCalls: o.hostCalls,
+            warnings: o.warnings,
             durationMs: o.durationMs,
             error: o.error ?? null,
           },

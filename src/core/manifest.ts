@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { COMPAT_PROFILES, CompatProfile, isCompatProfile } from './compat';
 import { FileProblem, lineAndColumn } from './problems';
 
 /** The file that marks a folder as a Nex function. */
@@ -18,6 +19,10 @@ export interface FunctionManifest {
   type: WorkloadType;
   /** Source file, relative to the function folder. */
   source: string;
+  /** Which Nex behaviour local runs reproduce; default "docs". */
+  compat?: CompatProfile;
+  /** Host-service fixture for local runs (JSON), relative to the function folder. */
+  mocks?: string;
 }
 
 /** A function found on disk: its folder, manifest file and, when valid, the parsed manifest. */
@@ -92,10 +97,26 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
     }
   }
 
+  const compat = stringField('compat');
+  if (compat.value !== undefined && !isCompatProfile(compat.value)) {
+    problems.push(at(compat.node!.offset, `"${compat.value}" is not a compatibility profile: use ${COMPAT_PROFILES.map((p) => `"${p}"`).join(', ')}`, 'compat'));
+  }
+  const mocks = stringField('mocks');
+  if (mocks.value !== undefined && (mocks.value.trim() === '' || path.isAbsolute(mocks.value) || mocks.value.split(/[\\/]/).includes('..'))) {
+    problems.push(at(mocks.node!.offset, 'must name a JSON file inside the function folder (relative, without "..")', 'mocks'));
+  }
+
   if (problems.length > 0) {
     return { problems };
   }
-  return { manifest: { name: name.value!, type: type.value as WorkloadType, source: source.value! }, problems };
+  const manifest: FunctionManifest = { name: name.value!, type: type.value as WorkloadType, source: source.value! };
+  if (compat.value !== undefined) {
+    manifest.compat = compat.value as CompatProfile;
+  }
+  if (mocks.value !== undefined) {
+    manifest.mocks = mocks.value;
+  }
+  return { manifest, problems };
 }
 
 function describeParseError(code: string): string {
@@ -134,13 +155,19 @@ export function loadFunction(dir: string): FunctionDefinition {
     return { dir, manifestPath, problems };
   }
   const sourcePath = path.join(dir, manifest.source);
-  if (!fs.existsSync(sourcePath)) {
-    const node = findNodeAtLocation(parseTree(text)!, ['source'])!;
+  const missing = (['source', 'mocks'] as const).filter((field) => manifest[field] !== undefined && !fs.existsSync(path.join(dir, manifest[field]!)));
+  if (missing.length > 0) {
+    const tree = parseTree(text)!;
     return {
       dir,
       manifestPath,
       manifest,
-      problems: [{ file: manifestPath, ...lineAndColumn(text, node.offset), field: 'source', message: `the file "${manifest.source}" does not exist in ${dir}` }],
+      problems: missing.map((field) => ({
+        file: manifestPath,
+        ...lineAndColumn(text, findNodeAtLocation(tree, [field])!.offset),
+        field,
+        message: `the file "${manifest[field]}" does not exist in ${dir}`,
+      })),
     };
   }
   return { dir, manifestPath, manifest, sourcePath, problems };

@@ -1,5 +1,9 @@
 /** Runs a function found on disk: the one entry point the editor, the CLI and CI share. */
 import * as fs from 'fs';
+import * as path from 'path';
+import { CompatProfile, DEFAULT_COMPAT } from '../core/compat';
+import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
+import { HostServicesBackend } from '../hostservices/types';
 import { FunctionDefinition } from '../core/manifest';
 import { ProblemError } from '../core/problems';
 import { JsFunctionRunner, RunOptions } from './jsRunner';
@@ -9,7 +13,14 @@ export interface FunctionRunInput {
   subject: string;
   payload: Uint8Array;
   limits?: Partial<RunLimits>;
+  /** Overrides the manifest's compat profile. */
+  compat?: CompatProfile;
+  /** Serves host services; default: in-memory mocks seeded from the function's mocks file. */
+  hostServices?: HostServicesBackend;
 }
+
+/** Functions run in this namespace locally; it names the default buckets (hs_default_<name>_kv). */
+export const LOCAL_NAMESPACE = 'default';
 
 export interface FunctionRunResult {
   functionName: string;
@@ -17,6 +28,8 @@ export interface FunctionRunResult {
   subject: string;
   payloadBytes: number;
   outcome: RunOutcome;
+  /** The backend that served the run's host-service calls (its state reflects the run). */
+  hostServices: HostServicesBackend;
   /** Time from request to result, including the worker round trip. */
   wallMs: number;
 }
@@ -46,10 +59,20 @@ export async function runFunctionOnce(
   } catch (e) {
     throw new ProblemError([{ file: def.sourcePath, message: `cannot read the source: ${(e as Error).message}` }]);
   }
+  const hostServices = input.hostServices ?? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest.name, def.manifest.mocks && path.join(def.dir, def.manifest.mocks));
   const started = performance.now();
   const outcome = await runner.run(
-    { source, fileName: def.sourcePath, subject: input.subject, payload: input.payload, limits: { ...DEFAULT_LIMITS, ...input.limits } },
-    options,
+    {
+      source,
+      fileName: def.sourcePath,
+      subject: input.subject,
+      payload: input.payload,
+      limits: { ...DEFAULT_LIMITS, ...input.limits },
+      profile: input.compat ?? def.manifest.compat ?? DEFAULT_COMPAT,
+      workload: def.manifest.name,
+      namespace: LOCAL_NAMESPACE,
+    },
+    { ...options, hostServices },
   );
   return {
     functionName: def.manifest.name,
@@ -57,6 +80,7 @@ export async function runFunctionOnce(
     subject: input.subject,
     payloadBytes: input.payload.length,
     outcome,
+    hostServices,
     wallMs: performance.now() - started,
   };
 }

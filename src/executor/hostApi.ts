@@ -165,7 +165,7 @@ function performCall(ctx: HostApiContext, service: HostServiceName, method: stri
   }
   if (!result.ok) {
     const error = nodeError(ctx, call, result, line);
-    record(false, `${result.message} → throws "${error}"`);
+    record(false, `${result.message} → throws ${JSON.stringify(error)}`);
     return { code: result.code === 200 ? 500 : result.code, error };
   }
   record(true, summariseResult(result));

@@ -124,7 +124,22 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
   const failure = (handle: QuickJSHandle, phase: 'compile' | 'call'): RunOutcome => {
     const dumped = vm.dump(handle);
     handle.dispose();
-    return done(null, describeError(dumped, phase, timedOut, req));
+    // A host call cut short by the deadline throws before the interrupt handler runs.
+    const error = describeError(dumped, phase, timedOut || Date.now() >= deadline, req);
+    if (typeof dumped === 'string' && error.line === undefined) {
+      // Host services throw plain strings, without a stack: point at the call that threw it.
+      const source = [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(dumped)}`));
+      error.line = source?.line;
+    }
+    const missing = /^'(hostServices|kv|objectStore|messaging|http)' is not defined$/.exec(dumped?.message ?? '');
+    if (missing) {
+      const hint =
+        missing[1] === 'hostServices'
+          ? `hostServices does not exist under profile ${profile}: Nex 0.3 offers the globals kv(bucket), objectStore(bucket), messaging and http; set "compat": "0.2" or "docs" for the hostServices API`
+          : `${missing[1]} is a Nex 0.3 global: under profile ${profile} use hostServices.${missing[1] === 'kv' || missing[1] === 'objectStore' ? `${missing[1]} (the function's own bucket)` : missing[1]}, or set "compat": "0.3"`;
+      warn('api-mismatch', hint, error.line);
+    }
+    return done(null, error);
   };
   try {
     installConsole(vm, logs);
@@ -273,7 +288,14 @@ interface DumpedError {
 }
 
 function describeError(dumped: unknown, phase: 'compile' | 'call', timedOut: boolean, req: JsRunRequest): FunctionError {
-  const err: DumpedError = dumped && typeof dumped === 'object' ? (dumped as DumpedError) : { message: String(dumped) };
+  if (typeof dumped !== 'object' || dumped === null) {
+    // A thrown non-Error value, e.g. the plain strings host services throw.
+    if (timedOut) {
+      return { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
+    }
+    return { kind: 'exception', message: typeof dumped === 'string' ? JSON.stringify(dumped) : String(dumped) };
+  }
+  const err = dumped as DumpedError;
   const name = err.name ?? 'Error';
   const message = err.message ?? String(dumped);
   const stack = typeof err.stack === 'string' ? collapseStack(err.stack) : undefined;

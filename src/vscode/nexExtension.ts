@@ -3,7 +3,20 @@
  * runner (and its worker), the workspace catalog, the views and the commands. Disposing it
  * releases all of them.
  */
-import { commands as Commands, Disposable, ExtensionContext, LogOutputChannel, window as Window, workspace as Workspace } from 'vscode';
+import {
+  commands as Commands,
+  Diagnostic,
+  DiagnosticCollection,
+  DiagnosticSeverity,
+  Disposable,
+  ExtensionContext,
+  languages as Languages,
+  LogOutputChannel,
+  Range,
+  Uri,
+  window as Window,
+  workspace as Workspace,
+} from 'vscode';
 import { formatProblem, ProblemError } from '../core/problems';
 import { formatRunReport } from '../executor/formatRun';
 import { FunctionRunResult } from '../executor/functionRun';
@@ -20,6 +33,7 @@ export class NexExtension implements Disposable {
   readonly log: LogOutputChannel;
   readonly runner: JsFunctionRunner;
   readonly catalog: FunctionCatalog;
+  private readonly runDiagnostics: DiagnosticCollection;
   ui: UserInterface = vscodeUi;
   private readonly disposables: Disposable[] = [];
   private lastRun?: FunctionRunResult;
@@ -32,6 +46,7 @@ export class NexExtension implements Disposable {
     this.runner = new JsFunctionRunner({ workerScript: context.asAbsolutePath('dist/jsWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
     this.own({ dispose: () => this.runner.dispose() });
     this.catalog = this.own(new FunctionCatalog());
+    this.runDiagnostics = this.own(Languages.createDiagnosticCollection('nex-run'));
     this.own(
       this.catalog.onDidChange(() => {
         this.updateContextKeys();
@@ -58,9 +73,13 @@ export class NexExtension implements Disposable {
     return this.recentLines;
   }
 
-  /** Writes a run's report to the output channel and remembers it as the last run. */
+  /**
+   * Writes a run's report to the output channel, shows its error and fidelity hints as
+   * diagnostics on the function's source, and remembers it as the last run.
+   */
   reportRun(result: FunctionRunResult): void {
     this.lastRun = result;
+    this.runDiagnostics.set(Uri.file(result.sourcePath), runDiagnostics(result));
     for (const line of formatRunReport(result)) {
       this.log[line.level](line.text);
       this.recentLines.push(line.text);
@@ -126,4 +145,28 @@ export class NexExtension implements Disposable {
     }
     this.disposables.length = 0;
   }
+}
+
+/** The last run's error and fidelity hints, as diagnostics on the function's source. */
+function runDiagnostics(result: FunctionRunResult): Diagnostic[] {
+  const at = (line?: number, column?: number) => {
+    const l = Math.max(0, (line ?? 1) - 1);
+    const c = Math.max(0, (column ?? 1) - 1);
+    return new Range(l, c, l, line === undefined ? 0 : Number.MAX_SAFE_INTEGER);
+  };
+  const list: Diagnostic[] = [];
+  const { error, warnings, profile } = result.outcome;
+  if (error && error.kind !== 'cancelled') {
+    const d = new Diagnostic(at(error.line, error.column), `Run on "${result.subject}": ${error.message}`, DiagnosticSeverity.Error);
+    d.source = 'nex run';
+    d.code = error.kind;
+    list.push(d);
+  }
+  for (const w of warnings) {
+    const d = new Diagnostic(at(w.line), `${w.message} (profile ${profile})`, DiagnosticSeverity.Warning);
+    d.source = 'nex fidelity';
+    d.code = w.code;
+    list.push(d);
+  }
+  return list;
 }
