@@ -66,7 +66,7 @@ describe('Nex Functions in VS Code', () => {
 
   it('lists the workspace functions, with manifest problems', () => {
     const names = api.functions().map((f) => f.manifest?.name ?? path.basename(f.dir));
-    assert.deepStrictEqual([...names].sort(), ['echo', 'endless-loop', 'invalid-manifest', 'syntax-error', 'throws']);
+    assert.deepStrictEqual([...names].sort(), ['counter', 'echo', 'endless-loop', 'invalid-manifest', 'syntax-error', 'throws']);
     const invalid = api.functions().find((f) => f.dir.endsWith('invalid-manifest'))!;
     assert.strictEqual(invalid.problems[0].field, 'name');
   });
@@ -88,6 +88,22 @@ describe('Nex Functions in VS Code', () => {
     assert.match(out, /▶ echo \(echo\.js\) triggered on "demo\.echo" with 5 bytes/);
     assert.match(out, /console\.log: echo: 5 bytes on demo\.echo/);
     assert.match(out, /✔ reply \(5 bytes\) in [\d.]+ ms .*: hello/);
+  });
+
+  it('runs a host-service function against its mocks and shows fidelity hints as diagnostics', async () => {
+    api.setUi(new ScriptedUi([]));
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'counter'), subject: 'counter.hit', payload: 'x' });
+    const run = api.lastRun()!;
+    assert.strictEqual(run.outcome.error, undefined, JSON.stringify(run.outcome.error));
+    assert.deepStrictEqual(JSON.parse(Buffer.from(run.outcome.reply!).toString()), { subject: 'counter.hit', count: 42 });
+    assert.deepStrictEqual(run.outcome.hostCalls.map((c) => `${c.service}.${c.method}`), ['kv.get', 'kv.set', 'messaging.publish']);
+    const out = api.outputLines().join('\n');
+    assert.match(out, /host kv\.get\(bucket="hs_default_counter_kv" key="counter_hit"\) → 41/);
+    const diagnostics = vscode.languages.getDiagnostics(vscode.Uri.file(path.join(workspaceDir(), 'counter', 'counter.js')));
+    const hint = diagnostics.find((d) => d.code === 'api-0.2-only');
+    assert.ok(hint, JSON.stringify(diagnostics));
+    assert.strictEqual(hint.severity, vscode.DiagnosticSeverity.Warning);
+    assert.strictEqual(hint.range.start.line, 10, 'on the line of the first host call');
   });
 
   it('asks for the function, subject and payload when run from the palette', async () => {
@@ -117,6 +133,10 @@ describe('Nex Functions in VS Code', () => {
     assert.strictEqual(error.line, 2);
     assert.match(api.outputLines().join('\n'), /✖ syntax error at broken\.js:2:\d+: SyntaxError/);
     assert.ok(ui.shown.some((s) => /^error: syntax-error: SyntaxError: .*\(line 2\)/.test(s)), ui.shown.join('\n'));
+    const diagnostics = vscode.languages.getDiagnostics(vscode.Uri.file(path.join(workspaceDir(), 'syntax-error', 'broken.js')));
+    assert.strictEqual(diagnostics[0].severity, vscode.DiagnosticSeverity.Error);
+    assert.strictEqual(diagnostics[0].range.start.line, 1);
+    assert.match(diagnostics[0].message, /SyntaxError/);
   });
 
   it('reports a thrown exception on an empty payload', async () => {
