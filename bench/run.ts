@@ -1,65 +1,100 @@
 /**
- * npm run bench: the cost of the worker boundary. Runs the same warm echo function N times
- * in-process on QuickJS (the baseline) and through JsFunctionRunner (worker thread, the way the
- * editor and CLI run functions), and reports percentiles and their ratio. Numbers are for
- * comparison within one run on one machine, not absolute promises.
+ * npm run bench: what a local run costs, measured in one process so the numbers compare.
+ * - warm echo through the worker boundary (JsFunctionRunner, as the editor and CLI run functions)
+ *   next to the same run on QuickJS in-process and to Node's `vm` (V8, as real nodes use);
+ * - the first run after the source changed (new source text: a fresh compile);
+ * - a host-service KV get (mock backend) through the boundary, next to the same call in-process.
+ * Report ratios against the baselines; these are not pass/fail thresholds.
  */
+import * as vm from 'vm';
 import { utf8 } from '../src/core/bytes';
 import { JsFunctionRunner } from '../src/executor/jsRunner';
 import { loadQuickJS, runJsFunction } from '../src/executor/quickjsEngine';
 import { DEFAULT_LIMITS, JsRunRequest } from '../src/executor/types';
+import { MockHostServices } from '../src/hostservices/mockBackend';
 
 const N = Number(process.env.BENCH_N ?? 2000);
-const request: JsRunRequest = {
-  source: '(subject, payload) => payload;',
-  fileName: 'echo.js',
-  subject: 'bench.echo',
-  payload: utf8('hello, nex'),
-  limits: DEFAULT_LIMITS,
-};
+const WARMUP = 100;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const echo: JsRunRequest = { source: '(subject, payload) => payload;', fileName: 'echo.js', subject: 'bench.echo', payload: utf8('hello, nex'), limits: DEFAULT_LIMITS };
+const kvGetSource = '(subject, payload) => hostServices.kv.get("greeting");';
+const kvGet: JsRunRequest = { ...echo, source: kvGetSource, fileName: 'kv.js', workload: 'bench', namespace: 'default' };
+const kvGetTwice: JsRunRequest = { ...kvGet, source: '(subject, payload) => { hostServices.kv.get("greeting"); return hostServices.kv.get("greeting"); };' };
+
+function stats(samples: number[]): { p50: number; p95: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return { p50: at(50), p95: at(95) };
 }
 
-function summary(samples: number[]): { p50: number; p95: number; mean: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), mean: samples.reduce((a, b) => a + b, 0) / samples.length };
+async function timeAsync(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n + WARMUP; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    if (i >= WARMUP) out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+function timeSync(n: number, fn: (i: number) => unknown): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n + WARMUP; i++) {
+    const t0 = performance.now();
+    fn(i);
+    if (i >= WARMUP) out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+const us = (ms: number) => `${(ms * 1000).toFixed(0).padStart(6)} µs`;
+const row = (label: string, s: { p50: number; p95: number }, base?: { p50: number }) =>
+  console.log(`  ${label.padEnd(48)} p50 ${us(s.p50)}  p95 ${us(s.p95)}${base ? `   ${(s.p50 / base.p50).toFixed(2)}x` : ''}`);
+
+function check(out: { ok: boolean; error?: { message: string } }): void {
+  if (!out.ok) throw new Error(out.error!.message);
 }
 
 async function main(): Promise<void> {
   const qjs = await loadQuickJS();
-  const inProcess: number[] = [];
-  for (let i = 0; i < N + 100; i++) {
-    const t0 = performance.now();
-    const out = runJsFunction(qjs, request);
-    const dt = performance.now() - t0;
-    if (!out.ok) throw new Error(out.error!.message);
-    if (i >= 100) inProcess.push(dt);
-  }
+  const mock = () => new MockHostServices('hs_default_bench_kv').seed({ kv: { greeting: 'hello' } });
+  const inProcessMock = mock();
+
+  const nodeVm = stats(
+    timeSync(N, () => {
+      const fn = vm.runInNewContext(echo.source, {}, { filename: 'echo.js' }) as (s: string, p: Uint8Array) => unknown;
+      fn(echo.subject, echo.payload);
+    }),
+  );
+  const quickjs = stats(timeSync(N, () => check(runJsFunction(qjs, echo))));
+  const quickjsKv = stats(timeSync(N, () => check(runJsFunction(qjs, kvGet, { host: (c) => inProcessMock.callSync(c) }))));
+  const quickjsKv2 = stats(timeSync(N, () => check(runJsFunction(qjs, kvGetTwice, { host: (c) => inProcessMock.callSync(c) }))));
 
   const coldStart = performance.now();
   const runner = new JsFunctionRunner();
-  await runner.run(request);
+  check(await runner.run(echo));
   const coldMs = performance.now() - coldStart;
-  const viaWorker: number[] = [];
-  for (let i = 0; i < N + 100; i++) {
-    const t0 = performance.now();
-    const out = await runner.run(request);
-    const dt = performance.now() - t0;
-    if (!out.ok) throw new Error(out.error!.message);
-    if (i >= 100) viaWorker.push(dt);
-  }
+  const worker = stats(await timeAsync(N, async () => check(await runner.run(echo))));
+  const changed = stats(await timeAsync(Math.min(N, 500), async (i) => check(await runner.run({ ...echo, source: `// edit ${i}\n(subject, payload) => { const n = ${i}; return payload; };` }))));
+  const backend = mock();
+  const workerKv = stats(await timeAsync(N, async () => check(await runner.run(kvGet, { hostServices: backend }))));
+  const workerKv2 = stats(await timeAsync(N, async () => check(await runner.run(kvGetTwice, { hostServices: backend }))));
   runner.dispose();
 
-  const base = summary(inProcess);
-  const worker = summary(viaWorker);
-  const f = (ms: number) => `${(ms * 1000).toFixed(0)} µs`;
-  console.log(`warm echo, ${N} runs each (fresh QuickJS runtime + context per run, as a node re-runs the script per trigger)`);
-  console.log(`  baseline: in-process QuickJS       p50 ${f(base.p50)}  p95 ${f(base.p95)}  mean ${f(base.mean)}`);
-  console.log(`  worker boundary (JsFunctionRunner) p50 ${f(worker.p50)}  p95 ${f(worker.p95)}  mean ${f(worker.mean)}`);
-  console.log(`  ratio worker/baseline: p50 ${(worker.p50 / base.p50).toFixed(2)}x  p95 ${(worker.p95 / base.p95).toFixed(2)}x`);
-  console.log(`  cold start (new worker + QuickJS load + first run): ${coldMs.toFixed(1)} ms = ${(coldMs / worker.p50).toFixed(0)}x a warm run`);
+  console.log(`Local runs, ${N} samples each after ${WARMUP} warm-up runs (p50 and ratio to the baseline above it)`);
+  console.log('warm echo:');
+  row('baseline: Node vm (V8), new context per run', nodeVm);
+  row('baseline: QuickJS in-process', quickjs, nodeVm);
+  row('through the worker boundary (JsFunctionRunner)', worker, quickjs);
+  console.log('first run after the source changed:');
+  row('through the worker boundary', changed, worker);
+  console.log('host-service KV get (mock backend):');
+  row('QuickJS in-process, one get', quickjsKv, quickjs);
+  row('through the worker boundary, one get', workerKv, worker);
+  const perGetInProcess = quickjsKv2.p50 - quickjsKv.p50;
+  const perGetWorker = workerKv2.p50 - workerKv.p50;
+  console.log(`  cost of one get (two gets minus one): in-process ${us(perGetInProcess)}, through the boundary ${us(perGetWorker)} (${(perGetWorker / Math.max(perGetInProcess, 1e-6)).toFixed(1)}x)`);
+  console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
 }
 
 main().catch((e) => {

@@ -6,6 +6,7 @@
  * are thrown as plain strings, as nodes throw them, worded per profile.
  */
 import { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
+import { callGlobal, isUint8Array, newUint8Array, viewBytes } from './vmValues';
 import { CompatProfile, defaultBucket } from '../core/compat';
 import { previewBytes } from '../core/bytes';
 import { HostCall, HostCallRecord, HostResult, HostServiceName, HTTP_METHODS, HttpMethod } from '../hostservices/types';
@@ -25,93 +26,140 @@ export interface HostApiContext {
 
 const HOST_FILE = '<nex-host>';
 
-/** The JavaScript side: argument checks and shapes; `native` does the rest. */
-const HOST_API_SOURCE = `(function (native, profile, kvBucket, objBucket) {
-  const toBody = (value, what) => {
-    if (value instanceof Uint8Array) return value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength);
-    if (profile === 'docs' && typeof value === 'string') return value;
-    throw 'failed to marshal v8 value to []byte: ' + what + ' is ' + (value === null ? 'null' : typeof value) + '; only Uint8[] is supported';
-  };
-  const call = (service, method, args, body) => {
-    const r = native(service, method, JSON.stringify(args), body === undefined ? null : body, new Error().stack);
-    if (r[0] !== 200) throw r[1];
-    if (r[2] !== null) return new Uint8Array(r[2]);
-    if (r[3] !== null) return JSON.parse(r[3]);
-    return undefined;
-  };
-  const none = () => undefined;
-  const kvApi = (bucket) => ({
-    get: (key) => call('kv', 'get', { bucket, key: String(key) }),
-    set: (key, value) => none(call('kv', 'set', { bucket, key: String(key) }, toBody(value, 'value'))),
-    delete: (key) => none(call('kv', 'delete', { bucket, key: String(key) })),
-    keys: () => call('kv', 'keys', { bucket }),
-  });
-  const objectApi = (bucket) => ({
-    get: (name) => call('objectStore', 'get', { bucket, name: String(name) }),
-    put: (name, value) => call('objectStore', 'put', { bucket, name: String(name) }, toBody(value, 'value')),
-    delete: (name) => none(call('objectStore', 'delete', { bucket, name: String(name) })),
-    list: () => call('objectStore', 'list', { bucket }),
-  });
-  const messaging = {
-    publish: (subject, payload) => none(call('messaging', 'publish', { subject: String(subject) }, toBody(payload, 'payload'))),
-    request: (subject, payload) => call('messaging', 'request', { subject: String(subject) }, toBody(payload, 'payload')),
-    requestMany: (subject, payload) => call('messaging', 'requestMany', { subject: String(subject) }),
-  };
-  const http = {};
-  for (const method of ${JSON.stringify(HTTP_METHODS)}) {
-    http[method] = (url, body) => call('http', method, { url: String(url) }, body === undefined || method === 'get' || method === 'head' ? undefined : toBody(body, 'body'));
-  }
-  const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  if (profile === '0.3') {
-    const named = (factory) => (bucket) => {
-      if (bucket === undefined || bucket === null || bucket === '') throw 'bucket name is required';
-      return factory(String(bucket));
-    };
-    define('http', http);
-    define('messaging', messaging);
-    define('kv', named(kvApi));
-    define('objectStore', named(objectApi));
-  } else {
-    define('hostServices', { kv: kvApi(kvBucket), messaging, objectStore: objectApi(objBucket), http });
-  }
-})`;
-
-export function installHostApi(vm: QuickJSContext, ctx: HostApiContext): void {
-  const native = vm.newFunction('nexHost', (serviceH, methodH, argsH, bodyH, stackH) => {
-    const service = vm.getString(serviceH) as HostServiceName;
-    const method = vm.getString(methodH);
-    const args = JSON.parse(vm.getString(argsH)) as Record<string, string>;
-    const line = lineOf(vm.getString(stackH), ctx.fileName);
-    let body: Uint8Array | undefined;
-    if (vm.typeof(bodyH) === 'string') {
-      body = new TextEncoder().encode(vm.getString(bodyH));
-      ctx.warn('string-argument', `a Nex node accepts only a Uint8Array for ${service}.${method}'s value and throws "failed to marshal v8 value to []byte" for a string`, line);
-    } else if (vm.typeof(bodyH) === 'object' && vm.dump(bodyH) !== null) {
-      body = new Uint8Array(vm.getArrayBuffer(bodyH).consume((b) => b.value.slice()));
-    }
-    const result = performCall(ctx, service, method, args, body, line);
-    return toHandle(vm, result);
-  });
-  try {
-    const factory = vm.unwrapResult(vm.evalCode(HOST_API_SOURCE, HOST_FILE, { type: 'global' }));
-    try {
-      const args = [native, vm.newString(ctx.profile), vm.newString(defaultBucket(ctx.namespace, ctx.workload, 'kv')), vm.newString(defaultBucket(ctx.namespace, ctx.workload, 'obj'))];
-      vm.unwrapResult(vm.callFunction(factory, vm.undefined, ...args)).dispose();
-      args.slice(1).forEach((h) => h.dispose());
-    } finally {
-      factory.dispose();
-    }
-  } finally {
-    native.dispose();
-  }
-}
-
-/** What the JavaScript side gets back: [code, thrown string, bytes, json]. */
+/** What a host call gives back to the function: a value, or a plain string to throw. */
 interface CallOutcome {
   code: number;
   error?: string;
   bytes?: Uint8Array;
   json?: unknown;
+}
+
+/**
+ * Defines the host-service globals of the profile, built from native functions on first access
+ * (most runs never touch them, and nothing here compiles JavaScript but a one-line stack probe).
+ * Returns a cleanup to call before the context is disposed.
+ */
+export function installHostApi(vm: QuickJSContext, ctx: HostApiContext): () => void {
+  let stackProbe: QuickJSHandle | undefined;
+  /** The line of the user's code that made the current host call. */
+  const callerLine = (): number | undefined => {
+    stackProbe ??= vm.unwrapResult(vm.evalCode('(() => new Error().stack)', HOST_FILE, { type: 'global' }));
+    const stack = vm.unwrapResult(vm.callFunction(stackProbe, vm.undefined)).consume((h) => (vm.typeof(h) === 'string' ? vm.getString(h) : ''));
+    return lineOf(stack, ctx.fileName);
+  };
+  const str = (h: QuickJSHandle | undefined): string => (h === undefined ? 'undefined' : vm.typeof(h) === 'string' ? vm.getString(h) : String(vm.dump(h)));
+  const toValue = (outcome: CallOutcome, wants: 'bytes' | 'json' | 'none'): QuickJSHandle | { error: QuickJSHandle } => {
+    if (outcome.error !== undefined) {
+      return { error: vm.newString(outcome.error) };
+    }
+    if (wants === 'bytes' && outcome.bytes) {
+      return newUint8Array(vm, outcome.bytes);
+    }
+    if (wants === 'json' && outcome.json !== undefined) {
+      return vm.newString(JSON.stringify(outcome.json)).consume((text) => vm.unwrapResult(callGlobal(vm, 'JSON', 'parse', text)));
+    }
+    return vm.undefined;
+  };
+  /** A value argument: nodes accept only a Uint8Array; the documented contract also takes text here. */
+  const body = (h: QuickJSHandle | undefined, what: string, service: string, method: string, line?: number): Uint8Array | string => {
+    if (h !== undefined && isUint8Array(vm, h)) {
+      return viewBytes(vm, h)!;
+    }
+    const type = h === undefined ? 'undefined' : vm.typeof(h) === 'object' && vm.sameValue(h, vm.null) ? 'null' : vm.typeof(h);
+    if (ctx.profile === 'docs' && type === 'string') {
+      ctx.warn('string-argument', `a Nex node accepts only a Uint8Array for ${service}.${method}'s ${what} and throws "failed to marshal v8 value to []byte" for a string`, line);
+      return new TextEncoder().encode(vm.getString(h!));
+    }
+    return `failed to marshal v8 value to []byte: ${what} is ${type}; only Uint8[] is supported`;
+  };
+  const fn = (target: QuickJSHandle, name: string, impl: (args: QuickJSHandle[], line?: number) => QuickJSHandle | { error: QuickJSHandle }) => {
+    vm.newFunction(name, (...args) => impl(args, callerLine())).consume((f) => vm.setProp(target, name, f));
+  };
+  const call = (service: HostServiceName, method: string, args: Record<string, string>, line: number | undefined, wants: 'bytes' | 'json' | 'none', value?: Uint8Array | string) => {
+    if (typeof value === 'string') {
+      return { error: vm.newString(value) };
+    }
+    return toValue(performCall(ctx, service, method, args, value, line), wants);
+  };
+
+  const kvObject = (bucket: string): QuickJSHandle => {
+    const o = vm.newObject();
+    fn(o, 'get', ([key], line) => call('kv', 'get', { bucket, key: str(key) }, line, 'bytes'));
+    fn(o, 'set', ([key, value], line) => call('kv', 'set', { bucket, key: str(key) }, line, 'none', body(value, 'value', 'kv', 'set', line)));
+    fn(o, 'delete', ([key], line) => call('kv', 'delete', { bucket, key: str(key) }, line, 'none'));
+    fn(o, 'keys', (_args, line) => call('kv', 'keys', { bucket }, line, 'json'));
+    return o;
+  };
+  const objectStoreObject = (bucket: string): QuickJSHandle => {
+    const o = vm.newObject();
+    fn(o, 'get', ([name], line) => call('objectStore', 'get', { bucket, name: str(name) }, line, 'bytes'));
+    fn(o, 'put', ([name, value], line) => call('objectStore', 'put', { bucket, name: str(name) }, line, 'json', body(value, 'value', 'objectStore', 'put', line)));
+    fn(o, 'delete', ([name], line) => call('objectStore', 'delete', { bucket, name: str(name) }, line, 'none'));
+    fn(o, 'list', (_args, line) => call('objectStore', 'list', { bucket }, line, 'json'));
+    return o;
+  };
+  const messagingObject = (): QuickJSHandle => {
+    const o = vm.newObject();
+    fn(o, 'publish', ([subject, payload], line) => call('messaging', 'publish', { subject: str(subject) }, line, 'none', body(payload, 'payload', 'messaging', 'publish', line)));
+    fn(o, 'request', ([subject, payload], line) => call('messaging', 'request', { subject: str(subject) }, line, 'bytes', body(payload, 'payload', 'messaging', 'request', line)));
+    fn(o, 'requestMany', ([subject], line) => call('messaging', 'requestMany', { subject: str(subject) }, line, 'none'));
+    return o;
+  };
+  const httpObject = (): QuickJSHandle => {
+    const o = vm.newObject();
+    for (const method of HTTP_METHODS) {
+      fn(o, method, ([url, payload], line) => {
+        const withBody = payload !== undefined && vm.typeof(payload) !== 'undefined' && method !== 'get' && method !== 'head';
+        return call('http', method, { url: str(url) }, line, 'json', withBody ? body(payload, 'body', 'http', method, line) : undefined);
+      });
+    }
+    return o;
+  };
+  /** 0.3's kv(bucket) and objectStore(bucket). */
+  const bucketFactory = (name: string, make: (bucket: string) => QuickJSHandle): QuickJSHandle =>
+    vm.newFunction(name, (bucket) => {
+      if (bucket === undefined || vm.typeof(bucket) === 'undefined' || vm.sameValue(bucket, vm.null) || str(bucket) === '') {
+        return { error: vm.newString('bucket name is required') };
+      }
+      return make(str(bucket));
+    });
+
+  let built = false;
+  const build = () => {
+    if (built) {
+      return;
+    }
+    built = true;
+    const define = (name: string, value: QuickJSHandle) => {
+      vm.defineProp(vm.global, name, { value, configurable: true, enumerable: false });
+      value.dispose();
+    };
+    if (ctx.profile === '0.3') {
+      define('http', httpObject());
+      define('messaging', messagingObject());
+      define('kv', bucketFactory('kv', kvObject));
+      define('objectStore', bucketFactory('objectStore', objectStoreObject));
+    } else {
+      const hostServices = vm.newObject();
+      kvObject(defaultBucket(ctx.namespace, ctx.workload, 'kv')).consume((h) => vm.setProp(hostServices, 'kv', h));
+      messagingObject().consume((h) => vm.setProp(hostServices, 'messaging', h));
+      objectStoreObject(defaultBucket(ctx.namespace, ctx.workload, 'obj')).consume((h) => vm.setProp(hostServices, 'objectStore', h));
+      httpObject().consume((h) => vm.setProp(hostServices, 'http', h));
+      define('hostServices', hostServices);
+    }
+  };
+  const globals = ctx.profile === '0.3' ? ['http', 'messaging', 'kv', 'objectStore'] : ['hostServices'];
+  for (const name of globals) {
+    vm.defineProp(vm.global, name, {
+      configurable: true,
+      enumerable: false,
+      get: () => {
+        build();
+        return vm.getProp(vm.global, name);
+      },
+    });
+  }
+  return () => stackProbe?.dispose();
 }
 
 function performCall(ctx: HostApiContext, service: HostServiceName, method: string, args: Record<string, string>, body: Uint8Array | undefined, line?: number): CallOutcome {
@@ -170,19 +218,6 @@ function performCall(ctx: HostApiContext, service: HostServiceName, method: stri
   }
   record(true, summariseResult(result));
   return { code: 200, bytes: result.bytes, json: result.json };
-}
-
-function toHandle(vm: QuickJSContext, outcome: CallOutcome): QuickJSHandle {
-  const arr = vm.newArray();
-  const set = (i: number, h: QuickJSHandle) => {
-    vm.setProp(arr, i, h);
-    h.dispose();
-  };
-  set(0, vm.newNumber(outcome.code));
-  set(1, outcome.error !== undefined ? vm.newString(outcome.error) : vm.null);
-  set(2, outcome.bytes ? vm.newArrayBuffer(outcome.bytes.slice().buffer as ArrayBuffer) : vm.null);
-  set(3, outcome.json !== undefined ? vm.newString(JSON.stringify(outcome.json)) : vm.null);
-  return arr;
 }
 
 /** The string a node throws for a failed call. */

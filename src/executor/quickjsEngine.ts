@@ -7,13 +7,14 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { newQuickJSWASMModuleFromVariant, newVariant, QuickJSContext, QuickJSHandle, QuickJSWASMModule } from 'quickjs-emscripten-core';
+import { newQuickJSWASMModuleFromVariant, newVariant, QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
 import { utf8 } from '../core/bytes';
 import { CompatProfile, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
 import { HostCallRecord } from '../hostservices/types';
 import { CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
 import { installHostApi, SyncHostCaller } from './hostApi';
+import { newUint8Array, viewBytes } from './vmValues';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
 
 /** QuickJS's own stack guard; larger values let deep recursion overflow the wasm stack first. */
@@ -47,31 +48,6 @@ export async function loadQuickJS(wasmPath: string = locateQuickJSWasm()): Promi
   const wasmBinary = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   return newQuickJSWASMModuleFromVariant(newVariant(releaseSyncVariant, { wasmBinary }));
 }
-
-/** Helpers evaluated in each context under a name of their own, so user errors never point at them. */
-const RUNTIME_HELPERS = `({
-  toBytes: (buf) => new Uint8Array(buf),
-  toReply: (v, profile) => {
-    const kind = v === undefined ? 'undefined' : v === null ? 'null' : typeof v === 'string' ? 'string'
-      : (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) ? 'bytes' : 'json';
-    if (profile !== 'docs') {
-      // A node replies with JSON.stringify(value), whatever it is.
-      const json = JSON.stringify(v);
-      return { kind, value: json === undefined ? (v === undefined ? 'undefined' : null) : json, preview: json };
-    }
-    if (kind === 'undefined' || kind === 'null') return { kind, value: null, preview: JSON.stringify(v) };
-    if (kind === 'string') return { kind, value: v, preview: JSON.stringify(v) };
-    if (kind === 'bytes') {
-      const view = v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-      const head = {};
-      for (let i = 0; i < Math.min(view.length, 4); i++) head[i] = view[i];
-      const preview = JSON.stringify(head).slice(0, -1) + (view.length > 4 ? ',…}' : '}');
-      return { kind, value: view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength), preview };
-    }
-    const json = JSON.stringify(v);
-    return json === undefined ? { kind: 'unserializable', value: null, preview: typeof v } : { kind, value: json, preview: json };
-  },
-})`;
 
 export interface RunContext {
   /** Serves host-service calls; without one, every call fails as a node without that service. */
@@ -110,9 +86,15 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
 
   const deadline = Date.now() + req.limits.timeoutMs;
   let timedOut = false;
-  const runtime = qjs.newRuntime();
+  // One runtime per engine, reused: each run still gets a fresh context (fresh globals), as a node
+  // gives each trigger. A run that fails discards the runtime, in case it left it damaged.
+  let runtime = runtimes.get(qjs);
+  if (!runtime) {
+    runtime = qjs.newRuntime();
+    runtime.setMaxStackSize(MAX_STACK_BYTES);
+    runtimes.set(qjs, runtime);
+  }
   runtime.setMemoryLimit(req.limits.memoryLimitBytes);
-  runtime.setMaxStackSize(MAX_STACK_BYTES);
   runtime.setInterruptHandler(() => {
     if (Date.now() > deadline) {
       timedOut = true;
@@ -121,6 +103,8 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
     return false;
   });
   const vm = runtime.newContext();
+  let keepRuntime = false;
+  let releaseHostApi: (() => void) | undefined;
   const failure = (handle: QuickJSHandle, phase: 'compile' | 'call'): RunOutcome => {
     const dumped = vm.dump(handle);
     handle.dispose();
@@ -143,7 +127,7 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
   };
   try {
     installConsole(vm, logs);
-    installHostApi(vm, {
+    releaseHostApi = installHostApi(vm, {
       profile,
       namespace: req.namespace ?? 'default',
       workload: req.workload ?? 'function',
@@ -152,8 +136,7 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
       calls: hostCalls,
       warn,
     });
-    const helpers = vm.unwrapResult(vm.evalCode(RUNTIME_HELPERS, '<nex-runtime>', { type: 'global' }));
-    try {
+    {
       const evaluated = vm.evalCode(req.source, req.fileName, { type: 'global' });
       if (evaluated.error) {
         return failure(evaluated.error, 'compile');
@@ -167,11 +150,7 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
             message: `the script's last expression must be a function (subject, payload) => reply, but it evaluated to ${kind === 'object' && vm.dump(fn) === null ? 'null' : kind}. End the file with the function, e.g. "(subject, payload) => payload;", and do not use export or an IIFE bundle`,
           });
         }
-        const payloadBuf = vm.newArrayBuffer(req.payload.slice().buffer as ArrayBuffer);
-        const toBytes = vm.getProp(helpers, 'toBytes');
-        const payloadArr = vm.unwrapResult(vm.callFunction(toBytes, vm.undefined, payloadBuf));
-        toBytes.dispose();
-        payloadBuf.dispose();
+        const payloadArr = newUint8Array(vm, req.payload);
         const subject = vm.newString(req.subject);
         const called = vm.callFunction(fn, vm.global, subject, payloadArr);
         subject.dispose();
@@ -179,16 +158,12 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
         if (called.error) {
           return failure(called.error, 'call');
         }
-        const toReply = vm.getProp(helpers, 'toReply');
-        const profileHandle = vm.newString(profile);
-        const converted = vm.callFunction(toReply, vm.undefined, called.value, profileHandle);
-        profileHandle.dispose();
-        toReply.dispose();
+        const converted = convertReply(vm, called.value, profile);
         called.value.dispose();
-        if (converted.error) {
+        if ('error' in converted) {
           return failure(converted.error, 'call');
         }
-        const reply = readReply(vm, converted.value);
+        const reply = converted.reply;
         const hint = replyWarning(profile, reply.kind, reply.preview);
         if (hint) {
           warn(hint.code, hint.message, functionStartLine(req.source));
@@ -196,40 +171,84 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
         if (reply.kind === 'unserializable') {
           logs.push({ level: 'warn', text: `the function returned a ${reply.preview}, which has no JSON form: no reply is sent` });
         }
+        keepRuntime = true;
         return done(reply.bytes, undefined, reply.kind);
       } finally {
         fn.dispose();
       }
-    } finally {
-      helpers.dispose();
     }
   } catch (e) {
     // An error from QuickJS itself (e.g. out of memory while building a value).
     const message = (e as Error).message ?? String(e);
     return done(null, { kind: /memory/i.test(message) ? 'memory' : 'exception', message });
   } finally {
+    releaseHostApi?.();
     vm.dispose();
-    runtime.dispose();
+    if (!keepRuntime) {
+      runtimes.delete(qjs);
+      runtime.dispose();
+    }
   }
 }
 
-function readReply(vm: QuickJSContext, converted: QuickJSHandle): { kind: ReplyKind; bytes: Uint8Array | null; preview: string } {
-  try {
-    const kind = vm.getProp(converted, 'kind').consume((h) => vm.getString(h)) as ReplyKind;
-    const preview = vm.getProp(converted, 'preview').consume((h) => (vm.typeof(h) === 'string' ? vm.getString(h) : String(vm.dump(h))));
-    const bytes = vm.getProp(converted, 'value').consume((value) => {
-      const type = vm.typeof(value);
-      if (type === 'string') {
-        return utf8(vm.getString(value));
+const runtimes = new WeakMap<QuickJSWASMModule, QuickJSRuntime>();
+
+interface ConvertedReply {
+  kind: ReplyKind;
+  bytes: Uint8Array | null;
+  preview: string;
+}
+
+/**
+ * Turns the function's return value into reply bytes, per profile: nodes send
+ * JSON.stringify(value); the documented contract sends bytes as-is, strings as UTF-8 and nothing
+ * for undefined/null. JSON.stringify runs inside the VM, so its errors are the function's errors.
+ */
+function convertReply(vm: QuickJSContext, value: QuickJSHandle, profile: CompatProfile): { reply: ConvertedReply } | { error: QuickJSHandle } {
+  const type = vm.typeof(value);
+  const isNull = type === 'object' && vm.sameValue(value, vm.null);
+  const bytes = type === 'object' && !isNull ? viewBytes(vm, value) : undefined;
+  const kind: ReplyKind = type === 'undefined' ? 'undefined' : isNull ? 'null' : type === 'string' ? 'string' : bytes ? 'bytes' : 'json';
+  const json = (): { text?: string } | { error: QuickJSHandle } => {
+    const JSONh = vm.getProp(vm.global, 'JSON');
+    const stringify = vm.getProp(JSONh, 'stringify');
+    const result = vm.callFunction(stringify, JSONh, value);
+    stringify.dispose();
+    JSONh.dispose();
+    if (result.error) {
+      return { error: result.error };
+    }
+    const text = vm.typeof(result.value) === 'string' ? vm.getString(result.value) : undefined;
+    result.value.dispose();
+    return { text };
+  };
+  if (profile !== 'docs') {
+    const j = json();
+    if ('error' in j) {
+      return j;
+    }
+    const text = j.text ?? (kind === 'undefined' ? 'undefined' : undefined);
+    return { reply: { kind, bytes: text === undefined ? null : utf8(text), preview: j.text ?? String(text) } };
+  }
+  switch (kind) {
+    case 'undefined':
+    case 'null':
+      return { reply: { kind, bytes: null, preview: kind } };
+    case 'string': {
+      const text = vm.getString(value);
+      return { reply: { kind, bytes: utf8(text), preview: JSON.stringify(text) } };
+    }
+    case 'bytes': {
+      const head = [...bytes!.subarray(0, 4)].map((b, i) => `"${i}":${b}`).join(',');
+      return { reply: { kind, bytes: bytes!, preview: `{${head}${bytes!.length > 4 ? ',…' : ''}}` } };
+    }
+    default: {
+      const j = json();
+      if ('error' in j) {
+        return j;
       }
-      if (type === 'object' && vm.dump(value) !== null) {
-        return vm.getArrayBuffer(value).consume((view) => new Uint8Array(view.value));
-      }
-      return null;
-    });
-    return { kind, bytes, preview };
-  } finally {
-    converted.dispose();
+      return j.text === undefined ? { reply: { kind: 'unserializable', bytes: null, preview: type } } : { reply: { kind, bytes: utf8(j.text), preview: j.text } };
+    }
   }
 }
 
@@ -343,3 +362,4 @@ export function collapseStack(stack: string): string {
   }
   return out.slice(0, 30).join('\n');
 }
+
