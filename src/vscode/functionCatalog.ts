@@ -2,6 +2,7 @@
  * The workspace's functions: every folder holding a nexfunction.json, kept current by a file
  * watcher, with manifest problems published as diagnostics.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   Diagnostic,
@@ -34,8 +35,17 @@ export class FunctionCatalog implements Disposable {
     for (const folder of Workspace.workspaceFolders ?? []) {
       const watcher = Workspace.createFileSystemWatcher(new RelativePattern(folder, `**/{${MANIFEST_FILE},*.js}`));
       const schedule = () => this.scheduleRefresh();
-      // A deleted folder reports only itself: refresh when it held (or was) a function folder.
-      const deletions = Workspace.createFileSystemWatcher(new RelativePattern(folder, '**'), true, true, false);
+      // A folder created or deleted as a whole (copied in, checked out, removed) may be reported as
+      // the folder alone, without its files: refresh for new folders, and for deleted ones that
+      // held (or were) a function folder.
+      const folders = Workspace.createFileSystemWatcher(new RelativePattern(folder, '**'), false, true, false);
+      const onCreate = (uri: Uri) => {
+        fs.stat(uri.fsPath, (err, stat) => {
+          if (!err && stat.isDirectory() && !/[\\/](node_modules|\.git)([\\/]|$)/.test(uri.fsPath)) {
+            this.scheduleRefresh();
+          }
+        });
+      };
       const onDelete = (uri: Uri) => {
         const gone = path.resolve(uri.fsPath);
         if (this.items.some((f) => f.dir === gone || f.dir.startsWith(gone + path.sep))) {
@@ -43,7 +53,7 @@ export class FunctionCatalog implements Disposable {
         }
       };
       this.disposables.push(watcher, watcher.onDidCreate(schedule), watcher.onDidChange(schedule), watcher.onDidDelete(schedule));
-      this.disposables.push(deletions, deletions.onDidDelete(onDelete));
+      this.disposables.push(folders, folders.onDidCreate(onCreate), folders.onDidDelete(onDelete));
     }
     this.disposables.push(Workspace.onDidChangeWorkspaceFolders(() => this.scheduleRefresh()));
   }

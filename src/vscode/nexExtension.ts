@@ -24,7 +24,9 @@ import { JsFunctionRunner } from '../executor/jsRunner';
 import { runFunctionCommand } from './commands/runFunction';
 import { FunctionCatalog } from './functionCatalog';
 import { UserInterface, vscodeUi } from './ui';
-import { FunctionsViewProvider } from './views/functionsView';
+import { FunctionNode, FunctionsViewProvider } from './views/functionsView';
+import { MockStates } from './mockStates';
+import { FunctionDefinition } from '../core/manifest';
 
 export const OUTPUT_CHANNEL_NAME = 'Nex Functions';
 const RECENT_LINES = 500;
@@ -33,6 +35,7 @@ export class NexExtension implements Disposable {
   readonly log: LogOutputChannel;
   readonly runner: JsFunctionRunner;
   readonly catalog: FunctionCatalog;
+  readonly mocks = new MockStates();
   private readonly runDiagnostics: DiagnosticCollection;
   ui: UserInterface = vscodeUi;
   private readonly disposables: Disposable[] = [];
@@ -60,6 +63,22 @@ export class NexExtension implements Disposable {
     this.command('nex.runFunction', (arg) => runFunctionCommand(this, arg));
     this.command('nex.refreshFunctions', () => this.catalog.refresh());
     this.command('nex.showOutput', () => this.log.show());
+    this.command('nex.resetMocks', async (arg?: FunctionNode) => {
+      const def = await this.functionFor(arg, 'Reset the host-service mocks of which function?');
+      if (def) {
+        this.mocks.reset(def);
+        this.log.info(`host-service mocks of ${def.manifest!.name} reset${def.manifest!.mocks ? ` to ${def.manifest!.mocks}` : ' (empty)'}`);
+        void this.ui.info(`The next run of ${def.manifest!.name} starts from ${def.manifest!.mocks ?? 'empty host services'}.`);
+      }
+    });
+    this.command('nex.saveMocks', async (arg?: FunctionNode) => {
+      const def = await this.functionFor(arg, 'Save the host-service state of which function?');
+      if (def) {
+        const file = this.mocks.save(def);
+        this.log.info(`host-service state of ${def.manifest!.name} saved to ${file}`);
+        void this.ui.info(`Saved the host-service state of ${def.manifest!.name} to ${Workspace.asRelativePath(file)}.`);
+      }
+    });
 
     void this.catalog.refresh();
   }
@@ -85,6 +104,30 @@ export class NexExtension implements Disposable {
       this.recentLines.push(line.text);
     }
     this.recentLines.splice(0, Math.max(0, this.recentLines.length - RECENT_LINES));
+  }
+
+  /** The function a command applies to: the tree node, the active editor's function, or a pick. */
+  private async functionFor(arg: FunctionNode | undefined, title: string): Promise<FunctionDefinition | undefined> {
+    if (arg instanceof FunctionNode) {
+      return arg.definition.manifest ? arg.definition : undefined;
+    }
+    if (!this.catalog.loaded) {
+      await this.catalog.refresh();
+    }
+    const valid = this.catalog.functions.filter((f) => f.problems.length === 0);
+    const active = Window.activeTextEditor?.document.uri;
+    const current = active?.scheme === 'file' ? this.catalog.findFor(active.fsPath) : undefined;
+    if (current && current.problems.length === 0) {
+      return current;
+    }
+    if (valid.length === 0) {
+      void this.ui.info('There are no valid Nex functions in this workspace.');
+      return undefined;
+    }
+    return this.ui.pick(
+      valid.map((f) => ({ label: f.manifest!.name, description: f.manifest!.mocks ?? 'no mocks file', value: f })),
+      { title },
+    );
   }
 
   /** Shows a transient status bar message, replacing the previous one. */

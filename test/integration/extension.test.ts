@@ -3,6 +3,7 @@
  * against the fixture workspace test/fixtures/workspace.
  */
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { NexTestApi } from '../../src/vscode/extension';
@@ -106,6 +107,28 @@ describe('Nex Functions in VS Code', () => {
     assert.strictEqual(hint.range.start.line, 10, 'on the line of the first host call');
   });
 
+  it('carries host-service state from run to run, resets it to the mocks file, and saves it back', async () => {
+    const fn = path.join(workspaceDir(), 'counter');
+    const count = () => JSON.parse(Buffer.from(api.lastRun()!.outcome.reply!).toString()).count;
+    await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
+    assert.strictEqual(count(), 43, 'the previous test left 42 in the bucket');
+    const mocksFile = path.join(fn, 'mocks.json');
+    const original = fs.readFileSync(mocksFile, 'utf8');
+    await vscode.window.showTextDocument(vscode.Uri.file(path.join(fn, 'counter.js')));
+    try {
+      await vscode.commands.executeCommand('nex.saveMocks');
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(mocksFile, 'utf8')), { kv: { counter_hit: '43' } });
+      await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
+      assert.strictEqual(count(), 44);
+    } finally {
+      fs.writeFileSync(mocksFile, original);
+    }
+    await vscode.commands.executeCommand('nex.resetMocks');
+    await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
+    assert.strictEqual(count(), 42, 'after a reset the state comes from the mocks file again');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
   it('asks for the function, subject and payload when run from the palette', async () => {
     const ui = new ScriptedUi(['echo', 'orders.created', 'from the palette']);
     api.setUi(ui);
@@ -175,7 +198,7 @@ describe('Nex Functions in VS Code', () => {
   it('picks up a new function when its manifest appears, and drops it when deleted', async () => {
     const dir = vscode.Uri.file(path.join(workspaceDir(), 'added-later'));
     const waitFor = async (present: boolean) => {
-      const deadline = Date.now() + 10000;
+      const deadline = Date.now() + 20000;
       while (api.functions().some((f) => f.manifest?.name === 'added-later') !== present) {
         assert.ok(Date.now() < deadline, `the file watcher did not see the function ${present ? 'appear' : 'go'}`);
         await new Promise((r) => setTimeout(r, 100));

@@ -99,7 +99,8 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
 /** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
 async function runShowingProgress(ext: NexExtension, def: FunctionDefinition, subject: string, payload: string): Promise<FunctionRunResult> {
   const abort = new AbortController();
-  const running = runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings() }, { signal: abort.signal });
+  const hostServices = ext.mocks.for(def);
+  const running = runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings(), hostServices }, { signal: abort.signal });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const slow = await Promise.race([running.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), PROGRESS_DELAY_MS)))]);
   clearTimeout(timer);
