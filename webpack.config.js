@@ -12,7 +12,7 @@ module.exports = (_env, argv) => ({
   mode: argv.mode || 'production',
   entry: {
     extension: './src/vscode/extension.ts',
-    jsWorker: './src/executor/jsWorker.ts',
+    functionWorker: './src/executor/functionWorker.ts',
     cli: './src/cli/bin.ts',
   },
   output: {

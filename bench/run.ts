@@ -1,6 +1,6 @@
 /**
  * npm run bench: what a local run costs, measured in one process so the numbers compare.
- * - warm echo through the worker boundary (JsFunctionRunner, as the editor and CLI run functions)
+ * - warm echo through the worker boundary (FunctionRunner, as the editor and CLI run functions)
  *   next to the same run on QuickJS in-process and to Node's `vm` (V8, as real nodes use);
  * - the first run after the source changed (new source text: a fresh compile);
  * - a host-service KV get (mock backend) through the boundary, next to the same call in-process.
@@ -8,7 +8,7 @@
  */
 import * as vm from 'vm';
 import { utf8 } from '../src/core/bytes';
-import { JsFunctionRunner } from '../src/executor/jsRunner';
+import { FunctionRunner } from '../src/executor/functionRunner';
 import { loadQuickJS, runJsFunction } from '../src/executor/quickjsEngine';
 import { DEFAULT_LIMITS, JsRunRequest } from '../src/executor/types';
 import { MockHostServices } from '../src/hostservices/mockBackend';
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const quickjsKv2 = stats(timeSync(N, () => check(runJsFunction(qjs, kvGetTwice, { host: (c) => inProcessMock.callSync(c) }))));
 
   const coldStart = performance.now();
-  const runner = new JsFunctionRunner();
+  const runner = new FunctionRunner();
   check(await runner.run(echo));
   const coldMs = performance.now() - coldStart;
   const worker = stats(await timeAsync(N, async () => check(await runner.run(echo))));
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   console.log('warm echo:');
   row('baseline: Node vm (V8), new context per run', nodeVm);
   row('baseline: QuickJS in-process', quickjs, nodeVm);
-  row('through the worker boundary (JsFunctionRunner)', worker, quickjs);
+  row('through the worker boundary (FunctionRunner)', worker, quickjs);
   console.log('first run after the source changed:');
   row('through the worker boundary', changed, worker);
   console.log('host-service KV get (mock backend):');

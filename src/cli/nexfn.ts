@@ -14,7 +14,7 @@ import { ProblemError } from '../core/problems';
 import { concreteSubjectProblem } from '../core/subject';
 import { formatRunReport } from '../executor/formatRun';
 import { LOCAL_NAMESPACE, runFunctionOnce } from '../executor/functionRun';
-import { JsFunctionRunner } from '../executor/jsRunner';
+import { FunctionRunner } from '../executor/functionRunner';
 import { DEFAULT_LIMITS } from '../executor/types';
 
 declare const NEX_FUNCTIONS_VERSION: string | undefined;
@@ -126,7 +126,7 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
       throw new UsageError(`--payload-file ${opts.payloadFile}: ${(e as Error).message}`);
     }
   }
-  const runner = new JsFunctionRunner();
+  const runner = new FunctionRunner();
   try {
     const hostServices = opts.mocks !== undefined ? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, path.resolve(opts.mocks)) : undefined;
     const result = await runFunctionOnce(runner, def, {

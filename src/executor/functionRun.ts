@@ -6,7 +6,7 @@ import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { HostServicesBackend } from '../hostservices/types';
 import { FunctionDefinition } from '../core/manifest';
 import { ProblemError } from '../core/problems';
-import { JsFunctionRunner, RunOptions } from './jsRunner';
+import { FunctionRunner, RunOptions } from './functionRunner';
 import { DEFAULT_LIMITS, RunLimits, RunOutcome } from './types';
 
 export interface FunctionRunInput {
@@ -40,7 +40,7 @@ export interface FunctionRunResult {
  * the outcome.
  */
 export async function runFunctionOnce(
-  runner: JsFunctionRunner,
+  runner: FunctionRunner,
   def: FunctionDefinition,
   input: FunctionRunInput,
   options: RunOptions = {},

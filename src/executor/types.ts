@@ -19,6 +19,7 @@ export const DEFAULT_LIMITS: RunLimits = {
 };
 
 export interface JsRunRequest {
+  kind?: 'js';
   /** The script text. */
   source: string;
   /** Shown in stack traces and error locations; usually the absolute source path. */
@@ -32,6 +33,23 @@ export interface JsRunRequest {
   workload?: string;
   namespace?: string;
 }
+
+/** A WebAssembly (WASI command) function run. */
+export interface WasmRunRequest {
+  kind: 'wasm';
+  /** The .wasm file; compiled once per content. */
+  artifactPath: string;
+  subject: string;
+  payload: Uint8Array;
+  limits: RunLimits;
+  profile?: CompatProfile;
+  workload?: string;
+  namespace?: string;
+  /** Environment variables (the manifest's env). */
+  env?: Record<string, string>;
+}
+
+export type RunRequest = JsRunRequest | WasmRunRequest;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -48,6 +66,9 @@ export type FunctionErrorKind =
   | 'memory' // the memory limit was hit
   | 'invalidInput' // the request was refused before running (e.g. payload too large)
   | 'cancelled' // the caller cancelled the run
+  | 'invalidModule' // not wasm, no _start, foreign imports, does not compile
+  | 'trap' // the wasm module trapped
+  | 'exitCode' // the wasm module exited with a non-zero code
   | 'crash'; // the worker died
 
 export interface FunctionError {

@@ -7,7 +7,7 @@ export const HTTP_TIMEOUT_MS = 2500;
 export async function realHttp(method: HttpMethod, url: string, body?: Uint8Array): Promise<HttpResult> {
   const response = await fetch(url, {
     method: method.toUpperCase(),
-    body: body && method !== 'get' && method !== 'head' ? body : undefined,
+    body: body && method !== 'get' && method !== 'head' ? (body as Uint8Array<ArrayBuffer>) : undefined,
     headers: body && ['post', 'put', 'patch'].includes(method) ? { 'content-type': 'text/plain' } : undefined,
     signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
     redirect: 'follow',

@@ -20,7 +20,7 @@ import {
 import { formatProblem, ProblemError } from '../core/problems';
 import { formatRunReport } from '../executor/formatRun';
 import { FunctionRunResult } from '../executor/functionRun';
-import { JsFunctionRunner } from '../executor/jsRunner';
+import { FunctionRunner } from '../executor/functionRunner';
 import { runFunctionCommand } from './commands/runFunction';
 import { FunctionCatalog } from './functionCatalog';
 import { UserInterface, vscodeUi } from './ui';
@@ -33,7 +33,7 @@ const RECENT_LINES = 500;
 
 export class NexExtension implements Disposable {
   readonly log: LogOutputChannel;
-  readonly runner: JsFunctionRunner;
+  readonly runner: FunctionRunner;
   readonly catalog: FunctionCatalog;
   readonly mocks = new MockStates();
   private readonly runDiagnostics: DiagnosticCollection;
@@ -46,7 +46,7 @@ export class NexExtension implements Disposable {
 
   constructor(readonly context: ExtensionContext) {
     this.log = this.own(Window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
-    this.runner = new JsFunctionRunner({ workerScript: context.asAbsolutePath('dist/jsWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
+    this.runner = new FunctionRunner({ workerScript: context.asAbsolutePath('dist/functionWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
     this.own({ dispose: () => this.runner.dispose() });
     this.catalog = this.own(new FunctionCatalog());
     this.runDiagnostics = this.own(Languages.createDiagnosticCollection('nex-run'));

@@ -1,16 +1,16 @@
 import * as assert from 'assert';
 import { utf8 } from '../../src/core/bytes';
 import { CompatProfile } from '../../src/core/compat';
-import { JsFunctionRunner } from '../../src/executor/jsRunner';
+import { FunctionRunner } from '../../src/executor/functionRunner';
 import { DEFAULT_LIMITS, RunOutcome } from '../../src/executor/types';
 import { MockFixture, MockHostServices } from '../../src/hostservices/mockBackend';
 
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : null);
 
 describe('host services in functions (mock backend, through the worker)', () => {
-  let runner: JsFunctionRunner;
+  let runner: FunctionRunner;
   before(() => {
-    runner = new JsFunctionRunner();
+    runner = new FunctionRunner();
     return runner.warmUp();
   });
   after(() => runner.dispose());

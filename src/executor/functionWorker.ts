@@ -1,17 +1,18 @@
 /**
- * Worker-thread entry: the boundary between the editor (or CLI) and user code. Loads QuickJS once,
- * then answers run requests one at a time. Host-service calls block this thread (Atomics.wait)
+ * Worker-thread entry: the boundary between the editor (or CLI) and user code. Loads QuickJS once
+ * (and @wasmer/wasi on the first WebAssembly run), then answers run requests one at a time. Host-service calls block this thread (Atomics.wait)
  * while the parent does the work, so they are synchronous for the function, as on a node. If user
  * code never yields, the parent terminates this thread and starts a new one.
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
 import { HostCall, HostResult } from '../hostservices/types';
 import { loadQuickJS, runJsFunction } from './quickjsEngine';
-import { DEFAULT_LIMITS, JsRunRequest, RunOutcome } from './types';
+import { DEFAULT_LIMITS, RunOutcome, RunRequest } from './types';
+import { loadWasi, runWasiFunction } from './wasiEngine';
 
 export interface WorkerRequest {
   id: number;
-  request: JsRunRequest;
+  request: RunRequest;
 }
 export interface HostCallMessage {
   hostCall: { runId: number; seq: number; call: HostCall };
@@ -63,9 +64,16 @@ if (port) {
       // One throw-away run compiles the engine's hot paths, so the user's first run is warm.
       runJsFunction(qjs, { source: '(s, p) => p', fileName: '<warm-up>', subject: 'warm.up', payload: new Uint8Array([1]), limits: DEFAULT_LIMITS });
       port.postMessage({ ready: true } satisfies WorkerResponse);
-      port.on('message', (msg: WorkerRequest) => {
-        const deadline = Date.now() + msg.request.limits.timeoutMs;
-        const outcome = runJsFunction(qjs, msg.request, { host: (call) => callHost(msg.id, deadline, call) });
+      port.on('message', async (msg: WorkerRequest) => {
+        const request = msg.request;
+        let outcome: RunOutcome;
+        if (request.kind === 'wasm') {
+          await loadWasi();
+          outcome = runWasiFunction(request);
+        } else {
+          const deadline = Date.now() + request.limits.timeoutMs;
+          outcome = runJsFunction(qjs, request, { host: (call) => callHost(msg.id, deadline, call) });
+        }
         const transfer = outcome.reply ? [outcome.reply.buffer as ArrayBuffer] : [];
         port.postMessage({ id: msg.id, outcome } satisfies WorkerResponse, transfer);
       });

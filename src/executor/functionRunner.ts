@@ -1,5 +1,5 @@
 /**
- * Runs JavaScript functions behind a worker-thread boundary, with time and memory limits, so a
+ * Runs JavaScript and WebAssembly functions behind a worker-thread boundary, with time and memory limits, so a
  * runaway function never blocks the editor or the CLI. One runner keeps one warm worker; runs are
  * serial, as on a Nex node (one invocation at a time per workload). Host-service calls from the
  * function are served here, on the caller's thread, by the backend given for the run.
@@ -11,16 +11,16 @@ import { plural } from '../core/bytes';
 import { DEFAULT_COMPAT } from '../core/compat';
 import { concreteSubjectProblem } from '../core/subject';
 import { HostResult, HostServicesBackend } from '../hostservices/types';
-import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './jsWorker';
-import { FunctionError, JsRunRequest, RunOutcome } from './types';
+import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './functionWorker';
+import { FunctionError, RunOutcome, RunRequest } from './types';
 
 /** Extra time the worker gets beyond the function's own limit before it is terminated. */
 const TERMINATE_GRACE_MS = 1000;
 /** V8 heap for the worker thread itself (QuickJS's heap is limited separately, inside it). */
 const WORKER_HEAP_MB = 512;
 
-export interface JsRunnerOptions {
-  /** The worker script; defaults to jsWorker.js beside this file (true in dist/ and in out/). */
+export interface FunctionRunnerOptions {
+  /** The worker script; defaults to functionWorker.js beside this file (true in dist/ and in out/). */
   workerScript?: string;
   /** QuickJS wasm file; defaults to the worker's own lookup. */
   wasmPath?: string;
@@ -38,7 +38,7 @@ interface LiveWorker {
   replies: MessagePort;
 }
 
-export class JsFunctionRunner {
+export class FunctionRunner {
   private live?: LiveWorker;
   private ready?: Promise<LiveWorker>;
   private nextId = 1;
@@ -47,14 +47,14 @@ export class JsFunctionRunner {
   /** How many workers this runner has started (a new one after each timeout or crash). */
   workersStarted = 0;
 
-  constructor(private readonly options: JsRunnerOptions = {}) {}
+  constructor(private readonly options: FunctionRunnerOptions = {}) {}
 
   /** Starts the worker ahead of the first run, so that run is warm. */
   warmUp(): Promise<void> {
     return this.getWorker().then(() => undefined);
   }
 
-  run(request: JsRunRequest, options: RunOptions = {}): Promise<RunOutcome> {
+  run(request: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
     const next = this.queue.then(() => this.runNow(request, options));
     this.queue = next.catch(() => undefined);
     return next;
@@ -65,7 +65,7 @@ export class JsFunctionRunner {
     this.stopWorker();
   }
 
-  private async runNow(request: JsRunRequest, options: RunOptions): Promise<RunOutcome> {
+  private async runNow(request: RunRequest, options: RunOptions): Promise<RunOutcome> {
     const refused = checkRequest(request);
     if (refused) {
       return refused;
@@ -142,7 +142,7 @@ export class JsFunctionRunner {
       return Promise.reject(new Error('the function runner was disposed'));
     }
     if (!this.ready) {
-      const script = this.options.workerScript ?? path.join(__dirname, 'jsWorker.js');
+      const script = this.options.workerScript ?? path.join(__dirname, 'functionWorker.js');
       if (!fs.existsSync(script)) {
         return Promise.reject(new Error(`the worker script ${script} is missing (is the extension installed completely?)`));
       }
@@ -211,7 +211,7 @@ export class JsFunctionRunner {
 }
 
 /** An outcome for a run that failed before or outside the function. */
-export function failed(request: Pick<JsRunRequest, 'profile'>, error: FunctionError): RunOutcome {
+export function failed(request: Pick<RunRequest, 'profile'>, error: FunctionError): RunOutcome {
   return { ok: false, reply: null, logs: [], durationMs: 0, error, profile: request.profile ?? DEFAULT_COMPAT, hostCalls: [], warnings: [] };
 }
 
@@ -219,7 +219,7 @@ function crash(message: string): FunctionError {
   return { kind: 'crash', message: `the function's worker crashed: ${message}` };
 }
 
-function checkRequest(request: JsRunRequest): RunOutcome | undefined {
+function checkRequest(request: RunRequest): RunOutcome | undefined {
   const subjectProblem = concreteSubjectProblem(request.subject);
   if (subjectProblem) {
     return failed(request, { kind: 'invalidInput', message: `invalid trigger subject "${request.subject}": ${subjectProblem}` });

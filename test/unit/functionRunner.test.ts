@@ -1,15 +1,15 @@
 import * as assert from 'assert';
 import { utf8 } from '../../src/core/bytes';
 import { collapseStack } from '../../src/executor/quickjsEngine';
-import { JsFunctionRunner } from '../../src/executor/jsRunner';
+import { FunctionRunner } from '../../src/executor/functionRunner';
 import { DEFAULT_LIMITS, JsRunRequest, RunLimits } from '../../src/executor/types';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
-describe('JsFunctionRunner (QuickJS behind a worker)', function () {
-  let runner: JsFunctionRunner;
+describe('FunctionRunner (QuickJS behind a worker)', function () {
+  let runner: FunctionRunner;
   before(() => {
-    runner = new JsFunctionRunner();
+    runner = new FunctionRunner();
     return runner.warmUp();
   });
   after(() => runner.dispose());
