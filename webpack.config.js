@@ -22,7 +22,12 @@ module.exports = (_env, argv) => ({
     clean: true,
   },
   externals: { vscode: 'commonjs vscode' },
-  resolve: { extensions: ['.ts', '.js'], mainFields: ['module', 'main'] },
+  resolve: {
+    extensions: ['.ts', '.js'],
+    mainFields: ['module', 'main'],
+    // The CommonJS build embeds @wasmer/wasi's own wasm; the ESM one points at a file not shipped.
+    alias: { '@wasmer/wasi$': path.resolve(__dirname, 'node_modules/@wasmer/wasi/dist/Library.cjs.min.js') },
+  },
   module: {
     // QuickJS's loader points at its wasm with new URL(...); we pass the bytes ourselves
     // (dist/quickjs.wasm), so webpack must not emit a second copy.

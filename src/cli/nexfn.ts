@@ -9,10 +9,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { COMPAT_PROFILES, CompatProfile } from '../core/compat';
 import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { utf8 } from '../core/bytes';
-import { functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
-import { ProblemError } from '../core/problems';
+import { FunctionDefinition, functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
+import { formatProblem, ProblemError } from '../core/problems';
+import { BuildFailedError, buildFunction, buildIfNeeded } from '../build/buildRunner';
 import { concreteSubjectProblem } from '../core/subject';
-import { formatRunReport } from '../executor/formatRun';
+import { formatMs, formatRunReport } from '../executor/formatRun';
 import { LOCAL_NAMESPACE, runFunctionOnce } from '../executor/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
 import { DEFAULT_LIMITS } from '../executor/types';
@@ -62,9 +63,31 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option('--memory <MiB>', 'memory limit in MiB', positiveInt('--memory'), DEFAULT_LIMITS.memoryLimitBytes / 1048576)
     .addOption(new Option('--compat <profile>', 'behave as the documented contract or as a Nex 0.2/0.3 node (default: the manifest\'s "compat", else docs)').choices([...COMPAT_PROFILES]))
     .option('--mocks <file>', 'host-service fixture (JSON) to seed the mocks with, instead of the manifest\'s "mocks"')
+    .option('--no-build', 'run the WebAssembly artifact as it is, without building it first')
     .option('--json', 'print the whole result as JSON on stdout instead of the raw reply')
     .action(async (target: string, opts: RunCommandOptions) => {
       exitCode = await runCommand(target, opts, io);
+    });
+
+  program
+    .command('build')
+    .description("build a WebAssembly function with its manifest's build command (always, even when up to date)")
+    .argument('<function>', `a function folder (holding ${MANIFEST_FILE}) or its manifest`)
+    .action(async (target: string) => {
+      const def = loadTarget(target);
+      if (!def.manifest!.build) {
+        throw new UsageError(`${def.manifest!.name} has no "build" in ${def.manifestPath}: nothing to build`);
+      }
+      const result = await buildFunction(def, { onOutput: (line) => io.stderr(`${line}\n`) });
+      for (const p of result.problems) {
+        io.stderr(`${formatProblem(p)}\n`);
+      }
+      if (!result.ok) {
+        io.stderr(`nexfn: ${new BuildFailedError(def.manifest!.name, result).message}\n`);
+        exitCode = 1;
+      } else {
+        io.stderr(`built ${def.artifactPath} in ${formatMs(result.durationMs)}\n`);
+      }
     });
 
   try {
@@ -95,7 +118,14 @@ interface RunCommandOptions {
   memory: number;
   compat?: CompatProfile;
   mocks?: string;
+  build: boolean;
   json?: boolean;
+}
+
+/** The function a user points at, loaded and checked; throws a usage or problem error. */
+function loadTarget(target: string): FunctionDefinition {
+  const def = loadTarget(target);
+  return def;
 }
 
 async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
@@ -126,9 +156,23 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
       throw new UsageError(`--payload-file ${opts.payloadFile}: ${(e as Error).message}`);
     }
   }
+  if (opts.build) {
+    try {
+      await buildIfNeeded(def, { onOutput: (line) => io.stderr(`  ${line}\n`) });
+    } catch (e) {
+      if (e instanceof BuildFailedError) {
+        for (const p of e.result.problems) {
+          io.stderr(`${formatProblem(p)}\n`);
+        }
+        io.stderr(`nexfn: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    }
+  }
   const runner = new FunctionRunner();
   try {
-    const hostServices = opts.mocks !== undefined ? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, path.resolve(opts.mocks)) : undefined;
+    const hostServices = opts.mocks !== undefined && def.manifest!.type === 'v8' ? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, path.resolve(opts.mocks)) : undefined;
     const result = await runFunctionOnce(runner, def, {
       subject: opts.subject,
       payload,

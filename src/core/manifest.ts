@@ -10,15 +10,29 @@ export const MANIFEST_FILE = 'nexfunction.json';
 /** Nex workload type strings for functions (control API `NexWorkload`). */
 export type WorkloadType = 'v8' | 'wasm';
 
+/** How to build a WebAssembly function's artifact from source. */
+export interface BuildSpec {
+  /** A shell command, e.g. "cargo build --target ${rustWasiTarget} --release". */
+  command: string;
+  /** Working directory, relative to the function folder (default: the folder). */
+  cwd?: string;
+}
+
 /**
- * The minimal manifest of this version: name, type and source. Later versions add triggers,
- * env, compat, limits and mocks; unknown fields are kept out of the way, not refused.
+ * A function's manifest. Unknown fields are left alone, not refused, so later versions' fields do
+ * not break older extensions.
  */
 export interface FunctionManifest {
   name: string;
   type: WorkloadType;
-  /** Source file, relative to the function folder. */
-  source: string;
+  /** JavaScript source file (type v8), relative to the function folder. */
+  source?: string;
+  /** WebAssembly file (type wasm), relative to the function folder. */
+  artifact?: string;
+  /** Builds the artifact; run before a run when sources are newer than the artifact. */
+  build?: BuildSpec;
+  /** Environment variables (not secrets) for the function. */
+  env?: Record<string, string>;
   /** Which Nex behaviour local runs reproduce; default "docs". */
   compat?: CompatProfile;
   /** Host-service fixture for local runs (JSON), relative to the function folder. */
@@ -30,9 +44,16 @@ export interface FunctionDefinition {
   dir: string;
   manifestPath: string;
   manifest?: FunctionManifest;
-  /** Absolute path of the source file, when the manifest is valid. */
+  /** Absolute path of the JavaScript source (type v8), when the manifest is valid. */
   sourcePath?: string;
+  /** Absolute path of the wasm artifact (type wasm), when the manifest is valid. */
+  artifactPath?: string;
   problems: FileProblem[];
+}
+
+/** The file that represents the function in reports: its JS source or its wasm artifact. */
+export function entryPath(def: FunctionDefinition): string | undefined {
+  return def.sourcePath ?? def.artifactPath;
 }
 
 export const WORKLOAD_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
@@ -86,14 +107,72 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
     problems.push(at(type.node!.offset, `"${type.value}" is not a function type: use "v8" (JavaScript) or "wasm" (WebAssembly)`, 'type'));
   }
 
+  const relativePath = (field: string, value: string | undefined, node: JsonNode | undefined, what: string) => {
+    if (value === undefined) {
+      return;
+    }
+    if (value.trim() === '') {
+      problems.push(at(node!.offset, `is empty: name the ${what}`, field));
+    } else if (path.isAbsolute(value) || value.split(/[\\/]/).includes('..')) {
+      problems.push(at(node!.offset, 'must be a path inside the function folder (relative, without "..")', field));
+    }
+  };
   const source = stringField('source');
-  if (source.value === undefined && !source.node) {
-    problems.push(at(root.offset, 'is missing: name the function\'s source file, e.g. "source": "echo.js"', 'source'));
-  } else if (source.value !== undefined) {
-    if (source.value.trim() === '') {
-      problems.push(at(source.node!.offset, 'is empty: name the function\'s source file', 'source'));
-    } else if (path.isAbsolute(source.value) || source.value.split(/[\\/]/).includes('..')) {
-      problems.push(at(source.node!.offset, 'must be a path inside the function folder (relative, without "..")', 'source'));
+  const artifact = stringField('artifact');
+  if (type.value === 'v8') {
+    if (source.value === undefined && !source.node) {
+      problems.push(at(root.offset, 'is missing: name the function\'s JavaScript file, e.g. "source": "echo.js"', 'source'));
+    }
+    relativePath('source', source.value, source.node, "function's source file");
+  } else if (type.value === 'wasm') {
+    if (artifact.value === undefined && !artifact.node) {
+      problems.push(at(root.offset, 'is missing: name the WebAssembly file to run, e.g. "artifact": "target/wasm32-wasi/release/echo.wasm"', 'artifact'));
+    }
+    relativePath('artifact', artifact.value, artifact.node, 'WebAssembly file');
+  }
+
+  let build: BuildSpec | undefined;
+  const buildNode = findNodeAtLocation(root, ['build']);
+  if (buildNode) {
+    if (buildNode.type !== 'object') {
+      problems.push(at(buildNode.offset, 'must be an object such as {"command": "cargo build --target wasm32-wasi --release"}', 'build'));
+    } else {
+      const command = findNodeAtLocation(buildNode, ['command']);
+      const cwd = findNodeAtLocation(buildNode, ['cwd']);
+      if (!command || command.type !== 'string' || String(command.value).trim() === '') {
+        problems.push(at((command ?? buildNode).offset, 'needs "command": the shell command that builds the artifact', 'build.command'));
+      } else if (cwd && cwd.type !== 'string') {
+        problems.push(at(cwd.offset, 'must be a folder path relative to the function folder', 'build.cwd'));
+      } else {
+        build = { command: command.value as string };
+        if (cwd) {
+          relativePath('build.cwd', cwd.value as string, cwd, 'working folder');
+          build.cwd = cwd.value as string;
+        }
+      }
+    }
+    if (type.value === 'v8') {
+      problems.push(at(buildNode.offset, 'is for WebAssembly functions: a JavaScript function runs its source as it is', 'build'));
+    }
+  }
+
+  let env: Record<string, string> | undefined;
+  const envNode = findNodeAtLocation(root, ['env']);
+  if (envNode) {
+    if (envNode.type !== 'object') {
+      problems.push(at(envNode.offset, 'must be an object of names to text values, e.g. {"LEVEL": "debug"}', 'env'));
+    } else {
+      env = {};
+      for (const prop of envNode.children ?? []) {
+        const [key, value] = prop.children ?? [];
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(String(key?.value))) {
+          problems.push(at(key.offset, `"${key?.value}" is not a valid environment variable name (letters, digits and _, not starting with a digit)`, 'env'));
+        } else if (value?.type !== 'string') {
+          problems.push(at(value?.offset ?? prop.offset, `must be text: write "${key.value}": "${value?.value}" with quotes`, `env.${key.value}`));
+        } else {
+          env[key.value as string] = value.value as string;
+        }
+      }
     }
   }
 
@@ -109,7 +188,19 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   if (problems.length > 0) {
     return { problems };
   }
-  const manifest: FunctionManifest = { name: name.value!, type: type.value as WorkloadType, source: source.value! };
+  const manifest: FunctionManifest = { name: name.value!, type: type.value as WorkloadType };
+  if (source.value !== undefined) {
+    manifest.source = source.value;
+  }
+  if (artifact.value !== undefined) {
+    manifest.artifact = artifact.value;
+  }
+  if (build) {
+    manifest.build = build;
+  }
+  if (env) {
+    manifest.env = env;
+  }
   if (compat.value !== undefined) {
     manifest.compat = compat.value as CompatProfile;
   }
@@ -154,8 +245,11 @@ export function loadFunction(dir: string): FunctionDefinition {
   if (!manifest) {
     return { dir, manifestPath, problems };
   }
-  const sourcePath = path.join(dir, manifest.source);
-  const missing = (['source', 'mocks'] as const).filter((field) => manifest[field] !== undefined && !fs.existsSync(path.join(dir, manifest[field]!)));
+  const sourcePath = manifest.type === 'v8' ? path.join(dir, manifest.source!) : undefined;
+  const artifactPath = manifest.type === 'wasm' ? path.join(dir, manifest.artifact!) : undefined;
+  // A wasm artifact may not exist yet when the function has a build command.
+  const required = (['source', 'mocks', ...(manifest.build ? [] : ['artifact'])] as const).filter((f) => f in manifest);
+  const missing = required.filter((field) => !fs.existsSync(path.join(dir, manifest[field as 'source' | 'mocks' | 'artifact']!)));
   if (missing.length > 0) {
     const tree = parseTree(text)!;
     return {
@@ -166,11 +260,14 @@ export function loadFunction(dir: string): FunctionDefinition {
         file: manifestPath,
         ...lineAndColumn(text, findNodeAtLocation(tree, [field])!.offset),
         field,
-        message: `the file "${manifest[field]}" does not exist in ${dir}`,
+        message:
+          field === 'artifact'
+            ? `the file "${manifest.artifact}" does not exist in ${dir}: build it, or add a "build" command that does`
+            : `the file "${manifest[field as 'source' | 'mocks']}" does not exist in ${dir}`,
       })),
     };
   }
-  return { dir, manifestPath, manifest, sourcePath, problems };
+  return { dir, manifestPath, manifest, sourcePath, artifactPath, problems };
 }
 
 /**

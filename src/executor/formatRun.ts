@@ -47,11 +47,12 @@ export function renderReply(reply: Uint8Array): string[] {
 /** Header, console lines, host-service calls, fidelity hints, then the reply or the error. */
 export function formatRunReport(r: FunctionRunResult): RunReportLine[] {
   const lines: RunReportLine[] = [];
-  const file = path.basename(r.sourcePath);
+  const file = path.basename(r.entryPath);
   const o = r.outcome;
   lines.push({ level: 'info', text: `▶ ${r.functionName} (${file}) triggered on "${r.subject}" with ${plural(r.payloadBytes, 'byte')}, profile ${o.profile} (${describeProfile(o.profile)})` });
   for (const log of o.logs) {
-    lines.push({ level: log.level, text: `  console.${log.level === 'info' ? 'log' : log.level}: ${log.text}` });
+    const origin = log.stream === 'stderr' ? 'stderr' : `console.${log.level === 'info' ? 'log' : log.level}`;
+    lines.push({ level: log.level, text: `  ${origin}: ${log.text}` });
   }
   for (const call of o.hostCalls) {
     const args = Object.entries(call.args)

@@ -4,10 +4,10 @@ import * as path from 'path';
 import { CompatProfile, DEFAULT_COMPAT } from '../core/compat';
 import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { HostServicesBackend } from '../hostservices/types';
-import { FunctionDefinition } from '../core/manifest';
+import { entryPath, FunctionDefinition } from '../core/manifest';
 import { ProblemError } from '../core/problems';
 import { FunctionRunner, RunOptions } from './functionRunner';
-import { DEFAULT_LIMITS, RunLimits, RunOutcome } from './types';
+import { DEFAULT_LIMITS, RunLimits, RunOutcome, RunRequest } from './types';
 
 export interface FunctionRunInput {
   subject: string;
@@ -24,12 +24,13 @@ export const LOCAL_NAMESPACE = 'default';
 
 export interface FunctionRunResult {
   functionName: string;
-  sourcePath: string;
+  /** The function's JavaScript source or wasm artifact. */
+  entryPath: string;
   subject: string;
   payloadBytes: number;
   outcome: RunOutcome;
-  /** The backend that served the run's host-service calls (its state reflects the run). */
-  hostServices: HostServicesBackend;
+  /** The backend that served the run's host-service calls (its state reflects the run); none for wasm. */
+  hostServices?: HostServicesBackend;
   /** Time from request to result, including the worker round trip. */
   wallMs: number;
 }
@@ -45,38 +46,38 @@ export async function runFunctionOnce(
   input: FunctionRunInput,
   options: RunOptions = {},
 ): Promise<FunctionRunResult> {
-  if (!def.manifest || !def.sourcePath || def.problems.length > 0) {
+  const entry = entryPath(def);
+  if (!def.manifest || !entry || def.problems.length > 0) {
     throw new ProblemError(def.problems.length > 0 ? def.problems : [{ file: def.manifestPath, message: 'the manifest is not valid' }]);
   }
-  if (def.manifest.type !== 'v8') {
-    throw new ProblemError([
-      { file: def.manifestPath, field: 'type', message: `"${def.manifest.type}" functions cannot be run locally yet: this version runs JavaScript ("v8") functions` },
-    ]);
+  const limits = { ...DEFAULT_LIMITS, ...input.limits };
+  const common = {
+    subject: input.subject,
+    payload: input.payload,
+    limits,
+    profile: input.compat ?? def.manifest.compat ?? DEFAULT_COMPAT,
+    workload: def.manifest.name,
+    namespace: LOCAL_NAMESPACE,
+  };
+  let request: RunRequest;
+  let hostServices: HostServicesBackend | undefined;
+  if (def.manifest.type === 'wasm') {
+    request = { kind: 'wasm', artifactPath: def.artifactPath!, env: def.manifest.env, ...common };
+  } else {
+    let source: string;
+    try {
+      source = fs.readFileSync(def.sourcePath!, 'utf8');
+    } catch (e) {
+      throw new ProblemError([{ file: def.sourcePath!, message: `cannot read the source: ${(e as Error).message}` }]);
+    }
+    request = { kind: 'js', source, fileName: def.sourcePath!, ...common };
+    hostServices = input.hostServices ?? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest.name, def.manifest.mocks && path.join(def.dir, def.manifest.mocks));
   }
-  let source: string;
-  try {
-    source = fs.readFileSync(def.sourcePath, 'utf8');
-  } catch (e) {
-    throw new ProblemError([{ file: def.sourcePath, message: `cannot read the source: ${(e as Error).message}` }]);
-  }
-  const hostServices = input.hostServices ?? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest.name, def.manifest.mocks && path.join(def.dir, def.manifest.mocks));
   const started = performance.now();
-  const outcome = await runner.run(
-    {
-      source,
-      fileName: def.sourcePath,
-      subject: input.subject,
-      payload: input.payload,
-      limits: { ...DEFAULT_LIMITS, ...input.limits },
-      profile: input.compat ?? def.manifest.compat ?? DEFAULT_COMPAT,
-      workload: def.manifest.name,
-      namespace: LOCAL_NAMESPACE,
-    },
-    { ...options, hostServices },
-  );
+  const outcome = await runner.run(request, { ...options, hostServices });
   return {
     functionName: def.manifest.name,
-    sourcePath: def.sourcePath,
+    entryPath: entry,
     subject: input.subject,
     payloadBytes: input.payload.length,
     outcome,

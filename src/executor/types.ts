@@ -56,6 +56,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export interface FunctionLogLine {
   level: LogLevel;
   text: string;
+  /** Where the line came from: console.* (JavaScript) or stderr (WebAssembly). */
+  stream?: 'console' | 'stderr';
 }
 
 export type FunctionErrorKind =

@@ -260,7 +260,7 @@ function collectLogs(stderr: string, logs: FunctionLogLine[]): void {
     lines.pop();
   }
   for (const line of lines.slice(0, MAX_LOG_LINES)) {
-    logs.push({ level: 'info', text: line });
+    logs.push({ level: 'info', text: line, stream: 'stderr' });
   }
   if (lines.length > MAX_LOG_LINES) {
     logs.push({ level: 'warn', text: `${lines.length - MAX_LOG_LINES} more stderr lines dropped` });

@@ -18,7 +18,8 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { formatProblem, ProblemError } from '../core/problems';
-import { formatRunReport } from '../executor/formatRun';
+import { BuildFailedError, buildFunction, needsBuild } from '../build/buildRunner';
+import { formatMs, formatRunReport } from '../executor/formatRun';
 import { FunctionRunResult } from '../executor/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
 import { runFunctionCommand } from './commands/runFunction';
@@ -37,6 +38,7 @@ export class NexExtension implements Disposable {
   readonly catalog: FunctionCatalog;
   readonly mocks = new MockStates();
   private readonly runDiagnostics: DiagnosticCollection;
+  private readonly buildDiagnostics: DiagnosticCollection;
   ui: UserInterface = vscodeUi;
   private readonly disposables: Disposable[] = [];
   private lastRun?: FunctionRunResult;
@@ -50,6 +52,7 @@ export class NexExtension implements Disposable {
     this.own({ dispose: () => this.runner.dispose() });
     this.catalog = this.own(new FunctionCatalog());
     this.runDiagnostics = this.own(Languages.createDiagnosticCollection('nex-run'));
+    this.buildDiagnostics = this.own(Languages.createDiagnosticCollection('nex-build'));
     this.own(
       this.catalog.onDidChange(() => {
         this.updateContextKeys();
@@ -98,12 +101,44 @@ export class NexExtension implements Disposable {
    */
   reportRun(result: FunctionRunResult): void {
     this.lastRun = result;
-    this.runDiagnostics.set(Uri.file(result.sourcePath), runDiagnostics(result));
+    if (!result.entryPath.endsWith('.wasm')) {
+      this.runDiagnostics.set(Uri.file(result.entryPath), runDiagnostics(result));
+    }
     for (const line of formatRunReport(result)) {
       this.log[line.level](line.text);
       this.recentLines.push(line.text);
     }
     this.recentLines.splice(0, Math.max(0, this.recentLines.length - RECENT_LINES));
+  }
+
+  /**
+   * Builds a WebAssembly function first when its sources changed: output in the log, compiler
+   * errors as diagnostics. Throws BuildFailedError (shown by the command wrapper) when it fails.
+   */
+  async buildIfNeeded(def: FunctionDefinition, signal?: AbortSignal): Promise<void> {
+    if (!needsBuild(def)) {
+      return;
+    }
+    this.log.info(`▶ building ${def.manifest!.name}`);
+    this.log.show(true);
+    const result = await buildFunction(def, { onOutput: (line) => this.log.info(`  ${line}`), signal });
+    const byFile = new Map<string, Diagnostic[]>();
+    for (const p of result.problems) {
+      const l = Math.max(0, (p.line ?? 1) - 1);
+      const c = Math.max(0, (p.column ?? 1) - 1);
+      const d = new Diagnostic(new Range(l, c, l, c + 1), p.message, p.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error);
+      d.source = 'nex build';
+      byFile.set(p.file, [...(byFile.get(p.file) ?? []), d]);
+    }
+    this.buildDiagnostics.clear();
+    for (const [file, list] of byFile) {
+      this.buildDiagnostics.set(Uri.file(file), list);
+    }
+    if (!result.ok) {
+      this.log.error(`✖ build failed${result.exitCode !== null ? ` with exit code ${result.exitCode}` : ''} in ${formatMs(result.durationMs)}`);
+      throw new BuildFailedError(def.manifest!.name, result);
+    }
+    this.log.info(`✔ built ${def.manifest!.artifact} in ${formatMs(result.durationMs)}`);
   }
 
   /** The function a command applies to: the tree node, the active editor's function, or a pick. */
@@ -157,7 +192,9 @@ export class NexExtension implements Disposable {
         try {
           return await handler(...args);
         } catch (e) {
-          if (e instanceof ProblemError) {
+          if (e instanceof BuildFailedError) {
+            void this.ui.error(`Nex: ${e.message}`, 'Show Output').then((c) => c && this.log.show());
+          } else if (e instanceof ProblemError) {
             for (const p of e.problems) {
               this.log.error(formatProblem(p));
             }

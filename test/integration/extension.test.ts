@@ -67,7 +67,7 @@ describe('Nex Functions in VS Code', () => {
 
   it('lists the workspace functions, with manifest problems', () => {
     const names = api.functions().map((f) => f.manifest?.name ?? path.basename(f.dir));
-    assert.deepStrictEqual([...names].sort(), ['counter', 'echo', 'endless-loop', 'invalid-manifest', 'syntax-error', 'throws']);
+    assert.deepStrictEqual([...names].sort(), ['counter', 'echo', 'endless-loop', 'invalid-manifest', 'syntax-error', 'throws', 'wasm-broken', 'wasm-echo']);
     const invalid = api.functions().find((f) => f.dir.endsWith('invalid-manifest'))!;
     assert.strictEqual(invalid.problems[0].field, 'name');
   });
@@ -127,6 +127,31 @@ describe('Nex Functions in VS Code', () => {
     await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
     assert.strictEqual(count(), 42, 'after a reset the state comes from the mocks file again');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('builds a WebAssembly function from source before its first run, then runs it', async () => {
+    const fn = path.join(workspaceDir(), 'wasm-echo');
+    fs.rmSync(path.join(fn, 'echo.wasm'), { force: true });
+    api.setUi(new ScriptedUi([]));
+    await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'wasm.echo', payload: 'from wasm' });
+    const run = api.lastRun()!;
+    assert.strictEqual(run.outcome.error, undefined, JSON.stringify(run.outcome.error));
+    assert.strictEqual(Buffer.from(run.outcome.reply!).toString(), 'from wasm');
+    assert.ok(fs.existsSync(path.join(fn, 'echo.wasm')), 'the build wrote the artifact');
+    assert.match(api.outputLines().join('\n'), /▶ wasm-echo \(echo\.wasm\) triggered on "wasm\.echo"/);
+  });
+
+  it('turns build errors into diagnostics and a clear message', async () => {
+    const ui = new ScriptedUi([]);
+    api.setUi(ui);
+    const before = api.lastRun();
+    await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'wasm-broken'), subject: 'demo', payload: '' });
+    assert.strictEqual(api.lastRun(), before, 'nothing ran');
+    assert.ok(ui.shown.some((s) => /^error: Nex: the build of wasm-broken failed \(exit code 1\): broken\.wat:3: unexpected token "i32\.bogus"/.test(s)), ui.shown.join('\n'));
+    const diagnostics = vscode.languages.getDiagnostics(vscode.Uri.file(path.join(workspaceDir(), 'wasm-broken', 'broken.wat')));
+    assert.strictEqual(diagnostics.length, 1);
+    assert.strictEqual(diagnostics[0].range.start.line, 2);
+    assert.match(diagnostics[0].message, /unexpected token "i32\.bogus"/);
   });
 
   it('asks for the function, subject and payload when run from the palette', async () => {

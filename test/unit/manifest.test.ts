@@ -32,9 +32,14 @@ describe('manifest', () => {
     const { problems } = parseManifest(FILE, '{}');
     assert.deepStrictEqual(
       problems.map((p) => p.field),
-      ['name', 'type', 'source'],
+      ['name', 'type'],
     );
     assert.match(problems[1].message, /"v8".*"wasm"/);
+    assert.deepStrictEqual(
+      parseManifest(FILE, '{"name": "a", "type": "v8"}').problems.map((p) => `${p.field}: ${p.message}`),
+      ['source: is missing: name the function\'s JavaScript file, e.g. "source": "echo.js"'],
+    );
+    assert.match(parseManifest(FILE, '{"name": "a", "type": "wasm"}').problems[0].message, /"artifact" is missing|is missing: name the WebAssembly file/);
   });
 
   it('refuses workload names that Nex refuses, pointing at the value', () => {
@@ -57,6 +62,22 @@ describe('manifest', () => {
     const { problems } = parseManifest(FILE, '{"name": "a", "type": "v8", "source": "../other/a.js"}');
     assert.strictEqual(problems[0].field, 'source');
     assert.match(problems[0].message, /inside the function folder/);
+  });
+
+  it('reads a WebAssembly manifest with build and env', () => {
+    const { manifest, problems } = parseManifest(FILE, '{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": {"command": "make", "cwd": "src"}, "env": {"LEVEL": "2"}, "compat": "0.2"}');
+    assert.deepStrictEqual(problems, []);
+    assert.deepStrictEqual(manifest, { name: 'w', type: 'wasm', artifact: 'w.wasm', build: { command: 'make', cwd: 'src' }, env: { LEVEL: '2' }, compat: '0.2' });
+  });
+
+  it('explains bad build, env and compat fields', () => {
+    const messages = (text: string) => parseManifest(FILE, text).problems.map((p) => `${p.field}: ${p.message}`);
+    assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": "make"}'), ['build: must be an object such as {"command": "cargo build --target wasm32-wasi --release"}']);
+    assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": {}}'), ['build.command: needs "command": the shell command that builds the artifact']);
+    assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "env": {"LEVEL": 2}}'), ['env.LEVEL: must be text: write "LEVEL": "2" with quotes']);
+    assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "env": {"1X": "a"}}'), ['env: "1X" is not a valid environment variable name (letters, digits and _, not starting with a digit)']);
+    assert.deepStrictEqual(messages('{"name": "j", "type": "v8", "source": "j.js", "compat": "0.4"}'), ['compat: "0.4" is not a compatibility profile: use "docs", "0.2", "0.3"']);
+    assert.deepStrictEqual(messages('{"name": "j", "type": "v8", "source": "j.js", "build": {"command": "make"}}'), ['build: is for WebAssembly functions: a JavaScript function runs its source as it is']);
   });
 
   it('refuses a manifest that is not an object', () => {
@@ -85,6 +106,14 @@ describe('manifest', () => {
       assert.strictEqual(def.problems.length, 1);
       assert.strictEqual(def.problems[0].line, 4);
       assert.match(def.problems[0].message, /"gone\.js" does not exist/);
+    });
+
+    it('lets a wasm artifact be missing when a build makes it, and not otherwise', () => {
+      fs.writeFileSync(path.join(dir, 'nexfunction.json'), '{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": {"command": "true"}}');
+      assert.deepStrictEqual(loadFunction(dir).problems, []);
+      assert.strictEqual(loadFunction(dir).artifactPath, path.join(dir, 'w.wasm'));
+      fs.writeFileSync(path.join(dir, 'nexfunction.json'), '{"name": "w", "type": "wasm", "artifact": "w.wasm"}');
+      assert.match(loadFunction(dir).problems[0].message, /"w\.wasm" does not exist .*: build it, or add a "build" command/);
     });
 
     it('reports a missing manifest', () => {

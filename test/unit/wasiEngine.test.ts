@@ -70,7 +70,7 @@ describe('WebAssembly (WASI) functions, through the worker', () => {
   it('keeps all writes under docs and only the last under 0.2/0.3, with a hint; stderr becomes log lines', async () => {
     const docs = await run(wasm['two-writes']);
     assert.strictEqual(text(docs.reply), 'hello world');
-    assert.deepStrictEqual(docs.logs, [{ level: 'info', text: 'wrote two parts' }]);
+    assert.deepStrictEqual(docs.logs, [{ level: 'info', text: 'wrote two parts', stream: 'stderr' }]);
     assert.match(docs.warnings.find((w) => w.code === 'wasm-multiple-writes')!.message, /2 writes.*only "world"/);
     const v2 = await run(wasm['two-writes'], { profile: '0.2' });
     assert.strictEqual(text(v2.reply), 'world');

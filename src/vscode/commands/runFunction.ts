@@ -2,7 +2,7 @@
 import { basename } from 'path';
 import { commands as Commands, ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
-import { FunctionDefinition } from '../../core/manifest';
+import { entryPath, FunctionDefinition } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import { formatMs } from '../../executor/formatRun';
 import { FunctionRunResult, runFunctionOnce } from '../../executor/functionRun';
@@ -80,7 +80,7 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   log.show(true);
   const error = result.outcome.error;
   if (error && error.kind !== 'cancelled') {
-    const actions = error.line !== undefined ? ['Go to Error', 'Show Output'] : ['Show Output'];
+    const actions = error.line !== undefined && def.sourcePath ? ['Go to Error', 'Show Output'] : ['Show Output'];
     const where = error.line !== undefined ? ` (line ${error.line})` : '';
     void ui.error(`${name}: ${error.message}${where}`, ...actions).then(async (choice) => {
       if (choice === 'Go to Error') {
@@ -99,8 +99,11 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
 /** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
 async function runShowingProgress(ext: NexExtension, def: FunctionDefinition, subject: string, payload: string): Promise<FunctionRunResult> {
   const abort = new AbortController();
-  const hostServices = ext.mocks.for(def);
-  const running = runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings(), hostServices }, { signal: abort.signal });
+  const hostServices = def.manifest!.type === 'v8' ? ext.mocks.for(def) : undefined;
+  const running = (async () => {
+    await ext.buildIfNeeded(def, abort.signal);
+    return runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings(), hostServices }, { signal: abort.signal });
+  })();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const slow = await Promise.race([running.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), PROGRESS_DELAY_MS)))]);
   clearTimeout(timer);
@@ -140,7 +143,7 @@ async function chooseFunction(ext: NexExtension, arg: FunctionNode | Uri | RunFu
   return ext.ui.pick(
     ordered.map((f) => ({
       label: `$(${f.problems.length > 0 ? 'error' : 'symbol-function'}) ${f.manifest?.name ?? f.dir}`,
-      description: f.problems.length > 0 ? 'invalid manifest' : `${f.manifest!.type === 'v8' ? 'JavaScript' : 'WebAssembly'} · ${Workspace.asRelativePath(f.sourcePath!)}`,
+      description: f.problems.length > 0 ? 'invalid manifest' : `${f.manifest!.type === 'v8' ? 'JavaScript' : 'WebAssembly'} · ${Workspace.asRelativePath(entryPath(f)!)}`,
       detail: f === current ? 'the function of the active editor' : undefined,
       value: f,
     })),

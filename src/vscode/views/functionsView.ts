@@ -26,10 +26,13 @@ export class FunctionNode {
     item.resourceUri = Uri.file(def.dir);
     if (valid) {
       const kind = def.manifest!.type === 'v8' ? 'JavaScript' : 'WebAssembly';
-      item.description = `${kind} · ${def.manifest!.source}`;
-      item.iconPath = new ThemeIcon(def.manifest!.type === 'v8' ? 'symbol-function' : 'file-binary');
-      item.contextValue = `nexFunction.${def.manifest!.type}`;
-      item.command = { title: 'Open Source', command: 'vscode.open', arguments: [Uri.file(def.sourcePath!)] };
+      const m = def.manifest!;
+      const profile = m.compat && m.compat !== 'docs' ? ` · Nex ${m.compat}` : '';
+      item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}`;
+      item.iconPath = new ThemeIcon(m.type === 'v8' ? 'symbol-function' : 'file-binary');
+      item.contextValue = `nexFunction.${m.type}`;
+      // A wasm function opens its manifest: the artifact is binary, the sources are the build's.
+      item.command = { title: 'Open', command: 'vscode.open', arguments: [Uri.file(def.sourcePath ?? def.manifestPath)] };
       item.tooltip = new MarkdownString(`**${name}** (${kind}, workload type \`${def.manifest!.type}\`)\n\n${def.dir}`);
     } else {
       item.description = 'invalid manifest';
