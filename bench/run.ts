@@ -3,15 +3,18 @@
  * - warm echo through the worker boundary (FunctionRunner, as the editor and CLI run functions)
  *   next to the same run on QuickJS in-process and to Node's `vm` (V8, as real nodes use);
  * - the first run after the source changed (new source text: a fresh compile);
- * - a host-service KV get (mock backend) through the boundary, next to the same call in-process.
+ * - a host-service KV get (mock backend) through the boundary, next to the same call in-process;
+ * - a warm WebAssembly echo through the boundary, next to @wasmer/wasi in-process.
  * Report ratios against the baselines; these are not pass/fail thresholds.
  */
 import * as vm from 'vm';
 import { utf8 } from '../src/core/bytes';
 import { FunctionRunner } from '../src/executor/functionRunner';
 import { loadQuickJS, runJsFunction } from '../src/executor/quickjsEngine';
-import { DEFAULT_LIMITS, JsRunRequest } from '../src/executor/types';
+import { DEFAULT_LIMITS, JsRunRequest, WasmRunRequest } from '../src/executor/types';
 import { MockHostServices } from '../src/hostservices/mockBackend';
+import { loadWasi, runWasiFunction } from '../src/executor/wasiEngine';
+import { buildWat, tempDir } from '../test/support/wasmFixtures';
 
 const N = Number(process.env.BENCH_N ?? 2000);
 const WARMUP = 100;
@@ -79,6 +82,10 @@ async function main(): Promise<void> {
   const backend = mock();
   const workerKv = stats(await timeAsync(N, async () => check(await runner.run(kvGet, { hostServices: backend }))));
   const workerKv2 = stats(await timeAsync(N, async () => check(await runner.run(kvGetTwice, { hostServices: backend }))));
+  await loadWasi();
+  const wasmEcho: WasmRunRequest = { kind: 'wasm', artifactPath: await buildWat('echo', tempDir('nex-bench-')), subject: 'bench.echo', payload: utf8('hello, nex'), limits: DEFAULT_LIMITS, workload: 'bench' };
+  const wasiInProcess = stats(timeSync(N, () => check(runWasiFunction(wasmEcho))));
+  const wasiWorker = stats(await timeAsync(N, async () => check(await runner.run(wasmEcho))));
   runner.dispose();
 
   console.log(`Local runs, ${N} samples each after ${WARMUP} warm-up runs (p50 and ratio to the baseline above it)`);
@@ -93,7 +100,10 @@ async function main(): Promise<void> {
   row('through the worker boundary, one get', workerKv, worker);
   const perGetInProcess = quickjsKv2.p50 - quickjsKv.p50;
   const perGetWorker = workerKv2.p50 - workerKv.p50;
-  console.log(`  cost of one get (two gets minus one): in-process ${us(perGetInProcess)}, through the boundary ${us(perGetWorker)} (${(perGetWorker / Math.max(perGetInProcess, 1e-6)).toFixed(1)}x)`);
+  console.log(`  cost of one get (two gets minus one): in-process ${us(perGetInProcess)}, through the boundary ${us(perGetWorker)}`);
+  console.log('warm WebAssembly (WASI) echo:');
+  row('baseline: @wasmer/wasi in-process (cached module)', wasiInProcess);
+  row('through the worker boundary', wasiWorker, wasiInProcess);
   console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
 }
 

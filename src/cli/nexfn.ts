@@ -124,18 +124,6 @@ interface RunCommandOptions {
 
 /** The function a user points at, loaded and checked; throws a usage or problem error. */
 function loadTarget(target: string): FunctionDefinition {
-  const def = loadTarget(target);
-  return def;
-}
-
-async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
-  const subjectProblem = concreteSubjectProblem(opts.subject);
-  if (subjectProblem) {
-    throw new UsageError(`--subject "${opts.subject}": ${subjectProblem}`);
-  }
-  if (opts.payload !== undefined && opts.payloadFile !== undefined) {
-    throw new UsageError('give either --payload or --payload-file, not both');
-  }
   const resolved = path.resolve(target);
   if (!fs.existsSync(resolved)) {
     throw new UsageError(`${target}: no such file or folder`);
@@ -148,6 +136,18 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
   if (def.problems.length > 0) {
     throw new ProblemError(def.problems);
   }
+  return def;
+}
+
+async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
+  const subjectProblem = concreteSubjectProblem(opts.subject);
+  if (subjectProblem) {
+    throw new UsageError(`--subject "${opts.subject}": ${subjectProblem}`);
+  }
+  if (opts.payload !== undefined && opts.payloadFile !== undefined) {
+    throw new UsageError('give either --payload or --payload-file, not both');
+  }
+  const def = loadTarget(target);
   let payload: Uint8Array = utf8(opts.payload ?? '');
   if (opts.payloadFile !== undefined) {
     try {

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as path from 'path';
 import { main } from '../../src/cli/nexfn';
 
@@ -59,6 +60,24 @@ describe('nexfn run', () => {
     const r = await nexfn('run', path.join(FIXTURES, 'invalid-manifest'), '-s', 'demo');
     assert.strictEqual(r.code, 2);
     assert.match(r.stderr, /invalid-manifest\/nexfunction\.json:2:\d+: "name": "bad name!" is not a valid workload name/);
+  });
+
+  it('builds a WebAssembly function when needed, then runs it', async () => {
+    const fn = path.join(FIXTURES, 'wasm-echo');
+    fs.rmSync(path.join(fn, 'echo.wasm'), { force: true });
+    const r = await nexfn('run', fn, '-s', 'wasm.demo', '-p', 'from the CLI');
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(r.stdout, 'from the CLI');
+    assert.match(r.stderr, /\$ node .*wat2wasm echo\.wat -o echo\.wasm/);
+    const again = await nexfn('run', fn, '-s', 'wasm.demo', '-p', 'x');
+    assert.doesNotMatch(again.stderr, /wat2wasm/, 'an up-to-date artifact is not rebuilt');
+  });
+
+  it('nexfn build reports compiler errors with file and line, and exits 1', async () => {
+    const r = await nexfn('build', path.join(FIXTURES, 'wasm-broken'));
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stderr, /wasm-broken\/broken\.wat:3:6: unexpected token "i32\.bogus"/);
+    assert.match(r.stderr, /nexfn: the build of wasm-broken failed \(exit code 1\)/);
   });
 
   it('exits 2 on usage errors with a clear message', async () => {
