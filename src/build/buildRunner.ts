@@ -112,6 +112,15 @@ export async function buildFunction(def: FunctionDefinition, options: { onOutput
     });
   });
   const problems = parseBuildProblems(output, cwd);
+  if (exitCode === 0 && spec.output && def.artifactPath) {
+    const produced = path.join(def.dir, await expandBuildCommand(spec.output));
+    if (fs.existsSync(produced)) {
+      fs.copyFileSync(produced, def.artifactPath);
+      options.onOutput?.(`copied ${path.relative(def.dir, produced)} to ${def.manifest!.artifact}`);
+    } else {
+      problems.push({ severity: 'error', file: def.manifestPath, field: 'build.output', message: `the build succeeded but did not write ${spec.output} (${produced})` });
+    }
+  }
   const missingToolchain = exitCode === 127 || /command not found|not found$/m.test(output) ? toolchainHint(command) : undefined;
   const artifactOk = exitCode === 0 && def.artifactPath !== undefined && fs.existsSync(def.artifactPath);
   if (exitCode === 0 && !artifactOk) {

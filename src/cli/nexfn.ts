@@ -12,7 +12,9 @@ import { utf8 } from '../core/bytes';
 import { FunctionDefinition, functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
 import { formatProblem, ProblemError } from '../core/problems';
 import { BuildFailedError, buildFunction, buildIfNeeded } from '../build/buildRunner';
-import { concreteSubjectProblem } from '../core/subject';
+import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
+import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
+import { testCommand, validateCommand } from './testCommands';
 import { formatMs, formatRunReport } from '../executor/formatRun';
 import { LOCAL_NAMESPACE, runFunctionOnce } from '../executor/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
@@ -59,8 +61,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .requiredOption('-s, --subject <subject>', 'the concrete subject that triggers the function')
     .option('-p, --payload <text>', 'the payload, as text (default: empty)')
     .option('--payload-file <file>', 'read the payload bytes from a file ("-" for stdin)')
-    .option('--timeout <ms>', 'time limit in milliseconds', positiveInt('--timeout'), DEFAULT_LIMITS.timeoutMs)
-    .option('--memory <MiB>', 'memory limit in MiB', positiveInt('--memory'), DEFAULT_LIMITS.memoryLimitBytes / 1048576)
+    .option('--timeout <ms>', `time limit in milliseconds (default: the manifest's limits.timeoutMs, else ${DEFAULT_LIMITS.timeoutMs})`, positiveInt('--timeout'))
+    .option('--memory <MiB>', `memory limit in MiB (default: the manifest's limits.memoryMiB, else ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})`, positiveInt('--memory'))
     .addOption(new Option('--compat <profile>', 'behave as the documented contract or as a Nex 0.2/0.3 node (default: the manifest\'s "compat", else docs)').choices([...COMPAT_PROFILES]))
     .option('--mocks <file>', 'host-service fixture (JSON) to seed the mocks with, instead of the manifest\'s "mocks"')
     .option('--no-build', 'run the WebAssembly artifact as it is, without building it first')
@@ -90,6 +92,58 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       }
     });
 
+  program
+    .command('new')
+    .description('create a function folder from a template')
+    .argument('<kind>', `the template: ${TEMPLATE_KINDS.join(', ')}`)
+    .argument('<dir>', 'the folder to create (it may exist, but none of the files may)')
+    .option('-n, --name <name>', 'the workload name (default: the folder name)')
+    .option('-s, --subject <subject>', 'the trigger subject (default: <name>.>)')
+    .action((kind: string, dir: string, opts: { name?: string; subject?: string }) => {
+      if (!isTemplateKind(kind)) {
+        throw new UsageError(`"${kind}" is not a template: use one of ${TEMPLATE_KINDS.join(', ')}`);
+      }
+      const target = path.resolve(dir);
+      const name = opts.name ?? path.basename(target);
+      const nameProblem = functionNameProblem(name);
+      if (nameProblem) {
+        throw new UsageError(`name "${name}": ${nameProblem}${opts.name ? '' : ' (the name comes from the folder; pass --name)'}`);
+      }
+      const subject = opts.subject ?? `${name}.>`;
+      const subjectProblem = triggerSubjectProblem(subject);
+      if (subjectProblem) {
+        throw new UsageError(`--subject "${subject}": ${subjectProblem}`);
+      }
+      const plan = planNewFunction(kind, target, { name, subject });
+      try {
+        writeFunctionPlan(plan);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      for (const f of plan.files) {
+        io.stdout(`created ${path.relative(process.cwd(), f.path)}\n`);
+      }
+      io.stdout(`run it: nexfn test ${path.relative(process.cwd(), target) || '.'}\n`);
+    });
+
+  program
+    .command('validate')
+    .description('check manifests and trigger files, with the same messages as the editor')
+    .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
+    .action((paths: string[]) => {
+      exitCode = validateCommand(paths, { stdout: (t) => io.stdout(t), stderr: io.stderr });
+    });
+
+  program
+    .command('test')
+    .description("run the functions' trigger cases (triggers/*.json) and check their expectations")
+    .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
+    .option('--junit <file>', 'also write the results as JUnit XML')
+    .option('--timeout <ms>', 'time limit per case in milliseconds', positiveInt('--timeout'))
+    .action(async (paths: string[], opts: { junit?: string; timeout?: number }) => {
+      exitCode = await testCommand(paths, { junit: opts.junit, timeoutMs: opts.timeout }, { stdout: (t) => io.stdout(t), stderr: io.stderr });
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
@@ -100,7 +154,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     if (typeof err.exitCode === 'number' && err.code?.startsWith('commander.')) {
       return 2; // commander already printed the message
     }
-    if (e instanceof UsageError || e instanceof ProblemError) {
+    if (e instanceof UsageError || e instanceof ProblemError || (e as Error).message?.endsWith(': no such file or folder')) {
       io.stderr(`nexfn: ${(e as Error).message}\n`);
       return 2;
     }
@@ -114,8 +168,8 @@ interface RunCommandOptions {
   subject: string;
   payload?: string;
   payloadFile?: string;
-  timeout: number;
-  memory: number;
+  timeout?: number;
+  memory?: number;
   compat?: CompatProfile;
   mocks?: string;
   build: boolean;
@@ -176,7 +230,10 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
     const result = await runFunctionOnce(runner, def, {
       subject: opts.subject,
       payload,
-      limits: { timeoutMs: opts.timeout, memoryLimitBytes: opts.memory * 1048576 },
+      limitOverrides: {
+        ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
+        ...(opts.memory !== undefined ? { memoryLimitBytes: opts.memory * 1048576 } : {}),
+      },
       compat: opts.compat,
       hostServices,
     });

@@ -3,6 +3,7 @@ import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { COMPAT_PROFILES, CompatProfile, isCompatProfile } from './compat';
 import { FileProblem, lineAndColumn } from './problems';
+import { triggerSubjectProblem } from './subject';
 
 /** The file that marks a folder as a Nex function. */
 export const MANIFEST_FILE = 'nexfunction.json';
@@ -16,6 +17,14 @@ export interface BuildSpec {
   command: string;
   /** Working directory, relative to the function folder (default: the folder). */
   cwd?: string;
+  /** The file the build writes, relative to the function folder, when it is not the artifact itself: copied to the artifact after a build. */
+  output?: string;
+}
+
+/** Per-function limits for local runs. */
+export interface FunctionLimits {
+  timeoutMs?: number;
+  memoryMiB?: number;
 }
 
 /**
@@ -24,7 +33,11 @@ export interface BuildSpec {
  */
 export interface FunctionManifest {
   name: string;
+  description?: string;
   type: WorkloadType;
+  /** The subjects that trigger the function (wildcards allowed). */
+  triggers?: string[];
+  limits?: FunctionLimits;
   /** JavaScript source file (type v8), relative to the function folder. */
   source?: string;
   /** WebAssembly file (type wasm), relative to the function folder. */
@@ -139,6 +152,10 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
     } else {
       const command = findNodeAtLocation(buildNode, ['command']);
       const cwd = findNodeAtLocation(buildNode, ['cwd']);
+      const output = findNodeAtLocation(buildNode, ['output']);
+      if (output && output.type !== 'string') {
+        problems.push(at(output.offset, 'must be the path of the file the build writes, relative to the function folder', 'build.output'));
+      }
       if (!command || command.type !== 'string' || String(command.value).trim() === '') {
         problems.push(at((command ?? buildNode).offset, 'needs "command": the shell command that builds the artifact', 'build.command'));
       } else if (cwd && cwd.type !== 'string') {
@@ -148,6 +165,10 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
         if (cwd) {
           relativePath('build.cwd', cwd.value as string, cwd, 'working folder');
           build.cwd = cwd.value as string;
+        }
+        if (output?.type === 'string') {
+          relativePath('build.output', output.value as string, output, 'file the build writes');
+          build.output = output.value as string;
         }
       }
     }
@@ -176,6 +197,61 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
     }
   }
 
+  const description = stringField('description');
+
+  let triggers: string[] | undefined;
+  const triggersNode = findNodeAtLocation(root, ['triggers']);
+  if (triggersNode) {
+    if (triggersNode.type !== 'array') {
+      problems.push(at(triggersNode.offset, 'must be a list of subjects, e.g. ["orders.created", "orders.*"]', 'triggers'));
+    } else {
+      triggers = [];
+      for (const [i, item] of (triggersNode.children ?? []).entries()) {
+        if (item.type !== 'string') {
+          problems.push(at(item.offset, `must be a subject string, found ${item.type}`, `triggers[${i}]`));
+          continue;
+        }
+        const problem = triggerSubjectProblem(item.value as string);
+        if (problem) {
+          problems.push(at(item.offset, `"${item.value}": ${problem}`, `triggers[${i}]`));
+        } else if (triggers.includes(item.value as string)) {
+          problems.push(at(item.offset, `"${item.value}" is listed twice`, `triggers[${i}]`));
+        } else {
+          triggers.push(item.value as string);
+        }
+      }
+    }
+  }
+
+  let limits: FunctionLimits | undefined;
+  const limitsNode = findNodeAtLocation(root, ['limits']);
+  if (limitsNode) {
+    if (limitsNode.type !== 'object') {
+      problems.push(at(limitsNode.offset, 'must be an object such as {"timeoutMs": 5000, "memoryMiB": 64}', 'limits'));
+    } else {
+      limits = {};
+      const bounds = { timeoutMs: [10, 600000], memoryMiB: [1, 4096] } as const;
+      for (const key of Object.keys(bounds) as Array<keyof typeof bounds>) {
+        const node = findNodeAtLocation(limitsNode, [key]);
+        if (!node) {
+          continue;
+        }
+        const [min, max] = bounds[key];
+        if (node.type !== 'number' || !Number.isInteger(node.value) || node.value < min || node.value > max) {
+          problems.push(at(node.offset, `must be a whole number from ${min} to ${max}`, `limits.${key}`));
+        } else {
+          limits[key] = node.value;
+        }
+      }
+      for (const prop of limitsNode.children ?? []) {
+        const key = String(prop.children?.[0]?.value);
+        if (!(key in bounds)) {
+          problems.push(at(prop.offset, `"${key}" is not a limit: use "timeoutMs" and "memoryMiB"`, 'limits'));
+        }
+      }
+    }
+  }
+
   const compat = stringField('compat');
   if (compat.value !== undefined && !isCompatProfile(compat.value)) {
     problems.push(at(compat.node!.offset, `"${compat.value}" is not a compatibility profile: use ${COMPAT_PROFILES.map((p) => `"${p}"`).join(', ')}`, 'compat'));
@@ -189,6 +265,15 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
     return { problems };
   }
   const manifest: FunctionManifest = { name: name.value!, type: type.value as WorkloadType };
+  if (description.value !== undefined) {
+    manifest.description = description.value;
+  }
+  if (triggers) {
+    manifest.triggers = triggers;
+  }
+  if (limits) {
+    manifest.limits = limits;
+  }
   if (source.value !== undefined) {
     manifest.source = source.value;
   }

@@ -35,3 +35,31 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   }
   return p.length === s.length;
 }
+
+/** Subject spaces a function may not be triggered from: the server's, JetStream's and Nex's own. */
+export const RESERVED_SUBJECT_PREFIXES = ['$SYS', '$JS', '$NEX'];
+
+/** Returns why `subject` cannot be a trigger subject (wildcards allowed), or undefined when it can. */
+export function triggerSubjectProblem(subject: string): string | undefined {
+  if (subject.length === 0) {
+    return 'the subject is empty';
+  }
+  if (/\s/.test(subject)) {
+    return 'a NATS subject cannot contain spaces or other whitespace';
+  }
+  const tokens = subject.split('.');
+  if (tokens.some((t) => t.length === 0)) {
+    return 'a NATS subject cannot start or end with "." or contain ".."';
+  }
+  const full = tokens.findIndex((t) => t === '>');
+  if (full >= 0 && full !== tokens.length - 1) {
+    return '">" matches the rest of a subject, so it must be the last token';
+  }
+  if (tokens.some((t) => t.length > 1 && (t.includes('*') || t.includes('>')))) {
+    return 'wildcards "*" and ">" must be whole tokens, e.g. "orders.*", not "orders.new*"';
+  }
+  if (RESERVED_SUBJECT_PREFIXES.includes(tokens[0])) {
+    return `subjects under ${tokens[0]}.> belong to ${tokens[0] === '$SYS' ? 'the NATS server' : tokens[0] === '$JS' ? 'JetStream' : 'Nex itself'}: pick a subject of your own`;
+  }
+  return undefined;
+}

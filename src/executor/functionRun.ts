@@ -12,7 +12,10 @@ import { DEFAULT_LIMITS, RunLimits, RunOutcome, RunRequest } from './types';
 export interface FunctionRunInput {
   subject: string;
   payload: Uint8Array;
+  /** Defaults (e.g. from settings); the manifest's limits take precedence over them. */
   limits?: Partial<RunLimits>;
+  /** Explicit limits (e.g. CLI flags); they take precedence over the manifest's. */
+  limitOverrides?: Partial<RunLimits>;
   /** Overrides the manifest's compat profile. */
   compat?: CompatProfile;
   /** Serves host services; default: in-memory mocks seeded from the function's mocks file. */
@@ -50,7 +53,14 @@ export async function runFunctionOnce(
   if (!def.manifest || !entry || def.problems.length > 0) {
     throw new ProblemError(def.problems.length > 0 ? def.problems : [{ file: def.manifestPath, message: 'the manifest is not valid' }]);
   }
-  const limits = { ...DEFAULT_LIMITS, ...input.limits };
+  const fromManifest: Partial<RunLimits> = {};
+  if (def.manifest.limits?.timeoutMs !== undefined) {
+    fromManifest.timeoutMs = def.manifest.limits.timeoutMs;
+  }
+  if (def.manifest.limits?.memoryMiB !== undefined) {
+    fromManifest.memoryLimitBytes = def.manifest.limits.memoryMiB * 1048576;
+  }
+  const limits = { ...DEFAULT_LIMITS, ...input.limits, ...fromManifest, ...input.limitOverrides };
   const common = {
     subject: input.subject,
     payload: input.payload,
