@@ -150,6 +150,10 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
             message: `the script's last expression must be a function (subject, payload) => reply, but it evaluated to ${kind === 'object' && vm.dump(fn) === null ? 'null' : kind}. End the file with the function, e.g. "(subject, payload) => payload;", and do not use export or an IIFE bundle`,
           });
         }
+        if (req.checkOnly) {
+          keepRuntime = true;
+          return done(null);
+        }
         const payloadArr = newUint8Array(vm, req.payload);
         const subject = vm.newString(req.subject);
         const called = vm.callFunction(fn, vm.global, subject, payloadArr);

@@ -32,6 +32,8 @@ export interface JsRunRequest {
   /** Workload name and namespace: they name the buckets a 0.2 node provisions. */
   workload?: string;
   namespace?: string;
+  /** Only evaluate the script and check that it ends in a function; do not call it. */
+  checkOnly?: boolean;
 }
 
 /** A WebAssembly (WASI command) function run. */

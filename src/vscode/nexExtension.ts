@@ -13,6 +13,7 @@ import {
   languages as Languages,
   LogOutputChannel,
   Range,
+  TextDocument,
   Uri,
   window as Window,
   workspace as Workspace,
@@ -20,9 +21,12 @@ import {
 import { formatProblem, ProblemError } from '../core/problems';
 import { BuildFailedError, buildFunction, needsBuild } from '../build/buildRunner';
 import { formatMs, formatRunReport } from '../executor/formatRun';
+import { checkJsSource, SourceProblem } from '../executor/sourceCheck';
 import { FunctionRunResult } from '../executor/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
+import { newFunctionCommand, NewFunctionAnswers } from './commands/newFunction';
 import { runFunctionCommand } from './commands/runFunction';
+import { runTriggerCasesCommand } from './commands/runTriggerCases';
 import { FunctionCatalog } from './functionCatalog';
 import { UserInterface, vscodeUi } from './ui';
 import { FunctionNode, FunctionsViewProvider } from './views/functionsView';
@@ -39,6 +43,7 @@ export class NexExtension implements Disposable {
   readonly mocks = new MockStates();
   private readonly runDiagnostics: DiagnosticCollection;
   private readonly buildDiagnostics: DiagnosticCollection;
+  private readonly checkDiagnostics: DiagnosticCollection;
   ui: UserInterface = vscodeUi;
   private readonly disposables: Disposable[] = [];
   private lastRun?: FunctionRunResult;
@@ -53,6 +58,8 @@ export class NexExtension implements Disposable {
     this.catalog = this.own(new FunctionCatalog());
     this.runDiagnostics = this.own(Languages.createDiagnosticCollection('nex-run'));
     this.buildDiagnostics = this.own(Languages.createDiagnosticCollection('nex-build'));
+    this.checkDiagnostics = this.own(Languages.createDiagnosticCollection('nex-check'));
+    this.own(Workspace.onDidSaveTextDocument((doc) => void this.checkOnSave(doc)));
     this.own(
       this.catalog.onDidChange(() => {
         this.updateContextKeys();
@@ -65,6 +72,8 @@ export class NexExtension implements Disposable {
 
     this.command('nex.runFunction', (arg) => runFunctionCommand(this, arg));
     this.command('nex.refreshFunctions', () => this.catalog.refresh());
+    this.command('nex.runTriggerCases', (arg) => runTriggerCasesCommand(this, arg));
+    this.command('nex.newFunction', (preset?: Partial<NewFunctionAnswers>) => newFunctionCommand(this, preset));
     this.command('nex.showOutput', () => this.log.show());
     this.command('nex.resetMocks', async (arg?: FunctionNode) => {
       const def = await this.functionFor(arg, 'Reset the host-service mocks of which function?');
@@ -112,6 +121,33 @@ export class NexExtension implements Disposable {
   }
 
   /**
+   * On save of a JavaScript function's source: diagnostics for what a node would refuse (module
+   * syntax, syntax errors, no function at the end, too large). Evaluates the script's top level,
+   * so only in a trusted workspace.
+   */
+  async checkOnSave(doc: TextDocument): Promise<SourceProblem[] | undefined> {
+    if (!Workspace.isTrusted || doc.uri.scheme !== 'file') {
+      return undefined;
+    }
+    const def = this.catalog.findFor(doc.uri.fsPath);
+    if (!def?.sourcePath || def.sourcePath !== doc.uri.fsPath) {
+      return undefined;
+    }
+    const problems = await checkJsSource(this.runner, doc.getText(), doc.uri.fsPath, def.manifest!.compat);
+    this.checkDiagnostics.set(
+      doc.uri,
+      problems.map((p) => {
+        const l = Math.max(0, p.line - 1);
+        const d = new Diagnostic(new Range(l, Math.max(0, (p.column ?? 1) - 1), l, Number.MAX_SAFE_INTEGER), p.message, p.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error);
+        d.source = 'nex';
+        d.code = p.code;
+        return d;
+      }),
+    );
+    return problems;
+  }
+
+  /**
    * Builds a WebAssembly function first when its sources changed: output in the log, compiler
    * errors as diagnostics. Throws BuildFailedError (shown by the command wrapper) when it fails.
    */
@@ -142,7 +178,7 @@ export class NexExtension implements Disposable {
   }
 
   /** The function a command applies to: the tree node, the active editor's function, or a pick. */
-  private async functionFor(arg: FunctionNode | undefined, title: string): Promise<FunctionDefinition | undefined> {
+  async functionFor(arg: FunctionNode | undefined, title: string): Promise<FunctionDefinition | undefined> {
     if (arg instanceof FunctionNode) {
       return arg.definition.manifest ? arg.definition : undefined;
     }

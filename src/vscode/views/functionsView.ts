@@ -21,7 +21,8 @@ export class FunctionNode {
     const def = this.definition;
     const name = def.manifest?.name ?? path.basename(def.dir);
     const valid = def.problems.length === 0;
-    const item = new TreeItem(name, valid ? TreeItemCollapsibleState.None : TreeItemCollapsibleState.Expanded);
+    const hasChildren = !valid || (def.manifest?.triggers?.length ?? 0) > 0;
+    const item = new TreeItem(name, hasChildren ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
     item.id = def.dir;
     item.resourceUri = Uri.file(def.dir);
     if (valid) {
@@ -33,7 +34,7 @@ export class FunctionNode {
       item.contextValue = `nexFunction.${m.type}`;
       // A wasm function opens its manifest: the artifact is binary, the sources are the build's.
       item.command = { title: 'Open', command: 'vscode.open', arguments: [Uri.file(def.sourcePath ?? def.manifestPath)] };
-      item.tooltip = new MarkdownString(`**${name}** (${kind}, workload type \`${def.manifest!.type}\`)\n\n${def.dir}`);
+      item.tooltip = new MarkdownString(`**${name}** (${kind}, workload type \`${m.type}\`)${m.description ? `\n\n${m.description}` : ''}\n\n${def.dir}`);
     } else {
       item.description = 'invalid manifest';
       item.iconPath = new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground'));
@@ -60,7 +61,25 @@ export class ProblemNode {
   }
 }
 
-export type FunctionsViewNode = FunctionNode | ProblemNode;
+/** A trigger subject of a function. */
+export class TriggerNode {
+  constructor(
+    readonly definition: FunctionDefinition,
+    readonly subject: string,
+  ) {}
+
+  toTreeItem(): TreeItem {
+    const item = new TreeItem(this.subject, TreeItemCollapsibleState.None);
+    item.id = `${this.definition.dir}#trigger:${this.subject}`;
+    item.iconPath = new ThemeIcon(/[*>]/.test(this.subject) ? 'symbol-namespace' : 'symbol-event');
+    item.description = /[*>]/.test(this.subject) ? 'trigger (wildcard)' : 'trigger';
+    item.tooltip = `Messages on ${this.subject} trigger ${this.definition.manifest!.name}`;
+    item.contextValue = 'nexTrigger';
+    return item;
+  }
+}
+
+export type FunctionsViewNode = FunctionNode | ProblemNode | TriggerNode;
 
 export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode> {
   readonly onDidChangeTreeData: Event<void>;
@@ -78,7 +97,8 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
       return this.catalog.functions.map((f) => new FunctionNode(f));
     }
     if (node instanceof FunctionNode) {
-      return node.definition.problems.map((p) => new ProblemNode(p));
+      const def = node.definition;
+      return def.problems.length > 0 ? def.problems.map((p) => new ProblemNode(p)) : (def.manifest?.triggers ?? []).map((t) => new TriggerNode(def, t));
     }
     return [];
   }
