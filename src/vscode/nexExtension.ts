@@ -114,10 +114,17 @@ export class NexExtension implements Disposable {
       this.runDiagnostics.set(Uri.file(result.entryPath), runDiagnostics(result));
     }
     for (const line of formatRunReport(result)) {
-      this.log[line.level](line.text);
-      this.recentLines.push(line.text);
+      this.output(line.level, line.text);
     }
-    this.recentLines.splice(0, Math.max(0, this.recentLines.length - RECENT_LINES));
+  }
+
+  /** Writes a line to the output channel, and keeps it for the test API. */
+  output(level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
+    this.log[level](text);
+    this.recentLines.push(text);
+    if (this.recentLines.length > RECENT_LINES) {
+      this.recentLines.splice(0, this.recentLines.length - RECENT_LINES);
+    }
   }
 
   /**
@@ -155,9 +162,9 @@ export class NexExtension implements Disposable {
     if (!needsBuild(def)) {
       return;
     }
-    this.log.info(`▶ building ${def.manifest!.name}`);
+    this.output('info', `▶ building ${def.manifest!.name}`);
     this.log.show(true);
-    const result = await buildFunction(def, { onOutput: (line) => this.log.info(`  ${line}`), signal });
+    const result = await buildFunction(def, { onOutput: (line) => this.output('info', `  ${line}`), signal });
     const byFile = new Map<string, Diagnostic[]>();
     for (const p of result.problems) {
       const l = Math.max(0, (p.line ?? 1) - 1);
@@ -171,10 +178,10 @@ export class NexExtension implements Disposable {
       this.buildDiagnostics.set(Uri.file(file), list);
     }
     if (!result.ok) {
-      this.log.error(`✖ build failed${result.exitCode !== null ? ` with exit code ${result.exitCode}` : ''} in ${formatMs(result.durationMs)}`);
+      this.output('error', `✖ build failed${result.exitCode !== null ? ` with exit code ${result.exitCode}` : ''} in ${formatMs(result.durationMs)}`);
       throw new BuildFailedError(def.manifest!.name, result);
     }
-    this.log.info(`✔ built ${def.manifest!.artifact} in ${formatMs(result.durationMs)}`);
+    this.output('info', `✔ built ${def.manifest!.artifact} in ${formatMs(result.durationMs)}`);
   }
 
   /** The function a command applies to: the tree node, the active editor's function, or a pick. */

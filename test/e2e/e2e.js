@@ -189,6 +189,23 @@ async function main() {
       await page.locator('.statusbar-item', { hasText: 'Ln 5' }).first().waitFor();
     });
 
+    await step('Nex: New Function… creates a function from a template, and its trigger cases pass', async () => {
+      await palette('Nex: New Function…');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'New Nex Function (1/3): kind' }).waitFor();
+      await page.locator('.quick-input-widget input.input').fill('key-value');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'JavaScript: key-value counter' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await answer('New Nex Function (2/3): name', 'visits');
+      await answer('New Nex Function (3/3): trigger subject', 'visits.*');
+      await page.locator('.tabs-container .tab', { hasText: 'visits.js' }).waitFor();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'visits' }).first().waitFor();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'visits.*' }).first().waitFor();
+      await palette('Nex: Run Trigger Cases');
+      await page.locator('.part.panel .view-lines', { hasText: 'visits: 1 passed, 0 failed' }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '05-new-function.png') });
+    });
+
     await step('an empty workspace shows the welcome view', async () => {
       const empty = path.join(tmp, 'empty-workspace');
       fs.mkdirSync(empty);
@@ -198,7 +215,7 @@ async function main() {
       await nex.waitFor({ timeout: 60000 });
       if (!(await page.locator('.pane-header', { hasText: 'Functions' }).first().isVisible())) await nex.click();
       await page.locator('.welcome-view-content', { hasText: 'No Nex functions found in this workspace' }).waitFor();
-      await page.screenshot({ path: path.join(SHOTS, '05-welcome.png') });
+      await page.screenshot({ path: path.join(SHOTS, '06-welcome.png') });
     });
   } finally {
     if (ctx) await ctx.close().catch(() => {});

@@ -154,6 +154,57 @@ describe('Nex Functions in VS Code', () => {
     assert.match(diagnostics[0].message, /unexpected token "i32\.bogus"/);
   });
 
+  it('creates a function from a template with scripted answers, opens it, and lists its trigger', async () => {
+    const ui = new ScriptedUi([(items) => items.find((i) => i.value === 'js-kv')!.value, 'made-by-wizard', 'wizard.*']);
+    api.setUi(ui);
+    const dir = path.join(workspaceDir(), 'made-by-wizard');
+    try {
+      const created = await vscode.commands.executeCommand<string>('nex.newFunction');
+      assert.strictEqual(created, dir);
+      assert.deepStrictEqual(ui.shown, ['pick: New Nex Function (1/3): kind', 'input: New Nex Function (2/3): name', 'input: New Nex Function (3/3): trigger subject']);
+      assert.strictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, path.join(dir, 'made-by-wizard.js'));
+      const def = api.functions().find((f) => f.manifest?.name === 'made-by-wizard');
+      assert.deepStrictEqual(def?.manifest?.triggers, ['wizard.*']);
+      const again = new ScriptedUi([(items) => items[0].value, 'made-by-wizard']);
+      api.setUi(again);
+      await vscode.commands.executeCommand('nex.newFunction');
+      assert.ok(again.shown.some((s) => /invalid: made-by-wizard already exists in .* and is not empty/.test(s)), again.shown.join('\n'));
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs a function\'s trigger cases from the command', async () => {
+    api.setUi(new ScriptedUi([]));
+    const results = await vscode.commands.executeCommand<Array<{ status: string; case: { name: string } }>>('nex.runTriggerCases', { function: path.join(workspaceDir(), 'counter') });
+    assert.deepStrictEqual(results.map((r) => `${r.case.name}: ${r.status}`), ['counts on from the mocks: passed', 'starts at one on a new subject: passed']);
+    assert.match(api.outputLines().join('\n'), /counter: 2 passed, 0 failed/);
+  });
+
+  it('flags what a node would refuse when a function source is saved', async () => {
+    const file = path.join(workspaceDir(), 'echo', 'echo.js');
+    const original = fs.readFileSync(file, 'utf8');
+    const doc = await vscode.workspace.openTextDocument(file);
+    const editor = await vscode.window.showTextDocument(doc);
+    try {
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), 'export default (subject, payload) => payload;\n'));
+      await doc.save();
+      const deadline = Date.now() + 10000;
+      let diagnostics: vscode.Diagnostic[] = [];
+      while (Date.now() < deadline && !(diagnostics = vscode.languages.getDiagnostics(doc.uri)).some((d) => d.code === 'module-syntax')) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const d = diagnostics.find((x) => x.code === 'module-syntax');
+      assert.ok(d, JSON.stringify(diagnostics));
+      assert.strictEqual(d.range.start.line, 0);
+      assert.match(d.message, /ES module syntax/);
+    } finally {
+      fs.writeFileSync(file, original);
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    }
+  });
+
   it('asks for the function, subject and payload when run from the palette', async () => {
     const ui = new ScriptedUi(['echo', 'orders.created', 'from the palette']);
     api.setUi(ui);

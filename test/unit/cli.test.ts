@@ -90,3 +90,60 @@ describe('nexfn run', () => {
     assert.match(missing.stderr, /--subject/);
   });
 });
+
+describe('nexfn new, validate and test', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nex-cli-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('creates a function that validates and whose cases pass, with JUnit output', async () => {
+    const created = await nexfn('new', 'js-kv', path.join(dir, 'counter'), '--subject', 'counter.*');
+    assert.strictEqual(created.code, 0, created.stderr);
+    assert.match(created.stdout, /created .*counter\/nexfunction\.json/);
+    const validated = await nexfn('validate', dir);
+    assert.strictEqual(validated.code, 0);
+    assert.match(validated.stdout, /1 function, 1 trigger file: no problems/);
+    const junit = path.join(dir, 'report', 'junit.xml');
+    const tested = await nexfn('test', dir, '--junit', junit);
+    assert.strictEqual(tested.code, 0, tested.stdout);
+    assert.match(tested.stdout, /✔ basic\.json › counts the first message/);
+    assert.match(tested.stdout, /\n1 passed, 0 failed\n$/);
+    assert.match(fs.readFileSync(junit, 'utf8'), /<testsuites name="nexfn test" tests="1" failures="0" errors="0"/);
+  });
+
+  it('refuses to overwrite, and bad names and subjects', async () => {
+    await nexfn('new', 'js', path.join(dir, 'a'));
+    const again = await nexfn('new', 'js', path.join(dir, 'a'));
+    assert.strictEqual(again.code, 2);
+    assert.match(again.stderr, /not creating the function: .* already exist/);
+    assert.match((await nexfn('new', 'js', path.join(dir, 'bad name'))).stderr, /name "bad name": use letters, digits.*pass --name/);
+    assert.match((await nexfn('new', 'js', path.join(dir, 'b'), '--subject', '$SYS.x')).stderr, /belong to the NATS server/);
+    assert.match((await nexfn('new', 'cobol', path.join(dir, 'c'))).stderr, /"cobol" is not a template: use one of js, js-kv/);
+  });
+
+  it('fails the run and the JUnit report when a case fails, pointing at its line', async () => {
+    await nexfn('new', 'js', path.join(dir, 'echo'), '--subject', 'echo');
+    const cases = path.join(dir, 'echo', 'triggers', 'basic.json');
+    fs.writeFileSync(cases, fs.readFileSync(cases, 'utf8').replace('"reply": "hello"', '"reply": "goodbye"'));
+    const junit = path.join(dir, 'junit.xml');
+    const r = await nexfn('test', path.join(dir, 'echo'), '--junit', junit);
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stdout, /✖ basic\.json › echoes the payload \(.*basic\.json:3\)/);
+    assert.match(r.stdout, /expected: goodbye\n\s+actual: {3}hello/);
+    assert.match(r.stdout, /0 passed, 1 failed/);
+    assert.match(fs.readFileSync(junit, 'utf8'), /<failure message="the reply differs from the expected text">/);
+  });
+
+  it('reports malformed manifests and trigger files from validate and test', async () => {
+    await nexfn('new', 'js', path.join(dir, 'echo'), '--subject', 'echo');
+    fs.writeFileSync(path.join(dir, 'echo', 'triggers', 'broken.json'), '{ "cases": [ { "name": "x" } ] }');
+    const v = await nexfn('validate', dir);
+    assert.strictEqual(v.code, 1);
+    assert.match(v.stdout, /broken\.json:1:\d+: "cases\[0\]\.subject": every case needs a "subject"/);
+    assert.match(v.stdout, /1 function, 2 trigger files: 1 problem/);
+    const t = await nexfn('test', dir);
+    assert.strictEqual(t.code, 1);
+    assert.match(t.stdout, /1 passed, 0 failed, 1 problem/);
+  });
+});
+

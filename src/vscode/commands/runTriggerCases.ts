@@ -23,36 +23,37 @@ export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNo
   const files = loadTriggerFiles(def);
   const cases = files.flatMap((f) => f.cases);
   const log = ext.log;
+  const out = (level: 'info' | 'warn' | 'error', text: string) => ext.output(level, text);
   log.show(true);
   for (const p of files.flatMap((f) => f.problems)) {
-    log.error(formatProblem(p));
+    out('error', formatProblem(p));
   }
   if (cases.length === 0) {
     void ext.ui.info(`${def.manifest.name} has no trigger cases: add one to ${path.join(path.basename(def.dir), 'triggers', 'basic.json')}.`);
     return [];
   }
   await ext.buildIfNeeded(def);
-  log.info(`▶ ${def.manifest.name}: ${cases.length} trigger case${cases.length === 1 ? '' : 's'}`);
+  out('info', `▶ ${def.manifest.name}: ${cases.length} trigger case${cases.length === 1 ? '' : 's'}`);
   const results: CaseResult[] = [];
   for (const tc of cases) {
     const r = await runTriggerCase(ext.runner, def, tc);
     results.push(r);
     const label = `${path.basename(tc.file)} › ${tc.name}`;
     if (r.status === 'passed') {
-      log.info(`  ✔ ${label} (${formatMs(r.durationMs)})`);
+      out('info', `  ✔ ${label} (${formatMs(r.durationMs)})`);
     } else {
-      log.error(`  ✖ ${label} (${path.basename(tc.file)}:${tc.line})`);
-      r.failures.forEach((f) => log.error(`      ${f}`));
+      out('error', `  ✖ ${label} (${path.basename(tc.file)}:${tc.line})`);
+      r.failures.forEach((f) => out('error', `      ${f}`));
       if (r.expected !== undefined) {
-        log.error(`      expected: ${r.expected}`);
-        log.error(`      actual:   ${r.actual}`);
+        out('error', `      expected: ${r.expected}`);
+        out('error', `      actual:   ${r.actual}`);
       }
     }
-    r.warnings.forEach((w) => log.warn(`      ⚠ ${w}`));
+    r.warnings.forEach((w) => out('warn', `      ⚠ ${w}`));
   }
   const failed = results.filter((r) => r.status !== 'passed').length;
   const summary = `${def.manifest.name}: ${results.length - failed} passed, ${failed} failed`;
-  log.info(summary);
+  out('info', summary);
   if (failed > 0) {
     void ext.ui.error(summary, 'Show Output').then((c) => c && log.show());
   } else {
