@@ -31,6 +31,8 @@ export interface FunctionRunResult {
   entryPath: string;
   subject: string;
   payloadBytes: number;
+  /** The payload itself (kept so a run can be saved as a trigger case). */
+  payload?: Uint8Array;
   outcome: RunOutcome;
   /** The backend that served the run's host-service calls (its state reflects the run); none for wasm. */
   hostServices?: HostServicesBackend;
@@ -90,6 +92,7 @@ export async function runFunctionOnce(
     entryPath: entry,
     subject: input.subject,
     payloadBytes: input.payload.length,
+    payload: input.payload,
     outcome,
     hostServices,
     wallMs: performance.now() - started,

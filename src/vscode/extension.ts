@@ -1,6 +1,7 @@
 import { ExtensionContext, ExtensionMode } from 'vscode';
 import { FunctionDefinition } from '../core/manifest';
 import { FunctionRunResult } from '../executor/functionRun';
+import { CaseResult } from '../triggers/caseRunner';
 import { NexExtension } from './nexExtension';
 import { UserInterface } from './ui';
 
@@ -12,6 +13,12 @@ export interface NexTestApi {
   /** Lines written to the "Nex Functions" output channel by recent runs. */
   outputLines(): readonly string[];
   setUi(ui: UserInterface): void;
+  testing: {
+    caseIds(): string[];
+    statusText(): string;
+    saveRuns(): number;
+    results(): ReadonlyMap<string, CaseResult>;
+  };
 }
 
 export function activate(context: ExtensionContext): NexTestApi | undefined {
@@ -27,6 +34,12 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
     outputLines: () => ext.recentOutput,
     setUi: (ui) => {
       ext.ui = ui;
+    },
+    testing: {
+      caseIds: () => ext.triggerTests.caseIds(),
+      statusText: () => ext.triggerTests.statusText,
+      saveRuns: () => ext.triggerTests.saveRuns,
+      results: () => ext.triggerTests.results,
     },
   };
 }

@@ -26,7 +26,9 @@ import { FunctionRunResult } from '../executor/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
 import { newFunctionCommand, NewFunctionAnswers } from './commands/newFunction';
 import { runFunctionCommand } from './commands/runFunction';
-import { runTriggerCasesCommand } from './commands/runTriggerCases';
+import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './commands/runTriggerCases';
+import { TriggerCodeLensProvider } from './codeLens';
+import { TriggerTests } from './testing/triggerTests';
 import { FunctionCatalog } from './functionCatalog';
 import { UserInterface, vscodeUi } from './ui';
 import { FunctionNode, FunctionsViewProvider } from './views/functionsView';
@@ -41,6 +43,7 @@ export class NexExtension implements Disposable {
   readonly runner: FunctionRunner;
   readonly catalog: FunctionCatalog;
   readonly mocks = new MockStates();
+  readonly triggerTests: TriggerTests;
   private readonly runDiagnostics: DiagnosticCollection;
   private readonly buildDiagnostics: DiagnosticCollection;
   private readonly checkDiagnostics: DiagnosticCollection;
@@ -72,7 +75,12 @@ export class NexExtension implements Disposable {
 
     this.command('nex.runFunction', (arg) => runFunctionCommand(this, arg));
     this.command('nex.refreshFunctions', () => this.catalog.refresh());
+    this.triggerTests = this.own(new TriggerTests(this));
+    this.own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', language: 'javascript' }], new TriggerCodeLensProvider(this.catalog)));
     this.command('nex.runTriggerCases', (arg) => runTriggerCasesCommand(this, arg));
+    this.command('nex.runTriggerCase', (id: string) => runTriggerCaseCommand(this, id));
+    this.command('nex.runTriggerPick', (arg: { function: string }) => runTriggerPickCommand(this, arg));
+    this.command('nex.saveAsTriggerCase', () => saveAsTriggerCaseCommand(this));
     this.command('nex.newFunction', (preset?: Partial<NewFunctionAnswers>) => newFunctionCommand(this, preset));
     this.command('nex.showOutput', () => this.log.show());
     this.command('nex.resetMocks', async (arg?: FunctionNode) => {

@@ -205,6 +205,81 @@ describe('Nex Functions in VS Code', () => {
     }
   });
 
+  it('shows trigger cases in the Test Explorer tree, with CodeLens on the case file', async () => {
+    const counterCases = path.join(workspaceDir(), 'counter', 'triggers', 'basic.json');
+    const deadline = Date.now() + 10000;
+    while (!api.testing.caseIds().includes(`${counterCases}#counts on from the mocks`)) {
+      assert.ok(Date.now() < deadline, `cases: ${api.testing.caseIds().join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', (await vscode.workspace.openTextDocument(counterCases)).uri);
+    assert.deepStrictEqual(lenses.map((l) => `${l.range.start.line}:${l.command?.title}`), ['0:▶ Run all (2)', '2:▶ Run', '12:▶ Run']);
+    const sourceLenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', (await vscode.workspace.openTextDocument(path.join(workspaceDir(), 'counter', 'counter.js'))).uri);
+    assert.deepStrictEqual(sourceLenses.map((l) => l.command?.title), ['▶ Run trigger…']);
+  });
+
+  it('re-runs the cases of a function when its files are saved: status bar, diagnostics, results', async () => {
+    const casesFile = path.join(workspaceDir(), 'counter', 'triggers', 'basic.json');
+    const original = fs.readFileSync(casesFile, 'utf8');
+    const doc = await vscode.workspace.openTextDocument(casesFile);
+    const editor = await vscode.window.showTextDocument(doc);
+    const waitForSaveRun = async (before: number) => {
+      const deadline = Date.now() + 20000;
+      while (api.testing.saveRuns() === before) {
+        assert.ok(Date.now() < deadline, 'no run on save');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      let before = api.testing.saveRuns();
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), original.replace('"count": 42', '"count": 99')));
+      await doc.save();
+      await waitForSaveRun(before);
+      assert.match(api.testing.statusText(), /1 failed, 1 passed/);
+      const failed = api.testing.results().get(`${casesFile}#counts on from the mocks`)!;
+      assert.strictEqual(failed.status, 'failed');
+      assert.match(failed.expected!, /"count": 99/);
+      assert.match(failed.actual!, /"count": 42/);
+      const diagnostics = vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'nex test');
+      assert.strictEqual(diagnostics.length, 1);
+      assert.strictEqual(diagnostics[0].range.start.line, 2);
+      before = api.testing.saveRuns();
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), original));
+      await doc.save();
+      await waitForSaveRun(before);
+      assert.match(api.testing.statusText(), /2 passed/);
+      assert.strictEqual(vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'nex test').length, 0);
+    } finally {
+      fs.writeFileSync(casesFile, original);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('saves an ad-hoc run as a trigger case that then passes', async () => {
+    const recorded = path.join(workspaceDir(), 'echo', 'triggers', 'recorded.json');
+    fs.rmSync(path.dirname(recorded), { recursive: true, force: true });
+    try {
+      await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'echo'), subject: 'demo.echo', payload: 'keep me' });
+      api.setUi(new ScriptedUi([]));
+      const ui = new (class extends ScriptedUi {
+        override async input() {
+          return 'keeps the payload';
+        }
+      })([]);
+      api.setUi(ui);
+      const file = await vscode.commands.executeCommand<string>('nex.saveAsTriggerCase');
+      assert.strictEqual(file, recorded);
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(recorded, 'utf8')), {
+        cases: [{ name: 'keeps the payload', subject: 'demo.echo', payload: 'keep me', expect: { reply: 'keep me' } }],
+      });
+      const result = await vscode.commands.executeCommand<{ status: string }>('nex.runTriggerCase', `${recorded}#keeps the payload`);
+      assert.strictEqual(result.status, 'passed');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      fs.rmSync(path.dirname(recorded), { recursive: true, force: true });
+    }
+  });
+
   it('asks for the function, subject and payload when run from the palette', async () => {
     const ui = new ScriptedUi(['echo', 'orders.created', 'from the palette']);
     api.setUi(ui);

@@ -1,0 +1,42 @@
+/**
+ * CodeLens: "▶ Run" above each case and "▶ Run all" above a trigger file; "▶ Run trigger…" above a
+ * JavaScript function.
+ */
+import * as path from 'path';
+import { CodeLens, CodeLensProvider, Event, EventEmitter, Range, TextDocument } from 'vscode';
+import { functionStartLine } from '../executor/fidelity';
+import { parseTriggerFile, TRIGGERS_DIR } from '../triggers/triggerCases';
+import { FunctionCatalog } from './functionCatalog';
+
+export class TriggerCodeLensProvider implements CodeLensProvider {
+  private readonly changed = new EventEmitter<void>();
+  readonly onDidChangeCodeLenses: Event<void> = this.changed.event;
+
+  constructor(private readonly catalog: FunctionCatalog) {
+    catalog.onDidChange(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: TextDocument): CodeLens[] {
+    const def = this.catalog.findFor(doc.uri.fsPath);
+    if (!def?.manifest || def.problems.length > 0) {
+      return [];
+    }
+    const file = doc.uri.fsPath;
+    if (path.basename(path.dirname(file)) === TRIGGERS_DIR && path.dirname(path.dirname(file)) === def.dir && file.endsWith('.json')) {
+      const parsed = parseTriggerFile(file, doc.getText(), def);
+      if (parsed.cases.length === 0) {
+        return [];
+      }
+      const lenses = [new CodeLens(new Range(0, 0, 0, 0), { title: `▶ Run all (${parsed.cases.length})`, command: 'nex.runTriggerCases', arguments: [{ function: def.dir, file }] })];
+      for (const tc of parsed.cases) {
+        lenses.push(new CodeLens(new Range(tc.line - 1, 0, tc.line - 1, 0), { title: '▶ Run', tooltip: `Run "${tc.name}"`, command: 'nex.runTriggerCase', arguments: [`${file}#${tc.name}`] }));
+      }
+      return lenses;
+    }
+    if (file === def.sourcePath) {
+      const line = Math.max(0, (functionStartLine(doc.getText()) ?? 1) - 1);
+      return [new CodeLens(new Range(line, 0, line, 0), { title: '▶ Run trigger…', tooltip: 'Run a saved trigger case, or type a subject and a payload', command: 'nex.runTriggerPick', arguments: [{ function: def.dir }] })];
+    }
+    return [];
+  }
+}

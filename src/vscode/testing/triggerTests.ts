@@ -1,0 +1,331 @@
+/**
+ * Trigger cases in the Test Explorer: functions → trigger files → cases, a run profile with
+ * continuous run, results with expected/actual diffs at the case's line. Also the run-on-save
+ * loop: saving a function's source, manifest, mocks or trigger file re-runs its cases (a newer
+ * run cancels a stale one), with a status bar summary, inline results and diagnostics.
+ */
+import * as path from 'path';
+import {
+  CancellationToken,
+  CancellationTokenSource,
+  Diagnostic,
+  DiagnosticSeverity,
+  Disposable,
+  languages as Languages,
+  Location,
+  MarkdownString,
+  Position,
+  Range,
+  StatusBarAlignment,
+  TestController,
+  TestItem,
+  TestMessage,
+  TestRunProfileKind,
+  TestRunRequest,
+  tests as Tests,
+  TextDocument,
+  TextEditorDecorationType,
+  ThemeColor,
+  Uri,
+  window as Window,
+  workspace as Workspace,
+} from 'vscode';
+import { FunctionDefinition } from '../../core/manifest';
+import { formatProblem } from '../../core/problems';
+import { formatMs } from '../../executor/formatRun';
+import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
+import { loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
+import type { NexExtension } from '../nexExtension';
+
+export type RunOnSave = 'off' | 'changedFunction' | 'all';
+
+interface CaseRef {
+  def: FunctionDefinition;
+  tc: TriggerCase;
+}
+
+export interface CaseRunSummary {
+  passed: number;
+  failed: number;
+  results: CaseResult[];
+  cancelled: boolean;
+}
+
+export class TriggerTests implements Disposable {
+  readonly controller: TestController;
+  private readonly cases = new Map<string, CaseRef>();
+  private readonly disposables: Disposable[] = [];
+  private readonly diagnostics = Languages.createDiagnosticCollection('nex-cases');
+  private readonly statusBar = Window.createStatusBarItem('nex.tests', StatusBarAlignment.Left, 50);
+  private readonly passDecoration: TextEditorDecorationType;
+  private readonly failDecoration: TextEditorDecorationType;
+  private readonly lastResults = new Map<string, CaseResult>();
+  private saveRun?: CancellationTokenSource;
+  /** How many runs on save have finished (for tests). */
+  saveRuns = 0;
+  private readonly continuous = new Set<{ include?: readonly TestItem[]; token: CancellationToken }>();
+
+  constructor(private readonly ext: NexExtension) {
+    this.controller = Tests.createTestController('nex.triggerCases', 'Nex Trigger Cases');
+    this.controller.refreshHandler = () => this.ext.catalog.refresh().then(() => this.rebuild());
+    this.controller.createRunProfile('Run', TestRunProfileKind.Run, (request, token) => this.runRequest(request, token), true, undefined, true);
+    this.passDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconPassed'), margin: '0 0 0 2em' } });
+    this.failDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconFailed'), margin: '0 0 0 2em' } });
+    this.statusBar.name = 'Nex Trigger Cases';
+    this.statusBar.command = 'workbench.view.testing.focus';
+    this.disposables.push(this.controller, this.diagnostics, this.statusBar, this.passDecoration, this.failDecoration);
+    this.disposables.push(ext.catalog.onDidChange(() => this.rebuild()));
+    const watcher = Workspace.createFileSystemWatcher(`**/${TRIGGERS_DIR}/*.json`);
+    this.disposables.push(watcher, watcher.onDidCreate(() => this.rebuild()), watcher.onDidChange(() => this.rebuild()), watcher.onDidDelete(() => this.rebuild()));
+    this.disposables.push(Workspace.onDidSaveTextDocument((doc) => void this.onSave(doc)));
+    this.disposables.push(Window.onDidChangeVisibleTextEditors(() => this.decorate()));
+    this.rebuild();
+  }
+
+  /** Rebuilds the tree: functions → trigger files → cases. */
+  rebuild(): void {
+    this.cases.clear();
+    const items: TestItem[] = [];
+    for (const def of this.ext.catalog.functions) {
+      if (!def.manifest || def.problems.length > 0) {
+        continue;
+      }
+      const files = loadTriggerFiles(def);
+      if (files.length === 0) {
+        continue;
+      }
+      const fnItem = this.controller.createTestItem(def.dir, def.manifest.name, Uri.file(def.manifestPath));
+      fnItem.description = def.manifest.type === 'v8' ? 'JavaScript' : 'WebAssembly';
+      for (const file of files) {
+        const fileItem = this.controller.createTestItem(file.file, path.basename(file.file), Uri.file(file.file));
+        if (file.problems.length > 0) {
+          fileItem.error = new MarkdownString(file.problems.map((p) => formatProblem(p)).join('\n\n'));
+        }
+        for (const tc of file.cases) {
+          const id = `${file.file}#${tc.name}`;
+          const caseItem = this.controller.createTestItem(id, tc.name, Uri.file(file.file));
+          caseItem.range = new Range(tc.line - 1, 0, tc.line - 1, 0);
+          caseItem.description = tc.subject;
+          fileItem.children.add(caseItem);
+          this.cases.set(id, { def, tc });
+        }
+        fnItem.children.add(fileItem);
+      }
+      items.push(fnItem);
+    }
+    this.controller.items.replace(items);
+  }
+
+  /** The ids of the cases of a function (or of every function). */
+  caseIds(def?: FunctionDefinition): string[] {
+    return [...this.cases.entries()].filter(([, ref]) => !def || ref.def.dir === def.dir).map(([id]) => id);
+  }
+
+  /** Runs cases by id (all when none given), reporting to the Test Explorer. */
+  async runCases(ids: string[] = this.caseIds(), token?: CancellationToken): Promise<CaseRunSummary> {
+    const items = ids.map((id) => this.findItem(id)).filter((i): i is TestItem => i !== undefined);
+    return this.execute(new TestRunRequest(items), token ?? new CancellationTokenSource().token);
+  }
+
+  private async runRequest(request: TestRunRequest, token: CancellationToken): Promise<void> {
+    if (request.continuous) {
+      // Continuous run: re-run these cases whenever their functions change (see onSave).
+      const entry = { include: request.include, token };
+      this.continuous.add(entry);
+      token.onCancellationRequested(() => this.continuous.delete(entry));
+      return;
+    }
+    await this.execute(request, token);
+  }
+
+  private leafIds(request: TestRunRequest): string[] {
+    const excluded = new Set((request.exclude ?? []).map((i) => i.id));
+    const ids: string[] = [];
+    const visit = (item: TestItem) => {
+      if (excluded.has(item.id)) {
+        return;
+      }
+      if (this.cases.has(item.id)) {
+        ids.push(item.id);
+      }
+      item.children.forEach(visit);
+    };
+    if (request.include) {
+      request.include.forEach(visit);
+    } else {
+      this.controller.items.forEach(visit);
+    }
+    return ids;
+  }
+
+  private async execute(request: TestRunRequest, token: CancellationToken): Promise<CaseRunSummary> {
+    const ids = this.leafIds(request);
+    const run = this.controller.createTestRun(request, undefined, true);
+    const summary: CaseRunSummary = { passed: 0, failed: 0, results: [], cancelled: false };
+    if (!Workspace.isTrusted) {
+      for (const id of ids) {
+        run.skipped(this.findItem(id)!);
+      }
+      run.appendOutput('Nex functions run only in a trusted workspace.\r\n');
+      run.end();
+      return summary;
+    }
+    const built = new Set<string>();
+    for (const id of ids) {
+      const item = this.findItem(id)!;
+      run.enqueued(item);
+    }
+    for (const id of ids) {
+      const item = this.findItem(id)!;
+      const ref = this.cases.get(id)!;
+      if (token.isCancellationRequested) {
+        summary.cancelled = true;
+        run.skipped(item);
+        continue;
+      }
+      run.started(item);
+      try {
+        if (!built.has(ref.def.dir)) {
+          built.add(ref.def.dir);
+          await this.ext.buildIfNeeded(ref.def);
+        }
+      } catch (e) {
+        run.errored(item, new TestMessage((e as Error).message));
+        summary.failed++;
+        continue;
+      }
+      const abort = new AbortController();
+      const sub = token.onCancellationRequested(() => abort.abort());
+      const result = await runTriggerCase(this.ext.runner, ref.def, ref.tc, { signal: abort.signal });
+      sub.dispose();
+      if (result.run?.outcome.error?.kind === 'cancelled') {
+        summary.cancelled = true;
+        run.skipped(item);
+        continue;
+      }
+      summary.results.push(result);
+      this.lastResults.set(id, result);
+      const location = new Location(Uri.file(ref.tc.file), new Position(ref.tc.line - 1, 0));
+      if (result.run) {
+        run.appendOutput(`${ref.def.manifest!.name} › ${ref.tc.name}: ${result.status} in ${formatMs(result.durationMs)}\r\n`, location, item);
+      }
+      if (result.status === 'passed') {
+        summary.passed++;
+        run.passed(item, result.durationMs);
+      } else {
+        summary.failed++;
+        const messages = result.failures.map((f, i) => {
+          const m = i === 0 && result.expected !== undefined ? TestMessage.diff(f, result.expected, result.actual ?? '') : new TestMessage(f);
+          m.location = location;
+          return m;
+        });
+        run.failed(item, messages, result.durationMs);
+      }
+    }
+    run.end();
+    this.publish();
+    return summary;
+  }
+
+  private findItem(id: string): TestItem | undefined {
+    const ref = this.cases.get(id);
+    if (!ref) {
+      return undefined;
+    }
+    return this.controller.items.get(ref.def.dir)?.children.get(ref.tc.file)?.children.get(id);
+  }
+
+  private setting(): RunOnSave {
+    return Workspace.getConfiguration('nex').get<RunOnSave>('runOnSave', 'changedFunction');
+  }
+
+  /** Saving a function's source, manifest, mocks or trigger file re-runs its cases. */
+  async onSave(doc: TextDocument): Promise<CaseRunSummary | undefined> {
+    if (doc.uri.scheme !== 'file' || !Workspace.isTrusted) {
+      return undefined;
+    }
+    const def = this.ext.catalog.findFor(doc.uri.fsPath);
+    const continuous = [...this.continuous].filter((c) => !c.token.isCancellationRequested);
+    const mode = this.setting();
+    if (!def || (mode === 'off' && continuous.length === 0)) {
+      return undefined;
+    }
+    if (path.basename(doc.uri.fsPath) === 'nexfunction.json' || doc.uri.fsPath.includes(`${path.sep}${TRIGGERS_DIR}${path.sep}`)) {
+      await this.ext.catalog.refresh();
+      this.rebuild();
+    }
+    const fresh = this.ext.catalog.findFor(doc.uri.fsPath) ?? def;
+    const ids = mode === 'all' ? this.caseIds() : this.caseIds(fresh);
+    if (ids.length === 0) {
+      return undefined;
+    }
+    // A newer save cancels the run of an older one: no backlog.
+    this.saveRun?.cancel();
+    const source = new CancellationTokenSource();
+    this.saveRun = source;
+    this.statusBar.text = '$(sync~spin) Nex: running trigger cases…';
+    this.statusBar.show();
+    const summary = await this.runCases(ids, source.token);
+    this.saveRuns++;
+    if (this.saveRun === source) {
+      this.saveRun = undefined;
+    }
+    source.dispose();
+    return summary;
+  }
+
+  /** Status bar, diagnostics on failing cases and inline results, from the latest results. */
+  private publish(): void {
+    const results = [...this.lastResults.values()].filter((r) => this.cases.has(`${r.case.file}#${r.case.name}`));
+    const failed = results.filter((r) => r.status !== 'passed');
+    this.statusBar.text = failed.length > 0 ? `$(error) Nex: ${failed.length} failed, ${results.length - failed.length} passed` : `$(pass) Nex: ${results.length} passed`;
+    this.statusBar.tooltip = failed.length > 0 ? `Failing trigger cases:\n${failed.map((r) => `• ${r.case.name}: ${r.failures[0]}`).join('\n')}` : 'All trigger cases passed. Click to open the Test Explorer.';
+    this.statusBar.backgroundColor = failed.length > 0 ? new ThemeColor('statusBarItem.errorBackground') : undefined;
+    this.statusBar.show();
+    this.diagnostics.clear();
+    const byFile = new Map<string, Diagnostic[]>();
+    for (const r of failed) {
+      const d = new Diagnostic(new Range(r.case.line - 1, 0, r.case.line - 1, Number.MAX_SAFE_INTEGER), `Trigger case "${r.case.name}" failed: ${r.failures.join('; ')}`, DiagnosticSeverity.Error);
+      d.source = 'nex test';
+      byFile.set(r.case.file, [...(byFile.get(r.case.file) ?? []), d]);
+    }
+    for (const [file, list] of byFile) {
+      this.diagnostics.set(Uri.file(file), list);
+    }
+    this.decorate();
+  }
+
+  private decorate(): void {
+    for (const editor of Window.visibleTextEditors) {
+      const file = editor.document.uri.fsPath;
+      const pass: Array<{ range: Range; renderOptions: { after: { contentText: string } } }> = [];
+      const fail: typeof pass = [];
+      for (const r of this.lastResults.values()) {
+        if (r.case.file !== file) {
+          continue;
+        }
+        const line = editor.document.lineAt(Math.min(r.case.line - 1, editor.document.lineCount - 1));
+        const reply = r.run?.outcome.reply;
+        const replyText = reply ? Buffer.from(reply).toString('utf8').replace(/\s+/g, ' ').slice(0, 60) : 'no reply';
+        const text = r.status === 'passed' ? `✔ ${formatMs(r.durationMs)} → ${replyText}` : `✖ ${r.failures[0]}`;
+        (r.status === 'passed' ? pass : fail).push({ range: line.range, renderOptions: { after: { contentText: text } } });
+      }
+      editor.setDecorations(this.passDecoration, pass);
+      editor.setDecorations(this.failDecoration, fail);
+    }
+  }
+
+  /** Latest result per case id, for the test API. */
+  get results(): ReadonlyMap<string, CaseResult> {
+    return this.lastResults;
+  }
+
+  get statusText(): string {
+    return this.statusBar.text;
+  }
+
+  dispose(): void {
+    this.saveRun?.cancel();
+    Disposable.from(...this.disposables).dispose();
+  }
+}
