@@ -4,10 +4,16 @@
  *   next to the same run on QuickJS in-process and to Node's `vm` (V8, as real nodes use);
  * - the first run after the source changed (new source text: a fresh compile);
  * - a host-service KV get (mock backend) through the boundary, next to the same call in-process;
- * - a warm WebAssembly echo through the boundary, next to @wasmer/wasi in-process.
+ * - a warm WebAssembly echo through the boundary, next to @wasmer/wasi in-process;
+ * - save to results for a function with 20 trigger cases, next to the sum of its executor times.
  * Report ratios against the baselines; these are not pass/fail thresholds.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import * as vm from 'vm';
+import { loadFunction } from '../src/core/manifest';
+import { runTriggerCase } from '../src/triggers/caseRunner';
+import { loadTriggerFiles } from '../src/triggers/triggerCases';
 import { utf8 } from '../src/core/bytes';
 import { FunctionRunner } from '../src/executor/functionRunner';
 import { loadQuickJS, runJsFunction } from '../src/executor/quickjsEngine';
@@ -82,6 +88,33 @@ async function main(): Promise<void> {
   const backend = mock();
   const workerKv = stats(await timeAsync(N, async () => check(await runner.run(kvGet, { hostServices: backend }))));
   const workerKv2 = stats(await timeAsync(N, async () => check(await runner.run(kvGetTwice, { hostServices: backend }))));
+  // Save to results: parse a function's trigger file and run its 20 cases (what a save triggers),
+  // next to the sum of the bare executor times of the same runs.
+  const caseDir = tempDir('nex-bench-cases-');
+  fs.writeFileSync(path.join(caseDir, 'nexfunction.json'), JSON.stringify({ name: 'bench', type: 'v8', source: 'fn.js', triggers: ['bench.*'] }));
+  fs.writeFileSync(path.join(caseDir, 'fn.js'), '(subject, payload) => ({ subject, size: payload.length });');
+  fs.mkdirSync(path.join(caseDir, 'triggers'));
+  fs.writeFileSync(
+    path.join(caseDir, 'triggers', 'cases.json'),
+    JSON.stringify({ cases: Array.from({ length: 20 }, (_, i) => ({ name: `case ${i}`, subject: `bench.${i}`, payload: 'x'.repeat(i), expect: { reply: { json: { subject: `bench.${i}`, size: i } } } })) }),
+  );
+  const saveToResults: number[] = [];
+  const bareSums: number[] = [];
+  for (let i = 0; i < 60; i++) {
+    const t0 = performance.now();
+    const def = loadFunction(caseDir);
+    let bare = 0;
+    for (const tc of loadTriggerFiles(def).flatMap((f) => f.cases)) {
+      const r = await runTriggerCase(runner, def, tc);
+      if (r.status !== 'passed') throw new Error(r.failures.join('; '));
+      bare += r.run!.outcome.durationMs;
+    }
+    if (i >= 10) {
+      saveToResults.push(performance.now() - t0);
+      bareSums.push(bare);
+    }
+  }
+
   await loadWasi();
   const wasmEcho: WasmRunRequest = { kind: 'wasm', artifactPath: await buildWat('echo', tempDir('nex-bench-')), subject: 'bench.echo', payload: utf8('hello, nex'), limits: DEFAULT_LIMITS, workload: 'bench' };
   const wasiInProcess = stats(timeSync(N, () => check(runWasiFunction(wasmEcho))));
@@ -104,6 +137,12 @@ async function main(): Promise<void> {
   console.log('warm WebAssembly (WASI) echo:');
   row('baseline: @wasmer/wasi in-process (cached module)', wasiInProcess);
   row('through the worker boundary', wasiWorker, wasiInProcess);
+  const ms = (x: number) => `${x.toFixed(1).padStart(6)} ms`;
+  const str = stats(saveToResults);
+  const bare = stats(bareSums);
+  console.log('save to results, a function with 20 trigger cases (parse, run, check):');
+  console.log(`  ${'sum of the bare executor times'.padEnd(48)} p50 ${ms(bare.p50)}`);
+  console.log(`  ${'whole loop'.padEnd(48)} p50 ${ms(str.p50)}  p95 ${ms(str.p95)}   ${(str.p50 / bare.p50).toFixed(2)}x`);
   console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
 }
 

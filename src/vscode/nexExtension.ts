@@ -71,7 +71,16 @@ export class NexExtension implements Disposable {
     );
     this.own(Workspace.onDidGrantWorkspaceTrust(() => this.warmUpWhenUseful()));
     this.own({ dispose: () => this.clearStatusMessage() });
-    this.own(Window.createTreeView('nex.functions', { treeDataProvider: new FunctionsViewProvider(this.catalog), showCollapseAll: false }));
+    const view = this.own(Window.createTreeView('nex.functions', { treeDataProvider: new FunctionsViewProvider(this.catalog), showCollapseAll: false }));
+    // In Restricted Mode the view says why nothing runs (an empty view shows its welcome instead).
+    const explainTrust = () => {
+      view.message =
+        Workspace.isTrusted || this.catalog.functions.length === 0
+          ? undefined
+          : 'Restricted Mode: functions are listed but do not run, on save or otherwise, until you trust this workspace (Manage Workspace Trust in the Command Palette).';
+    };
+    this.own(Workspace.onDidGrantWorkspaceTrust(explainTrust));
+    this.own(this.catalog.onDidChange(explainTrust));
 
     this.command('nex.runFunction', (arg) => runFunctionCommand(this, arg));
     this.command('nex.refreshFunctions', () => this.catalog.refresh());

@@ -44,6 +44,7 @@ const healthy = (port) =>
 async function main() {
   if (!ENTRY) throw new Error('set CODE_SERVER_ENTRY (source scripts/vscode-host/setup.sh)');
   if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} not found: run npm run package first`);
+  fs.rmSync(SHOTS, { recursive: true, force: true });
   fs.mkdirSync(SHOTS, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-e2e-'));
   const ud = path.join(tmp, 'user-data');
@@ -66,6 +67,8 @@ async function main() {
       'workbench.secondarySideBar.defaultVisibility': 'hidden',
       // Workspace Trust stays on, as for users: the workspace opens in Restricted Mode.
       'security.workspace.trust.startupPrompt': 'never',
+      'editor.autoClosingBrackets': 'never',
+      'editor.autoClosingQuotes': 'never',
     }),
   );
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') };
@@ -206,6 +209,40 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, '05-new-function.png') });
     });
 
+    await step('saving a function re-runs its trigger cases: status bar and Test Explorer show the failure', async () => {
+      const openEcho = async () => {
+        await page.keyboard.press('Control+P');
+        await page.locator('.quick-input-widget input.input').fill('echo.js');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'echo.js' }).first().waitFor();
+        await page.keyboard.press('Enter');
+        await page.locator('.tabs-container .tab.active', { hasText: 'echo.js' }).waitFor();
+      };
+      await openEcho();
+      await page.locator('.view-line', { hasText: 'return payload;' }).first().click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.insertText('(subject, payload) => "oops";\n');
+      await page.keyboard.press('Control+S');
+      await page.locator('.statusbar-item', { hasText: 'Nex: 2 failed' }).first().waitFor();
+      await palette('Testing: Focus on Test Explorer View');
+      const row = (text) => page.locator('.test-explorer .monaco-list-row', { hasText: text }).first();
+      await row('echo').click();
+      await row('basic.json').click();
+      await row('echoes text').waitFor();
+      await row('echoes text').click();
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(SHOTS, '06-run-on-save.png') });
+      await page.keyboard.press('Escape');
+      await page.locator('.tabs-container .tab', { hasText: 'echo.js' }).first().click();
+      await page.locator('.tabs-container .tab.active', { hasText: 'echo.js' }).waitFor();
+      await page.locator('.view-line', { hasText: 'oops' }).first().click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.press('Delete');
+      await page.keyboard.insertText(fs.readFileSync(path.join(WORKSPACE_SRC, 'echo', 'echo.js'), 'utf8'));
+      await page.keyboard.press('Control+S');
+      await page.locator('.statusbar-item', { hasText: /Nex: \d+ passed/ }).first().waitFor();
+    });
+
     await step('an empty workspace shows the welcome view', async () => {
       const empty = path.join(tmp, 'empty-workspace');
       fs.mkdirSync(empty);
@@ -215,7 +252,7 @@ async function main() {
       await nex.waitFor({ timeout: 60000 });
       if (!(await page.locator('.pane-header', { hasText: 'Functions' }).first().isVisible())) await nex.click();
       await page.locator('.welcome-view-content', { hasText: 'No Nex functions found in this workspace' }).waitFor();
-      await page.screenshot({ path: path.join(SHOTS, '06-welcome.png') });
+      await page.screenshot({ path: path.join(SHOTS, '07-welcome.png') });
     });
   } finally {
     if (ctx) await ctx.close().catch(() => {});
