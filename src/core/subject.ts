@@ -3,19 +3,27 @@
  * whitespace. A concrete subject (what triggers a function) has no wildcard tokens.
  */
 
-/** Returns why `subject` is not a concrete NATS subject, or undefined when it is one. */
-export function concreteSubjectProblem(subject: string): string | undefined {
+/** The rules every subject follows: not empty, no whitespace, no empty token. */
+function subjectSyntaxProblem(subject: string): string | undefined {
   if (subject.length === 0) {
     return 'the subject is empty';
   }
   if (/\s/.test(subject)) {
     return 'a NATS subject cannot contain spaces or other whitespace';
   }
-  const tokens = subject.split('.');
-  if (tokens.some((t) => t.length === 0)) {
+  if (subject.split('.').some((t) => t.length === 0)) {
     return 'a NATS subject cannot start or end with "." or contain ".."';
   }
-  if (tokens.some((t) => t === '*' || t === '>')) {
+  return undefined;
+}
+
+/** Returns why `subject` is not a concrete NATS subject, or undefined when it is one. */
+export function concreteSubjectProblem(subject: string): string | undefined {
+  const syntax = subjectSyntaxProblem(subject);
+  if (syntax) {
+    return syntax;
+  }
+  if (subject.split('.').some((t) => t === '*' || t === '>')) {
     return 'a trigger is published on a concrete subject: wildcards "*" and ">" are only for subscriptions';
   }
   return undefined;
@@ -41,17 +49,12 @@ export const RESERVED_SUBJECT_PREFIXES = ['$SYS', '$JS', '$NEX'];
 
 /** Returns why `subject` cannot be a trigger subject (wildcards allowed), or undefined when it can. */
 export function triggerSubjectProblem(subject: string): string | undefined {
-  if (subject.length === 0) {
-    return 'the subject is empty';
-  }
-  if (/\s/.test(subject)) {
-    return 'a NATS subject cannot contain spaces or other whitespace';
+  const syntax = subjectSyntaxProblem(subject);
+  if (syntax) {
+    return syntax;
   }
   const tokens = subject.split('.');
-  if (tokens.some((t) => t.length === 0)) {
-    return 'a NATS subject cannot start or end with "." or contain ".."';
-  }
-  const full = tokens.findIndex((t) => t === '>');
+  const full = tokens.indexOf('>');
   if (full >= 0 && full !== tokens.length - 1) {
     return '">" matches the rest of a subject, so it must be the last token';
   }

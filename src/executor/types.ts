@@ -18,12 +18,8 @@ export const DEFAULT_LIMITS: RunLimits = {
   maxPayloadBytes: 1024 * 1024,
 };
 
-export interface JsRunRequest {
-  kind?: 'js';
-  /** The script text. */
-  source: string;
-  /** Shown in stack traces and error locations; usually the absolute source path. */
-  fileName: string;
+/** What every run request carries. */
+interface RunRequestBase {
   subject: string;
   payload: Uint8Array;
   limits: RunLimits;
@@ -32,21 +28,23 @@ export interface JsRunRequest {
   /** Workload name and namespace: they name the buckets a 0.2 node provisions. */
   workload?: string;
   namespace?: string;
+}
+
+export interface JsRunRequest extends RunRequestBase {
+  kind?: 'js';
+  /** The script text. */
+  source: string;
+  /** Shown in stack traces and error locations; usually the absolute source path. */
+  fileName: string;
   /** Only evaluate the script and check that it ends in a function; do not call it. */
   checkOnly?: boolean;
 }
 
 /** A WebAssembly (WASI command) function run. */
-export interface WasmRunRequest {
+export interface WasmRunRequest extends RunRequestBase {
   kind: 'wasm';
   /** The .wasm file; compiled once per content. */
   artifactPath: string;
-  subject: string;
-  payload: Uint8Array;
-  limits: RunLimits;
-  profile?: CompatProfile;
-  workload?: string;
-  namespace?: string;
   /** Environment variables (the manifest's env). */
   env?: Record<string, string>;
 }
