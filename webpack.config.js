@@ -44,7 +44,12 @@ module.exports = (_env, argv) => ({
     new webpack.DefinePlugin({ NEX_FUNCTIONS_VERSION: JSON.stringify(pkg.version) }),
     new webpack.BannerPlugin({ banner: '#!/usr/bin/env node', raw: true, entryOnly: true, include: /^cli\.js$/ }),
     new CopyPlugin({
-      patterns: [{ from: require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'), to: 'quickjs.wasm' }],
+      patterns: [
+        { from: require.resolve('@jitl/quickjs-wasmfile-release-sync/wasm'), to: 'quickjs.wasm' },
+        // Icons for the webview panel, served from media/ (its only resource root).
+        { from: path.join(path.dirname(require.resolve('@vscode/codicons/package.json')), 'dist', 'codicon.css'), to: '../media/codicons/codicon.css' },
+        { from: path.join(path.dirname(require.resolve('@vscode/codicons/package.json')), 'dist', 'codicon.ttf'), to: '../media/codicons/codicon.ttf' },
+      ],
     }),
   ],
   stats: 'errors-warnings',

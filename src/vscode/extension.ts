@@ -2,6 +2,7 @@ import { ExtensionContext, ExtensionMode } from 'vscode';
 import { FunctionDefinition } from '../core/manifest';
 import { FunctionRunResult } from '../executor/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
+import { PanelSnapshot } from '../panels/hostServicesModel';
 import { NexExtension } from './nexExtension';
 import { UserInterface } from './ui';
 
@@ -13,6 +14,10 @@ export interface NexTestApi {
   /** Lines written to the "Nex Functions" output channel by recent runs. */
   outputLines(): readonly string[];
   setUi(ui: UserInterface): void;
+  hostServices: {
+    snapshot(functionDir: string): PanelSnapshot | undefined;
+    receive(functionDir: string, message: unknown): Promise<string | undefined>;
+  };
   testing: {
     caseIds(): string[];
     statusText(): string;
@@ -34,6 +39,16 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
     outputLines: () => ext.recentOutput,
     setUi: (ui) => {
       ext.ui = ui;
+    },
+    hostServices: {
+      snapshot: (dir) => {
+        const def = ext.catalog.findFor(dir);
+        return def?.manifest ? ext.panels.snapshotOf(def) : undefined;
+      },
+      receive: async (dir, message) => {
+        const def = ext.catalog.findFor(dir);
+        return def ? ext.panels.receive(def, message) : 'no such function';
+      },
     },
     testing: {
       caseIds: () => ext.triggerTests.caseIds(),

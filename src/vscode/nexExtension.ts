@@ -29,6 +29,7 @@ import { runFunctionCommand } from './commands/runFunction';
 import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './commands/runTriggerCases';
 import { TriggerCodeLensProvider } from './codeLens';
 import { TriggerTests } from './testing/triggerTests';
+import { HostServicesPanels } from './panels/hostServicesPanel';
 import { FunctionCatalog } from './functionCatalog';
 import { UserInterface, vscodeUi } from './ui';
 import { FunctionNode, FunctionsViewProvider } from './views/functionsView';
@@ -42,8 +43,9 @@ export class NexExtension implements Disposable {
   readonly log: LogOutputChannel;
   readonly runner: FunctionRunner;
   readonly catalog: FunctionCatalog;
-  readonly mocks = new MockStates();
+  readonly mocks: MockStates;
   readonly triggerTests: TriggerTests;
+  readonly panels: HostServicesPanels;
   private readonly runDiagnostics: DiagnosticCollection;
   private readonly buildDiagnostics: DiagnosticCollection;
   private readonly checkDiagnostics: DiagnosticCollection;
@@ -59,6 +61,7 @@ export class NexExtension implements Disposable {
     this.runner = new FunctionRunner({ workerScript: context.asAbsolutePath('dist/functionWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
     this.own({ dispose: () => this.runner.dispose() });
     this.catalog = this.own(new FunctionCatalog());
+    this.mocks = new MockStates(context.workspaceState);
     this.runDiagnostics = this.own(Languages.createDiagnosticCollection('nex-run'));
     this.buildDiagnostics = this.own(Languages.createDiagnosticCollection('nex-build'));
     this.checkDiagnostics = this.own(Languages.createDiagnosticCollection('nex-check'));
@@ -90,6 +93,18 @@ export class NexExtension implements Disposable {
     this.command('nex.runTriggerCase', (id: string) => runTriggerCaseCommand(this, id));
     this.command('nex.runTriggerPick', (arg: { function: string }) => runTriggerPickCommand(this, arg));
     this.command('nex.saveAsTriggerCase', () => saveAsTriggerCaseCommand(this));
+    this.panels = this.own(new HostServicesPanels(this));
+    this.command('nex.showHostServices', async (arg?: FunctionNode | { function: string }) => {
+      const def = arg && !(arg instanceof FunctionNode) ? this.catalog.findFor(arg.function) : await this.functionFor(arg, 'Show the host services of which function?');
+      if (!def?.manifest) {
+        return undefined;
+      }
+      if (def.manifest.type !== 'v8') {
+        void this.ui.info(`${def.manifest.name} is a WebAssembly function: no released Nex version gives WebAssembly functions host services.`);
+        return undefined;
+      }
+      return this.panels.open(def);
+    });
     this.command('nex.newFunction', (preset?: Partial<NewFunctionAnswers>) => newFunctionCommand(this, preset));
     this.command('nex.showOutput', () => this.log.show());
     this.command('nex.resetMocks', async (arg?: FunctionNode) => {
@@ -127,11 +142,18 @@ export class NexExtension implements Disposable {
    */
   reportRun(result: FunctionRunResult): void {
     this.lastRun = result;
+    const def = this.catalog.findFor(result.entryPath);
+    if (def?.manifest?.type === 'v8') {
+      this.mocks.recordRun(def, result);
+    }
     if (!result.entryPath.endsWith('.wasm')) {
       this.runDiagnostics.set(Uri.file(result.entryPath), runDiagnostics(result));
     }
     for (const line of formatRunReport(result)) {
       this.output(line.level, line.text);
+    }
+    if (result.outcome.hostCalls.length > 0) {
+      this.output('info', '  see and shape these host services: Nex: Show Host Services');
     }
   }
 

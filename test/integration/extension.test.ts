@@ -280,6 +280,38 @@ describe('Nex Functions in VS Code', () => {
     }
   });
 
+  it('shows and shapes host services in the panel: edits apply to the next run, the call log fills', async () => {
+    const fn = path.join(workspaceDir(), 'counter');
+    assert.strictEqual(await api.hostServices.receive(fn, { type: 'mocks.reset' }), undefined);
+    assert.strictEqual(await api.hostServices.receive(fn, { type: 'kv.set', bucket: 'hs_default_counter_kv', key: 'counter_hit', value: { text: '99', encoding: 'text' } }), undefined);
+    assert.strictEqual(api.hostServices.snapshot(fn)!.dirty, true);
+    await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
+    const s = api.hostServices.snapshot(fn)!;
+    assert.deepStrictEqual(JSON.parse(s.lastRun!.reply!.text), { subject: 'counter.hit', count: 100 });
+    assert.strictEqual(s.kv.find((e) => e.key === 'counter_hit')!.value.text, '100');
+    assert.deepStrictEqual(s.kv.find((e) => e.key === 'counter_hit')!.history.map((h) => h.value?.text), ['41', '99']);
+    const lastRunCalls = s.calls.filter((c) => c.run === Math.max(...s.calls.map((x) => x.run)));
+    assert.deepStrictEqual(lastRunCalls.map((c) => `${c.service}.${c.method}`), ['kv.get', 'kv.set', 'messaging.publish']);
+    assert.deepStrictEqual(s.messages.slice(-1).map((m) => [m.kind, m.subject, m.payload.text]), [['publish', 'counter.changed', 'counter.hit=100']]);
+    const refused = await api.hostServices.receive(fn, { type: 'kv.set', bucket: 'hs_default_counter_kv', key: 'counter_hit' });
+    assert.match(refused!, /refused a malformed message/);
+    assert.match((await api.hostServices.receive(fn, { type: 'kv.set', bucket: 'b', key: 'k', value: { text: '{', encoding: 'json' } }))!, /not valid JSON/);
+    assert.strictEqual(api.hostServices.snapshot(fn)!.kv.find((e) => e.key === 'counter_hit')!.value.text, '100', 'refused messages change nothing');
+    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel>('nex.showHostServices', { function: fn });
+    try {
+      assert.strictEqual(panel.title, 'Host Services: counter');
+      assert.match(panel.webview.html, /Content-Security-Policy" content="default-src 'none'; .*script-src 'nonce-[^']+'/);
+      const urls = [...panel.webview.html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      assert.ok(urls.length >= 3, 'stylesheets and script are referenced');
+      const origin = (u: string) => new URL(u).host;
+      const local = origin(panel.webview.asWebviewUri(vscode.Uri.file(__filename)).toString());
+      assert.deepStrictEqual([...new Set(urls.map(origin))], [local], 'only local resources (no remote ones)');
+    } finally {
+      panel.dispose();
+      await api.hostServices.receive(fn, { type: 'mocks.reset' });
+    }
+  });
+
   it('asks for the function, subject and payload when run from the palette', async () => {
     const ui = new ScriptedUi(['echo', 'orders.created', 'from the palette']);
     api.setUi(ui);

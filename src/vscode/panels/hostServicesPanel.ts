@@ -1,0 +1,186 @@
+/**
+ * "Nex Host Services": a webview per function that shows and shapes its host-service mocks (KV,
+ * object store, messaging, HTTP) and the calls of its recent runs, live. Strict CSP with a nonce,
+ * no remote resources, resources only from media/; every message from the webview is validated
+ * before it touches state; values are rendered as text by the webview script.
+ */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window, workspace as Workspace } from 'vscode';
+import { FunctionDefinition } from '../../core/manifest';
+import { applyPanelEdit, PanelMessage, PanelSnapshot, parsePanelMessage, snapshot } from '../../panels/hostServicesModel';
+import type { NexExtension } from '../nexExtension';
+
+export const HOST_SERVICES_VIEW_TYPE = 'nex.hostServices';
+
+interface PanelState {
+  functionDir: string;
+}
+
+export class HostServicesPanels implements Disposable {
+  private readonly panels = new Map<string, WebviewPanel>();
+  private readonly disposables: Disposable[] = [];
+
+  constructor(private readonly ext: NexExtension) {
+    this.disposables.push(
+      Window.registerWebviewPanelSerializer(HOST_SERVICES_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {
+          await ext.catalog.refresh();
+          const def = state?.functionDir ? ext.catalog.findFor(state.functionDir) : undefined;
+          if (!def?.manifest || def.manifest.type !== 'v8') {
+            panel.dispose();
+            return;
+          }
+          this.attach(panel, def);
+        },
+      }),
+      ext.mocks.onDidChange((dir) => {
+        const panel = this.panels.get(dir);
+        const def = ext.catalog.findFor(dir);
+        if (panel && def) {
+          void this.post(panel, def);
+        }
+      }),
+    );
+  }
+
+  /** Opens (or reveals) the panel of a JavaScript function. */
+  open(def: FunctionDefinition): WebviewPanel {
+    const existing = this.panels.get(def.dir);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    const panel = Window.createWebviewPanel(HOST_SERVICES_VIEW_TYPE, `Host Services: ${def.manifest!.name}`, { viewColumn: ViewColumn.Beside, preserveFocus: false }, this.options());
+    this.attach(panel, def);
+    return panel;
+  }
+
+  /** The panel's model, as the webview receives it (for tests). */
+  snapshotOf(def: FunctionDefinition): PanelSnapshot {
+    return snapshot(this.ext.mocks.for(def), this.ext.mocks.panelMeta(def));
+  }
+
+  /** Handles a message as if the webview had sent it (the same validation applies). */
+  receive(def: FunctionDefinition, raw: unknown): Promise<string | undefined> {
+    return this.handle(def, raw, this.panels.get(def.dir));
+  }
+
+  private options() {
+    return { enableScripts: true, localResourceRoots: [Uri.file(path.join(this.ext.context.extensionPath, 'media'))] };
+  }
+
+  private attach(panel: WebviewPanel, def: FunctionDefinition): void {
+    this.panels.set(def.dir, panel);
+    panel.webview.options = this.options();
+    panel.iconPath = Uri.file(path.join(this.ext.context.extensionPath, 'media', 'nex.svg'));
+    panel.webview.html = this.html(panel, def);
+    const subscriptions = [
+      panel.webview.onDidReceiveMessage((raw) => void this.handle(def, raw, panel)),
+      panel.onDidChangeViewState(() => panel.visible && void this.post(panel, def)),
+    ];
+    panel.onDidDispose(() => {
+      subscriptions.forEach((s) => s.dispose());
+      if (this.panels.get(def.dir) === panel) {
+        this.panels.delete(def.dir);
+      }
+    });
+  }
+
+  private post(panel: WebviewPanel, def: FunctionDefinition): Thenable<boolean> {
+    return panel.webview.postMessage({ type: 'state', functionDir: def.dir, snapshot: this.snapshotOf(def) });
+  }
+
+  private async handle(def: FunctionDefinition, raw: unknown, panel: WebviewPanel | undefined): Promise<string | undefined> {
+    const parsed = parsePanelMessage(raw);
+    if ('error' in parsed) {
+      this.ext.output('warn', parsed.error);
+      return parsed.error;
+    }
+    const msg: PanelMessage = parsed.message;
+    const mock = this.ext.mocks.for(def);
+    try {
+      switch (msg.type) {
+        case 'ready':
+          if (panel) {
+            await this.post(panel, def);
+          }
+          return undefined;
+        case 'object.add': {
+          const picked = await Window.showOpenDialog({ canSelectMany: false, title: `Add an object to ${mock.defaultObjectStore}` });
+          if (picked?.[0]) {
+            mock.objectPut(mock.defaultObjectStore, path.basename(picked[0].fsPath), new Uint8Array(fs.readFileSync(picked[0].fsPath)));
+            this.ext.mocks.markChanged(def);
+          }
+          return undefined;
+        }
+        case 'object.download': {
+          const object = mock.objects.get(msg.bucket)?.get(msg.name);
+          const target = object && (await Window.showSaveDialog({ title: `Save ${msg.name}`, defaultUri: Uri.file(path.join(def.dir, msg.name)) }));
+          if (object && target) {
+            fs.writeFileSync(target.fsPath, object.data);
+          }
+          return undefined;
+        }
+        case 'mocks.save': {
+          const file = this.ext.mocks.save(def);
+          this.ext.output('info', `host-service state of ${def.manifest!.name} saved to ${file}`);
+          return undefined;
+        }
+        case 'mocks.reset':
+          this.ext.mocks.reset(def);
+          return undefined;
+        case 'mocks.export': {
+          const doc = await Workspace.openTextDocument({ language: 'json', content: `${JSON.stringify({ mocks: mock.toFixture() }, null, 2)}\n` });
+          await Window.showTextDocument(doc, ViewColumn.Active);
+          void this.ext.ui.info('This is the current host-service state as a fixture: paste its "mocks" into a trigger case to run the case against it.');
+          return undefined;
+        }
+        case 'run':
+          await Commands.executeCommand('nex.runFunction', Uri.file(def.dir));
+          return undefined;
+        default: {
+          const what = applyPanelEdit(mock, msg);
+          this.ext.output('info', `host services of ${def.manifest!.name}: ${what}`);
+          this.ext.mocks.markChanged(def);
+          return undefined;
+        }
+      }
+    } catch (e) {
+      const message = (e as Error).message;
+      void panel?.webview.postMessage({ type: 'error', message });
+      return message;
+    }
+  }
+
+  private html(panel: WebviewPanel, def: FunctionDefinition): string {
+    const webview = panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const media = (...p: string[]) => webview.asWebviewUri(Uri.file(path.join(this.ext.context.extensionPath, 'media', ...p)));
+    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    const state: PanelState = { functionDir: def.dir };
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${media('codicons', 'codicon.css')}">
+  <link rel="stylesheet" href="${media('hostServices', 'panel.css')}">
+  <title>Host Services</title>
+</head>
+<body data-state="${Buffer.from(JSON.stringify(state)).toString('base64')}">
+  <main id="root" aria-live="polite"><p class="muted">Loading…</p></main>
+  <script nonce="${nonce}" src="${media('hostServices', 'panel.js')}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    for (const panel of this.panels.values()) {
+      panel.dispose();
+    }
+    Disposable.from(...this.disposables).dispose();
+  }
+}
