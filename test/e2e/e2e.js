@@ -209,6 +209,25 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, '05-new-function.png') });
     });
 
+    await step('the host-services panel edits a KV value; the next run uses it and the call log shows it', async () => {
+      await palette('Nex: Show Host Services');
+      const wv = page.frameLocator('iframe.webview.ready').frameLocator('iframe#active-frame');
+      await wv.locator('h1', { hasText: 'visits' }).waitFor();
+      await wv.locator('#kv-key').fill('visits_test');
+      await wv.locator('#kv-value').fill('41');
+      await wv.locator('#kv-set').click();
+      await wv.locator('#kv tr[data-key="visits_test"]', { hasText: '41' }).waitFor();
+      await wv.locator('#run').click();
+      await answer('Run visits (1/2): trigger subject', 'visits.test');
+      await answer('Run visits (2/2): payload', '');
+      await wv.locator('#last-reply', { hasText: '"count": 42' }).waitFor();
+      await wv.locator('#calls', { hasText: 'kv.set' }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '06-host-services.png') });
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+W');
+    });
+
     await step('saving a function re-runs its trigger cases: status bar and Test Explorer show the failure', async () => {
       const openEcho = async () => {
         await page.keyboard.press('Control+P');
@@ -231,7 +250,7 @@ async function main() {
       await row('echoes text').waitFor();
       await row('echoes text').click();
       await page.waitForTimeout(500);
-      await page.screenshot({ path: path.join(SHOTS, '06-run-on-save.png') });
+      await page.screenshot({ path: path.join(SHOTS, '07-run-on-save.png') });
       await page.keyboard.press('Escape');
       await page.locator('.tabs-container .tab', { hasText: 'echo.js' }).first().click();
       await page.locator('.tabs-container .tab.active', { hasText: 'echo.js' }).waitFor();
@@ -252,7 +271,7 @@ async function main() {
       await nex.waitFor({ timeout: 60000 });
       if (!(await page.locator('.pane-header', { hasText: 'Functions' }).first().isVisible())) await nex.click();
       await page.locator('.welcome-view-content', { hasText: 'No Nex functions found in this workspace' }).waitFor();
-      await page.screenshot({ path: path.join(SHOTS, '07-welcome.png') });
+      await page.screenshot({ path: path.join(SHOTS, '08-welcome.png') });
     });
   } finally {
     if (ctx) await ctx.close().catch(() => {});
