@@ -269,3 +269,20 @@ export function payloadBytes(spec: BytesSpec, baseDir: string): Uint8Array {
 function plainValue(node: JsonNode): unknown {
   return JSON.parse(JSON.stringify(getNodeValue(node)));
 }
+
+/**
+ * Whether saving this file changes what the function does: its source, manifest, mocks or a trigger
+ * file; for a WebAssembly function, any of its sources (the build runs first) but the artifact.
+ */
+export function affectsFunction(def: FunctionDefinition, file: string): boolean {
+  if (file === def.manifestPath || file === def.sourcePath) {
+    return true;
+  }
+  if (def.manifest?.mocks && file === path.join(def.dir, def.manifest.mocks)) {
+    return true;
+  }
+  if (path.dirname(file) === path.join(def.dir, TRIGGERS_DIR) && file.endsWith('.json')) {
+    return true;
+  }
+  return def.manifest?.type === 'wasm' && file !== def.artifactPath && !file.endsWith('.md') && file.startsWith(def.dir + path.sep);
+}

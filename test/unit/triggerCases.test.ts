@@ -6,7 +6,7 @@ import { loadFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { checkJsSource } from '../../src/executor/sourceCheck';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
-import { parseTriggerFile, TriggerCase } from '../../src/triggers/triggerCases';
+import { affectsFunction, parseTriggerFile, TriggerCase } from '../../src/triggers/triggerCases';
 import { tempDir } from '../support/wasmFixtures';
 
 const FILE = '/ws/fn/triggers/basic.json';
@@ -176,5 +176,24 @@ describe('source checks (on save)', () => {
     const big = `// ${'x'.repeat(13000)}\n(s, p) => p;`;
     assert.deepStrictEqual((await checkJsSource(runner, big, 'f.js', '0.2')).map((p) => [p.code, p.severity]), [['source-size', 'error']]);
     assert.deepStrictEqual((await checkJsSource(runner, big, 'f.js', 'docs')).map((p) => [p.code, p.severity]), [['source-size', 'warning']]);
+  });
+});
+
+describe('which saves re-run a function', () => {
+  it('counts the source, manifest, mocks and trigger files of a JS function, and nothing else', () => {
+    const js = { dir: '/w/f', manifestPath: '/w/f/nexfunction.json', sourcePath: '/w/f/f.js', manifest: { name: 'f', type: 'v8' as const, source: 'f.js', mocks: 'mocks.json' }, problems: [] };
+    for (const f of ['/w/f/nexfunction.json', '/w/f/f.js', '/w/f/mocks.json', '/w/f/triggers/basic.json']) {
+      assert.strictEqual(affectsFunction(js, f), true, f);
+    }
+    for (const f of ['/w/f/README.md', '/w/f/helper.js', '/w/f/triggers/notes.txt']) {
+      assert.strictEqual(affectsFunction(js, f), false, f);
+    }
+  });
+
+  it('counts any source of a WebAssembly function but its artifact', () => {
+    const wasm = { dir: '/w/r', manifestPath: '/w/r/nexfunction.json', artifactPath: '/w/r/r.wasm', manifest: { name: 'r', type: 'wasm' as const, artifact: 'r.wasm' }, problems: [] };
+    assert.strictEqual(affectsFunction(wasm, '/w/r/src/main.rs'), true);
+    assert.strictEqual(affectsFunction(wasm, '/w/r/r.wasm'), false);
+    assert.strictEqual(affectsFunction(wasm, '/w/r/README.md'), false);
   });
 });

@@ -34,7 +34,7 @@ import { FunctionDefinition } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
 import { formatMs } from '../../executor/formatRun';
 import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
-import { loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
+import { affectsFunction, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
 
 export type RunOnSave = 'off' | 'changedFunction' | 'all';
@@ -247,7 +247,7 @@ export class TriggerTests implements Disposable {
     const def = this.ext.catalog.findFor(doc.uri.fsPath);
     const continuous = [...this.continuous].filter((c) => !c.token.isCancellationRequested);
     const mode = this.setting();
-    if (!def?.manifest || (mode === 'off' && continuous.length === 0) || !isFunctionFile(def, doc.uri.fsPath)) {
+    if (!def?.manifest || (mode === 'off' && continuous.length === 0) || !affectsFunction(def, doc.uri.fsPath)) {
       return undefined;
     }
     if (path.basename(doc.uri.fsPath) === 'nexfunction.json' || doc.uri.fsPath.includes(`${path.sep}${TRIGGERS_DIR}${path.sep}`)) {
@@ -330,19 +330,3 @@ export class TriggerTests implements Disposable {
   }
 }
 
-/**
- * Whether saving this file changes what the function does: its source, manifest, mocks or a trigger
- * file; for a WebAssembly function, any of its sources (the build runs first).
- */
-export function isFunctionFile(def: FunctionDefinition, file: string): boolean {
-  if (file === def.manifestPath || file === def.sourcePath) {
-    return true;
-  }
-  if (def.manifest?.mocks && file === path.join(def.dir, def.manifest.mocks)) {
-    return true;
-  }
-  if (path.dirname(file) === path.join(def.dir, TRIGGERS_DIR) && file.endsWith('.json')) {
-    return true;
-  }
-  return def.manifest?.type === 'wasm' && file !== def.artifactPath && !file.endsWith('.md');
-}
