@@ -230,10 +230,12 @@ async function main() {
 
     await step('saving a function re-runs its trigger cases: status bar and Test Explorer show the failure', async () => {
       const openEcho = async () => {
-        await page.keyboard.press('Control+P');
-        await page.locator('.quick-input-widget input.input').fill('echo.js');
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'echo.js' }).first().waitFor();
-        await page.keyboard.press('Enter');
+        // Through the Nex view: its rows open the function's source.
+        const row = page.locator('.pane-body .monaco-list-row', { hasText: 'JavaScript · echo.js' }).first();
+        if (!(await row.isVisible())) {
+          await page.locator('.activitybar [aria-label^="Nex"]').first().click();
+        }
+        await row.click();
         await page.locator('.tabs-container .tab.active', { hasText: 'echo.js' }).waitFor();
       };
       await openEcho();
