@@ -115,10 +115,22 @@ async function main() {
       }
     };
     const palette = async (command) => {
-      await page.keyboard.press('F1');
-      const input = page.locator('.quick-input-widget input.input');
-      await input.fill(`>${command}`);
-      await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().waitFor();
+      // The palette lists extension commands once the workbench has them; on a loaded machine
+      // that can lag behind the first keystrokes, so look again rather than fail.
+      for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press('F1');
+        const input = page.locator('.quick-input-widget input.input');
+        await input.fill(`>${command}`);
+        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first();
+        try {
+          await row.waitFor({ timeout: attempt < 3 ? 5000 : 30000 });
+          break;
+        } catch (e) {
+          if (attempt >= 3) throw e;
+          await page.keyboard.press('Escape');
+          await page.waitForTimeout(1000);
+        }
+      }
       await page.keyboard.press('Enter');
     };
     const answer = async (title, value, screenshot) => {
@@ -140,6 +152,7 @@ async function main() {
     console.log('e2e: Nex Functions in code-server + Chromium');
     await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(ws)}`);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60000 });
+    await page.locator('.activitybar [aria-label^="Nex"]').first().waitFor({ timeout: 60000 });
 
     await step('in Restricted Mode, Run Function refuses and offers to manage trust', async () => {
       await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).first().waitFor({ timeout: 60000 });
