@@ -290,8 +290,16 @@ async function main() {
     });
   } finally {
     if (ctx) await ctx.close().catch(() => {});
+    // Stop code-server and everything it started, and wait for them to be gone.
+    const exited = new Promise((resolve) => (cs.exitCode !== null ? resolve() : cs.once('exit', resolve)));
     try {
       process.kill(-cs.pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    try {
+      process.kill(-cs.pid, 'SIGKILL');
     } catch {
       // gone
     }
