@@ -81,6 +81,17 @@ async function main() {
       '--disable-update-check', '--disable-getting-started-override', '--reconnection-grace-time', '10', '--ignore-last-opened'],
     { detached: true, env, stdio: ['ignore', logFile, logFile] },
   );
+  // If this script is interrupted, code-server (its own process group) must not outlive it.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.once(signal, () => {
+      try {
+        process.kill(-cs.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      process.exit(130);
+    });
+  }
   let ctx;
   let browserDir;
   const results = [];
