@@ -7,6 +7,7 @@
  */
 import { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { callGlobal, isUint8Array, newUint8Array, viewBytes } from './vmValues';
+import { locate } from './stackFrames';
 import { CompatProfile, defaultBucket } from '../core/compat';
 import { previewBytes } from '../core/bytes';
 import { HostCall, HostCallRecord, HostResult, HostServiceName, HTTP_METHODS, HttpMethod } from '../hostservices/types';
@@ -45,7 +46,7 @@ export function installHostApi(vm: QuickJSContext, ctx: HostApiContext): () => v
   const callerLine = (): number | undefined => {
     stackProbe ??= vm.unwrapResult(vm.evalCode('(() => new Error().stack)', HOST_FILE, { type: 'global' }));
     const stack = vm.unwrapResult(vm.callFunction(stackProbe, vm.undefined)).consume((h) => (vm.typeof(h) === 'string' ? vm.getString(h) : ''));
-    return lineOf(stack, ctx.fileName);
+    return locate(stack, ctx.fileName).line;
   };
   const str = (h: QuickJSHandle | undefined): string => (h === undefined ? 'undefined' : vm.typeof(h) === 'string' ? vm.getString(h) : String(vm.dump(h)));
   const toValue = (outcome: CallOutcome, wants: 'bytes' | 'json' | 'none'): QuickJSHandle | { error: QuickJSHandle } => {
@@ -280,17 +281,4 @@ function summariseResult(result: Extract<HostResult, { ok: true }>): string {
     return text.length > 200 ? `${text.slice(0, 200)}…` : text;
   }
   return 'ok';
-}
-
-function lineOf(stack: string, fileName: string): number | undefined {
-  for (const frame of stack.split('\n')) {
-    const idx = frame.lastIndexOf(fileName + ':');
-    if (idx >= 0) {
-      const m = /^:(\d+)/.exec(frame.slice(idx + fileName.length));
-      if (m) {
-        return Number(m[1]);
-      }
-    }
-  }
-  return undefined;
 }

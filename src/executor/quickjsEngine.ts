@@ -15,6 +15,7 @@ import { HostCallRecord } from '../hostservices/types';
 import { CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
 import { installHostApi, SyncHostCaller } from './hostApi';
 import { newUint8Array, viewBytes } from './vmValues';
+import { collapseStack, locate } from './stackFrames';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
 
 /** QuickJS's own stack guard; larger values let deep recursion overflow the wasm stack first. */
@@ -334,36 +335,3 @@ function describeError(dumped: unknown, phase: 'compile' | 'call', timedOut: boo
   }
   return { kind: 'exception', name, message: `${name}: ${message}`, ...where, stack };
 }
-
-/** The first stack frame in the user's file gives the error location. */
-function locate(stack: string | undefined, fileName: string): { line?: number; column?: number } {
-  if (!stack) {
-    return {};
-  }
-  for (const frame of stack.split('\n')) {
-    const idx = frame.lastIndexOf(fileName + ':');
-    if (idx >= 0) {
-      const m = /^:(\d+)(?::(\d+))?/.exec(frame.slice(idx + fileName.length));
-      if (m) {
-        return { line: Number(m[1]), column: m[2] ? Number(m[2]) : undefined };
-      }
-    }
-  }
-  return {};
-}
-
-/** Collapses runs of identical frames (deep recursion) into one line with a count. */
-export function collapseStack(stack: string): string {
-  const out: string[] = [];
-  const frames = stack.split('\n').filter((l) => l.trim() !== '');
-  for (let i = 0; i < frames.length; ) {
-    let j = i;
-    while (j + 1 < frames.length && frames[j + 1] === frames[i]) {
-      j++;
-    }
-    out.push(j > i ? `${frames[i]} (repeated ${j - i + 1} times)` : frames[i]);
-    i = j + 1;
-  }
-  return out.slice(0, 30).join('\n');
-}
-

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { utf8 } from '../../src/core/bytes';
-import { collapseStack } from '../../src/executor/quickjsEngine';
+import { collapseStack } from '../../src/executor/stackFrames';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { DEFAULT_LIMITS, JsRunRequest, RunLimits } from '../../src/executor/types';
 
