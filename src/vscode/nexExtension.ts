@@ -247,6 +247,18 @@ export class NexExtension implements Disposable {
     );
   }
 
+  /** True in a trusted workspace; otherwise explains why nothing runs and offers to manage trust. */
+  async requireTrust(): Promise<boolean> {
+    if (Workspace.isTrusted) {
+      return true;
+    }
+    const choice = await this.ui.warn('Nex functions run only in a trusted workspace: running one executes code from this workspace.', 'Manage Workspace Trust');
+    if (choice) {
+      await Commands.executeCommand('workbench.trust.manage');
+    }
+    return false;
+  }
+
   /** Shows a transient status bar message, replacing the previous one. */
   showStatusMessage(text: string): void {
     this.clearStatusMessage();

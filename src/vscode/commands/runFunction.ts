@@ -1,6 +1,6 @@
 /** "Nex: Run Function…": pick a function, ask for a subject and a payload, run it, report. */
 import { basename } from 'path';
-import { commands as Commands, ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { entryPath, FunctionDefinition } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
@@ -27,11 +27,7 @@ interface LastInput {
 
 export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode | Uri | RunFunctionArgs): Promise<FunctionRunResult | undefined> {
   const { ui } = ext;
-  if (!Workspace.isTrusted) {
-    const choice = await ui.warn('Nex functions run only in a trusted workspace: running one executes code from this workspace.', 'Manage Workspace Trust');
-    if (choice) {
-      await Commands.executeCommand('workbench.trust.manage');
-    }
+  if (!(await ext.requireTrust())) {
     return undefined;
   }
   const scripted: RunFunctionArgs = arg && !(arg instanceof FunctionNode) && !(arg instanceof Uri) ? arg : {};

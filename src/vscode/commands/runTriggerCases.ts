@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { applyEdits, modify } from 'jsonc-parser';
-import { commands as Commands, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, Uri, window as Window } from 'vscode';
 import { tryDecodeUtf8 } from '../../core/bytes';
 import { FunctionDefinition } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
@@ -11,17 +11,6 @@ import { CaseResult } from '../../triggers/caseRunner';
 import { loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
-
-async function requireTrust(ext: NexExtension): Promise<boolean> {
-  if (Workspace.isTrusted) {
-    return true;
-  }
-  const choice = await ext.ui.warn('Nex functions run only in a trusted workspace: running one executes code from this workspace.', 'Manage Workspace Trust');
-  if (choice) {
-    await Commands.executeCommand('workbench.trust.manage');
-  }
-  return false;
-}
 
 /** Logs results to the output and sums them up. */
 function report(ext: NexExtension, name: string, results: CaseResult[]): void {
@@ -50,7 +39,7 @@ function report(ext: NexExtension, name: string, results: CaseResult[]): void {
 }
 
 export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNode | { function: string; file?: string }): Promise<CaseResult[] | undefined> {
-  if (!(await requireTrust(ext))) {
+  if (!(await ext.requireTrust())) {
     return undefined;
   }
   const def = arg && 'function' in arg ? ext.catalog.findFor(arg.function) : await ext.functionFor(arg instanceof FunctionNode ? arg : undefined, 'Run the trigger cases of which function?');
@@ -73,7 +62,7 @@ export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNo
 }
 
 export async function runTriggerCaseCommand(ext: NexExtension, id: string): Promise<CaseResult | undefined> {
-  if (!(await requireTrust(ext))) {
+  if (!(await ext.requireTrust())) {
     return undefined;
   }
   ext.triggerTests.rebuild();
