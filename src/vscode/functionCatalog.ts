@@ -5,18 +5,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  Diagnostic,
-  DiagnosticSeverity,
   Disposable,
   EventEmitter,
   languages as Languages,
-  Position,
-  Range,
   RelativePattern,
   Uri,
   workspace as Workspace,
 } from 'vscode';
 import { FunctionDefinition, loadFunction, MANIFEST_FILE } from '../core/manifest';
+import { diagnostic, publishByFile } from './diagnostics';
 
 const EXCLUDE = '**/{node_modules,.git,dist,out,target}/**';
 const REFRESH_DEBOUNCE_MS = 150;
@@ -96,21 +93,10 @@ export class FunctionCatalog implements Disposable {
   }
 
   private publishDiagnostics(): void {
-    this.diagnostics.clear();
-    const byFile = new Map<string, Diagnostic[]>();
-    for (const f of this.items) {
-      for (const p of f.problems) {
-        const pos = new Position(Math.max(0, (p.line ?? 1) - 1), Math.max(0, (p.column ?? 1) - 1));
-        const d = new Diagnostic(new Range(pos, pos.translate(0, 1)), p.field ? `"${p.field}": ${p.message}` : p.message, DiagnosticSeverity.Error);
-        d.source = 'nex';
-        const list = byFile.get(p.file) ?? [];
-        list.push(d);
-        byFile.set(p.file, list);
-      }
-    }
-    for (const [file, list] of byFile) {
-      this.diagnostics.set(Uri.file(file), list);
-    }
+    publishByFile(
+      this.diagnostics,
+      this.items.flatMap((f) => f.problems.map((p) => ({ file: p.file, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex' }) }))),
+    );
   }
 
   dispose(): void {

@@ -7,12 +7,10 @@ import {
   commands as Commands,
   Diagnostic,
   DiagnosticCollection,
-  DiagnosticSeverity,
   Disposable,
   ExtensionContext,
   languages as Languages,
   LogOutputChannel,
-  Range,
   TextDocument,
   Uri,
   window as Window,
@@ -30,6 +28,7 @@ import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, s
 import { TriggerCodeLensProvider } from './codeLens';
 import { TriggerTests } from './testing/triggerTests';
 import { HostServicesPanels } from './panels/hostServicesPanel';
+import { diagnostic, publishByFile } from './diagnostics';
 import { FunctionCatalog } from './functionCatalog';
 import { UserInterface, vscodeUi } from './ui';
 import { FunctionNode, FunctionsViewProvider } from './views/functionsView';
@@ -182,13 +181,7 @@ export class NexExtension implements Disposable {
     const problems = await checkJsSource(this.runner, doc.getText(), doc.uri.fsPath, def.manifest!.compat);
     this.checkDiagnostics.set(
       doc.uri,
-      problems.map((p) => {
-        const l = Math.max(0, p.line - 1);
-        const d = new Diagnostic(new Range(l, Math.max(0, (p.column ?? 1) - 1), l, Number.MAX_SAFE_INTEGER), p.message, p.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error);
-        d.source = 'nex';
-        d.code = p.code;
-        return d;
-      }),
+      problems.map((p) => diagnostic({ ...p, source: 'nex', toLineEnd: true })),
     );
     return problems;
   }
@@ -204,18 +197,10 @@ export class NexExtension implements Disposable {
     this.output('info', `▶ building ${def.manifest!.name}`);
     this.log.show(true);
     const result = await buildFunction(def, { onOutput: (line) => this.output('info', `  ${line}`), signal });
-    const byFile = new Map<string, Diagnostic[]>();
-    for (const p of result.problems) {
-      const l = Math.max(0, (p.line ?? 1) - 1);
-      const c = Math.max(0, (p.column ?? 1) - 1);
-      const d = new Diagnostic(new Range(l, c, l, c + 1), p.message, p.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error);
-      d.source = 'nex build';
-      byFile.set(p.file, [...(byFile.get(p.file) ?? []), d]);
-    }
-    this.buildDiagnostics.clear();
-    for (const [file, list] of byFile) {
-      this.buildDiagnostics.set(Uri.file(file), list);
-    }
+    publishByFile(
+      this.buildDiagnostics,
+      result.problems.map((p) => ({ file: p.file, diagnostic: diagnostic({ ...p, source: 'nex build' }) })),
+    );
     if (!result.ok) {
       this.output('error', `✖ build failed${result.exitCode !== null ? ` with exit code ${result.exitCode}` : ''} in ${formatMs(result.durationMs)}`);
       throw new BuildFailedError(def.manifest!.name, result);
@@ -323,24 +308,13 @@ export class NexExtension implements Disposable {
 
 /** The last run's error and fidelity hints, as diagnostics on the function's source. */
 function runDiagnostics(result: FunctionRunResult): Diagnostic[] {
-  const at = (line?: number, column?: number) => {
-    const l = Math.max(0, (line ?? 1) - 1);
-    const c = Math.max(0, (column ?? 1) - 1);
-    return new Range(l, c, l, line === undefined ? 0 : Number.MAX_SAFE_INTEGER);
-  };
   const list: Diagnostic[] = [];
   const { error, warnings, profile } = result.outcome;
   if (error && error.kind !== 'cancelled') {
-    const d = new Diagnostic(at(error.line, error.column), `Run on "${result.subject}": ${error.message}`, DiagnosticSeverity.Error);
-    d.source = 'nex run';
-    d.code = error.kind;
-    list.push(d);
+    list.push(diagnostic({ line: error.line, column: error.column, message: `Run on "${result.subject}": ${error.message}`, source: 'nex run', code: error.kind, toLineEnd: true }));
   }
   for (const w of warnings) {
-    const d = new Diagnostic(at(w.line), `${w.message} (profile ${profile})`, DiagnosticSeverity.Warning);
-    d.source = 'nex fidelity';
-    d.code = w.code;
-    list.push(d);
+    list.push(diagnostic({ line: w.line, message: `${w.message} (profile ${profile})`, severity: 'warning', source: 'nex fidelity', code: w.code, toLineEnd: true }));
   }
   return list;
 }

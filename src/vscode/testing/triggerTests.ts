@@ -8,8 +8,6 @@ import * as path from 'path';
 import {
   CancellationToken,
   CancellationTokenSource,
-  Diagnostic,
-  DiagnosticSeverity,
   Disposable,
   languages as Languages,
   Location,
@@ -35,6 +33,7 @@ import { formatProblem } from '../../core/problems';
 import { formatMs } from '../../executor/formatRun';
 import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
 import { affectsFunction, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
+import { diagnostic, publishByFile } from '../diagnostics';
 import type { NexExtension } from '../nexExtension';
 
 export type RunOnSave = 'off' | 'changedFunction' | 'all';
@@ -282,16 +281,13 @@ export class TriggerTests implements Disposable {
     this.statusBar.tooltip = failed.length > 0 ? `Failing trigger cases:\n${failed.map((r) => `• ${r.case.name}: ${r.failures[0]}`).join('\n')}` : 'All trigger cases passed. Click to open the Test Explorer.';
     this.statusBar.backgroundColor = failed.length > 0 ? new ThemeColor('statusBarItem.errorBackground') : undefined;
     this.statusBar.show();
-    this.diagnostics.clear();
-    const byFile = new Map<string, Diagnostic[]>();
-    for (const r of failed) {
-      const d = new Diagnostic(new Range(r.case.line - 1, 0, r.case.line - 1, Number.MAX_SAFE_INTEGER), `Trigger case "${r.case.name}" failed: ${r.failures.join('; ')}`, DiagnosticSeverity.Error);
-      d.source = 'nex test';
-      byFile.set(r.case.file, [...(byFile.get(r.case.file) ?? []), d]);
-    }
-    for (const [file, list] of byFile) {
-      this.diagnostics.set(Uri.file(file), list);
-    }
+    publishByFile(
+      this.diagnostics,
+      failed.map((r) => ({
+        file: r.case.file,
+        diagnostic: diagnostic({ line: r.case.line, message: `Trigger case "${r.case.name}" failed: ${r.failures.join('; ')}`, source: 'nex test', toLineEnd: true }),
+      })),
+    );
     this.decorate();
   }
 
