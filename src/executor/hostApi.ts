@@ -11,7 +11,6 @@ import { locate } from './stackFrames';
 import { CompatProfile, defaultBucket } from '../core/compat';
 import { previewBytes } from '../core/bytes';
 import { HostCall, HostCallRecord, HostResult, HostServiceName, HTTP_METHODS, HttpMethod } from '../hostservices/types';
-import { FidelityWarning } from './fidelity';
 
 export type SyncHostCaller = (call: HostCall) => HostResult;
 

@@ -77,10 +77,6 @@ export class MockStates {
     return this.state(def).mock;
   }
 
-  isDirty(def: FunctionDefinition): boolean {
-    return this.state(def).dirty;
-  }
-
   /** Marks the state changed (by a run or an edit): remembered across reloads. */
   markChanged(def: FunctionDefinition): void {
     const state = this.state(def);
