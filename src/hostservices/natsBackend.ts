@@ -61,23 +61,11 @@ export class NatsHostServices implements HostServicesBackend {
   }
 
   private bucket(name: string): Promise<KV> {
-    let kv = this.kvs.get(name);
-    if (!kv) {
-      kv = this.kvm.create(name, { max_bytes: this.options.bucketMaxBytes ?? DEFAULT_BUCKET_MAX_BYTES });
-      kv.catch(() => this.kvs.delete(name));
-      this.kvs.set(name, kv);
-    }
-    return kv;
+    return openOnce(this.kvs, name, () => this.kvm.create(name, { max_bytes: this.options.bucketMaxBytes ?? DEFAULT_BUCKET_MAX_BYTES }));
   }
 
   private store(name: string): Promise<ObjectStore> {
-    let store = this.stores.get(name);
-    if (!store) {
-      store = this.objm.create(name, { max_bytes: this.options.bucketMaxBytes ?? DEFAULT_BUCKET_MAX_BYTES });
-      store.catch(() => this.stores.delete(name));
-      this.stores.set(name, store);
-    }
-    return store;
+    return openOnce(this.stores, name, () => this.objm.create(name, { max_bytes: this.options.bucketMaxBytes ?? DEFAULT_BUCKET_MAX_BYTES }));
   }
 
   private async kvCall(call: Extract<HostCall, { service: 'kv' }>): Promise<HostResult> {
@@ -146,4 +134,15 @@ export class NatsHostServices implements HostServicesBackend {
 
 function toObjectInfo(info: { name: string; bucket: string; nuid: string; size: number; mtime: string; chunks: number; digest: string }): ObjectInfo {
   return { name: info.name, bucket: info.bucket, nuid: info.nuid, size: info.size, mtime: info.mtime, chunks: info.chunks, digest: info.digest };
+}
+
+/** Creates (or binds) a bucket once per name; a failed attempt is forgotten, so the next call retries. */
+function openOnce<T>(cache: Map<string, Promise<T>>, name: string, open: () => Promise<T>): Promise<T> {
+  let opened = cache.get(name);
+  if (!opened) {
+    opened = open();
+    opened.catch(() => cache.delete(name));
+    cache.set(name, opened);
+  }
+  return opened;
 }
