@@ -11,12 +11,12 @@ import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { utf8 } from '../core/bytes';
 import { FunctionDefinition, functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
 import { formatProblem, ProblemError } from '../core/problems';
-import { BuildFailedError, buildFunction, buildIfNeeded } from '../build/buildRunner';
+import { BuildFailedError, buildFunction, buildIfNeeded } from '../toolchain/buildRunner';
 import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
 import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
 import { testCommand, validateCommand } from './testCommands';
-import { formatMs, formatRunReport } from '../executor/formatRun';
-import { LOCAL_NAMESPACE, runFunctionOnce } from '../executor/functionRun';
+import { formatMs, formatRunReport } from '../run/runReport';
+import { LOCAL_NAMESPACE, runFunctionOnce } from '../run/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
 import { DEFAULT_LIMITS } from '../executor/types';
 

@@ -5,8 +5,8 @@ import { FunctionDefinition, functionDirFor, loadFunction } from '../core/manife
 import { formatProblem, FileProblem } from '../core/problems';
 import { findFunctionDirs } from '../core/workspaceScan';
 import { plural } from '../core/bytes';
-import { BuildFailedError, buildIfNeeded } from '../build/buildRunner';
-import { formatMs } from '../executor/formatRun';
+import { BuildFailedError, buildIfNeeded } from '../toolchain/buildRunner';
+import { formatMs } from '../run/runReport';
 import { FunctionRunner } from '../executor/functionRunner';
 import { CaseResult, runTriggerCase } from '../triggers/caseRunner';
 import { loadTriggerFiles, TriggerFile } from '../triggers/triggerCases';

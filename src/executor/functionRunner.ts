@@ -11,7 +11,7 @@ import { plural } from '../core/bytes';
 import { DEFAULT_COMPAT } from '../core/compat';
 import { concreteSubjectProblem } from '../core/subject';
 import { HostResult, HostServicesBackend } from '../hostservices/types';
-import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './functionWorker';
+import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { FunctionError, RunOutcome, RunRequest } from './types';
 
 /** Extra time the worker gets beyond the function's own limit before it is terminated. */

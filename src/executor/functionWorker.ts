@@ -4,32 +4,12 @@
  * while the parent does the work, so they are synchronous for the function, as on a node. If user
  * code never yields, the parent terminates this thread and starts a new one.
  */
-import { MessagePort, parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
 import { HostCall, HostResult } from '../hostservices/types';
+import type { HostCallMessage, HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { loadQuickJS, runJsFunction } from './quickjsEngine';
 import { DEFAULT_LIMITS, RunOutcome, RunRequest } from './types';
 import { loadWasi, runWasiFunction } from './wasiEngine';
-
-export interface WorkerRequest {
-  id: number;
-  request: RunRequest;
-}
-export interface HostCallMessage {
-  hostCall: { runId: number; seq: number; call: HostCall };
-}
-export interface HostReplyMessage {
-  seq: number;
-  result: HostResult;
-}
-export type WorkerResponse = { id: number; outcome: RunOutcome } | { ready: true } | { fatal: string } | HostCallMessage;
-
-export interface WorkerInit {
-  wasmPath?: string;
-  /** Int32Array[1] over a SharedArrayBuffer: the parent sets it to 1 when a host reply is posted. */
-  signal: SharedArrayBuffer;
-  /** Where the parent posts host-call replies; read synchronously with receiveMessageOnPort. */
-  replies: MessagePort;
-}
 
 const port = parentPort;
 if (port) {

@@ -6,7 +6,7 @@ import { isDeepStrictEqual } from 'util';
 import { FunctionDefinition } from '../core/manifest';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { FunctionRunner, RunOptions } from '../executor/functionRunner';
-import { FunctionRunResult, LOCAL_NAMESPACE, runFunctionOnce } from '../executor/functionRun';
+import { FunctionRunResult, LOCAL_NAMESPACE, runFunctionOnce } from '../run/functionRun';
 import { RunLimits } from '../executor/types';
 import { MockHostServices, decodeFixtureValue } from '../hostservices/mockBackend';
 import { mockHostServicesFor } from '../hostservices/mockFixtureFile';

@@ -1,8 +1,8 @@
 import { ExtensionContext, ExtensionMode } from 'vscode';
 import { FunctionDefinition } from '../core/manifest';
-import { FunctionRunResult } from '../executor/functionRun';
+import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
-import { PanelSnapshot } from '../panels/hostServicesModel';
+import { PanelSnapshot } from '../hostservices/panelModel';
 import { NexExtension } from './nexExtension';
 import { UserInterface } from './ui';
 

@@ -10,10 +10,10 @@ import * as path from 'path';
 import { applyEdits, modify } from 'jsonc-parser';
 import { EventEmitter, Memento } from 'vscode';
 import { FunctionDefinition } from '../core/manifest';
-import { FunctionRunResult, LOCAL_NAMESPACE } from '../executor/functionRun';
+import { FunctionRunResult, LOCAL_NAMESPACE } from '../run/functionRun';
 import { MockFixture, MockHostServices } from '../hostservices/mockBackend';
 import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
-import { displayValue, LoggedCall, PanelSnapshot } from '../panels/hostServicesModel';
+import { displayValue, LoggedCall, PanelSnapshot } from '../hostservices/panelModel';
 
 export const DEFAULT_MOCKS_FILE = 'mocks.json';
 const MAX_CALLS = 500;

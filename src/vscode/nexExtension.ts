@@ -17,10 +17,10 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { formatProblem, ProblemError } from '../core/problems';
-import { BuildFailedError, buildFunction, needsBuild } from '../build/buildRunner';
-import { formatMs, formatRunReport } from '../executor/formatRun';
+import { BuildFailedError, buildFunction, needsBuild } from '../toolchain/buildRunner';
+import { formatMs, formatRunReport } from '../run/runReport';
 import { checkJsSource, SourceProblem } from '../executor/sourceCheck';
-import { FunctionRunResult } from '../executor/functionRun';
+import { FunctionRunResult } from '../run/functionRun';
 import { FunctionRunner } from '../executor/functionRunner';
 import { newFunctionCommand, NewFunctionAnswers } from './commands/newFunction';
 import { runFunctionCommand } from './commands/runFunction';

@@ -4,7 +4,7 @@ import { Kvm } from '@nats-io/kv';
 import { utf8 } from '../../src/core/bytes';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { DEFAULT_LIMITS } from '../../src/executor/types';
-import { NatsHostServices } from '../../src/hostservices/natsBackend';
+import { NatsHostServices } from '../../src/nats/natsHostServices';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
 
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : null);

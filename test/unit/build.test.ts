@@ -1,8 +1,8 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { parseBuildProblems } from '../../src/build/buildProblems';
-import { BuildFailedError, buildFunction, buildIfNeeded, needsBuild, toolchainHint } from '../../src/build/buildRunner';
+import { parseBuildProblems } from '../../src/toolchain/buildProblems';
+import { BuildFailedError, buildFunction, buildIfNeeded, needsBuild, toolchainHint } from '../../src/toolchain/buildRunner';
 import { loadFunction } from '../../src/core/manifest';
 import { tempDir } from '../support/wasmFixtures';
 

@@ -5,7 +5,7 @@ import * as path from 'path';
 import Ajv from 'ajv';
 import { loadFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
-import { buildIfNeeded } from '../../src/build/buildRunner';
+import { buildIfNeeded } from '../../src/toolchain/buildRunner';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
 import { loadTriggerFiles } from '../../src/triggers/triggerCases';
 import { exampleSubject, extensionRoot, functionNameProblem, listTemplates, planNewFunction, TEMPLATE_KINDS, TemplateKind, writeFunctionPlan } from '../../src/templates/functionTemplates';

@@ -4,8 +4,8 @@ import { ProgressLocation, Range, Uri, window as Window, workspace as Workspace 
 import { utf8 } from '../../core/bytes';
 import { entryPath, FunctionDefinition } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { formatMs } from '../../executor/formatRun';
-import { FunctionRunResult, runFunctionOnce } from '../../executor/functionRun';
+import { formatMs } from '../../run/runReport';
+import { FunctionRunResult, runFunctionOnce } from '../../run/functionRun';
 import type { NexExtension } from '../nexExtension';
 import { runLimitsFromSettings } from '../settings';
 import { FunctionNode } from '../views/functionsView';

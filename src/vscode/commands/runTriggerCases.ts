@@ -6,7 +6,7 @@ import { commands as Commands, Uri, window as Window } from 'vscode';
 import { tryDecodeUtf8 } from '../../core/bytes';
 import { FunctionDefinition } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
-import { formatMs } from '../../executor/formatRun';
+import { formatMs } from '../../run/runReport';
 import { CaseResult } from '../../triggers/caseRunner';
 import { loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window, workspace as Workspace } from 'vscode';
 import { FunctionDefinition } from '../../core/manifest';
-import { applyPanelEdit, PanelMessage, PanelSnapshot, parsePanelMessage, snapshot } from '../../panels/hostServicesModel';
+import { applyPanelEdit, PanelMessage, PanelSnapshot, parsePanelMessage, snapshot } from '../../hostservices/panelModel';
 import type { NexExtension } from '../nexExtension';
 
 export const HOST_SERVICES_VIEW_TYPE = 'nex.hostServices';

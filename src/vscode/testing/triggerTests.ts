@@ -30,7 +30,7 @@ import {
 } from 'vscode';
 import { FunctionDefinition } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
-import { formatMs } from '../../executor/formatRun';
+import { formatMs } from '../../run/runReport';
 import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
 import { affectsFunction, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
 import { diagnostic, publishByFile } from '../diagnostics';

@@ -5,8 +5,8 @@
  */
 import Ajv from 'ajv';
 import { tryDecodeUtf8 } from '../core/bytes';
-import { kvKeyProblem, HostCallRecord } from '../hostservices/types';
-import { FixtureValue, MockHostServices, MockRoute, decodeFixtureValue } from '../hostservices/mockBackend';
+import { kvKeyProblem, HostCallRecord } from './types';
+import { FixtureValue, MockHostServices, MockRoute, decodeFixtureValue } from './mockBackend';
 
 /** A value as the panel shows it: JSON pretty-printed, text, or hex for binary. */
 export interface DisplayValue {

@@ -6,8 +6,8 @@
 import { Kvm, KV } from '@nats-io/kv';
 import { ObjectStore, Objm } from '@nats-io/obj';
 import type { connect } from '@nats-io/transport-node';
-import { realHttp } from './httpClient';
-import { fail, HostCall, HostResult, HostServicesBackend, kvKeyProblem, ObjectInfo, ok } from './types';
+import { realHttp } from '../hostservices/httpClient';
+import { fail, HostCall, HostResult, HostServicesBackend, kvKeyProblem, ObjectInfo, ok } from '../hostservices/types';
 
 type NatsConnection = Awaited<ReturnType<typeof connect>>;
 

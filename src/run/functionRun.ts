@@ -6,8 +6,8 @@ import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { HostServicesBackend } from '../hostservices/types';
 import { entryPath, FunctionDefinition } from '../core/manifest';
 import { ProblemError } from '../core/problems';
-import { FunctionRunner, RunOptions } from './functionRunner';
-import { DEFAULT_LIMITS, RunLimits, RunOutcome, RunRequest } from './types';
+import { FunctionRunner, RunOptions } from '../executor/functionRunner';
+import { DEFAULT_LIMITS, RunLimits, RunOutcome, RunRequest } from '../executor/types';
 
 export interface FunctionRunInput {
   subject: string;

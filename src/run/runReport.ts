@@ -3,7 +3,7 @@ import * as path from 'path';
 import { plural, tryDecodeUtf8 } from '../core/bytes';
 import { describeProfile } from '../core/compat';
 import { FunctionRunResult } from './functionRun';
-import { LogLevel } from './types';
+import { LogLevel } from '../executor/types';
 
 export interface RunReportLine {
   level: LogLevel;

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import { MockHostServices } from '../../src/hostservices/mockBackend';
-import { applyPanelEdit, displayValue, parsePanelMessage, PanelMessage, snapshot } from '../../src/panels/hostServicesModel';
+import { applyPanelEdit, displayValue, parsePanelMessage, PanelMessage, snapshot } from '../../src/hostservices/panelModel';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const meta = { functionName: 'fn', profile: 'docs', dirty: false, calls: [] };
