@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { COMPAT_PROFILES, CompatProfile, isCompatProfile } from './compat';
-import { FileProblem, lineAndColumn } from './problems';
+import { FileProblem, lineAndColumn, ProblemError } from './problems';
 import { triggerSubjectProblem } from './subject';
 
 /** The file that marks a folder as a Nex function. */
@@ -64,9 +64,32 @@ export interface FunctionDefinition {
   problems: FileProblem[];
 }
 
+/**
+ * A function that can run: its manifest parsed and checked, its paths resolved, no problems. Code
+ * that runs, builds or reports a function takes this type, so it never asserts `manifest!`.
+ */
+export interface ValidFunction extends FunctionDefinition {
+  manifest: FunctionManifest;
+  problems: [];
+  /** Set when the function is a bare source or artifact file with no nexfunction.json around it. */
+  bare?: boolean;
+}
+
+/** Whether the function can run (manifest valid, files present). */
+export function isValid(def: FunctionDefinition | undefined): def is ValidFunction {
+  return def !== undefined && def.manifest !== undefined && def.problems.length === 0 && (def.sourcePath ?? def.artifactPath) !== undefined;
+}
+
 /** The file that represents the function in reports: its JS source or its wasm artifact. */
+export function entryPath(def: ValidFunction): string;
+export function entryPath(def: FunctionDefinition): string | undefined;
 export function entryPath(def: FunctionDefinition): string | undefined {
   return def.sourcePath ?? def.artifactPath;
+}
+
+/** The function's host-service fixture file ("mocks"), as an absolute path, when it names one. */
+export function mocksPath(def: FunctionDefinition): string | undefined {
+  return def.manifest?.mocks ? path.join(def.dir, def.manifest.mocks) : undefined;
 }
 
 export const WORKLOAD_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
@@ -372,4 +395,13 @@ export function functionDirFor(target: string): string | undefined {
     dir = parent;
   }
   return undefined;
+}
+
+/** Loads a function that must be valid; throws ProblemError with its problems when it is not. */
+export function loadValidFunction(dir: string): ValidFunction {
+  const def = loadFunction(dir);
+  if (!isValid(def)) {
+    throw new ProblemError(def.problems.length > 0 ? def.problems : [{ file: def.manifestPath, message: 'the manifest is not valid' }]);
+  }
+  return def;
 }

@@ -3,13 +3,14 @@
  * recorded publishes, canned request replies, and canned HTTP routes (real HTTP only when
  * allowed). State can be seeded from and saved to a JSON fixture ("mocks" file).
  */
+import { decodeValue, encodeValue, InlineValue } from '../core/valueCodec';
 import { createHash, randomBytes } from 'crypto';
 import { subjectMatches } from '../core/subject';
 import { realHttp } from './httpClient';
 import { fail, HostCall, HostResult, HostServicesBackend, HttpMethod, HttpResult, kvKeyProblem, ObjectInfo, ok } from './types';
 
-/** A value in a fixture: text, or {"base64": "..."}, or {"json": any}. */
-export type FixtureValue = string | { base64: string } | { json: unknown };
+/** A value in a fixture: text, or {"base64": "..."}, or {"json": any} (see core/valueCodec). */
+export type FixtureValue = InlineValue;
 
 export interface MockRoute {
   /** HTTP method, or "*" for any. */
@@ -51,27 +52,6 @@ export interface PublishedMessage {
   kind: 'publish' | 'request';
 }
 
-export function decodeFixtureValue(value: FixtureValue, where: string): Uint8Array {
-  if (typeof value === 'string') {
-    return new TextEncoder().encode(value);
-  }
-  if (value && typeof value === 'object' && 'base64' in value && typeof value.base64 === 'string') {
-    return new Uint8Array(Buffer.from(value.base64, 'base64'));
-  }
-  if (value && typeof value === 'object' && 'json' in value) {
-    return new TextEncoder().encode(JSON.stringify(value.json));
-  }
-  throw new Error(`${where}: a value is text, {"base64": "..."} or {"json": ...}`);
-}
-
-function encodeFixtureValue(bytes: Uint8Array): FixtureValue {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return { base64: Buffer.from(bytes).toString('base64') };
-  }
-}
-
 function urlMatches(pattern: string, url: string): boolean {
   if (pattern.length > 2 && pattern.startsWith('/') && pattern.endsWith('/')) {
     return new RegExp(pattern.slice(1, -1)).test(url);
@@ -111,7 +91,7 @@ export class MockHostServices implements HostServicesBackend {
         if (problem) {
           throw new Error(`${source}: kv "${key}": ${problem}`);
         }
-        this.kvPut(bucket, key, decodeFixtureValue(value, `${source}: kv "${key}"`));
+        this.kvPut(bucket, key, decodeValue(value, { where: `${source}: kv "${key}"` }));
       }
     }
     const stores: Record<string, Record<string, FixtureValue>> = { ...(fixture.objectStores ?? {}) };
@@ -120,14 +100,14 @@ export class MockHostServices implements HostServicesBackend {
     }
     for (const [bucket, entries] of Object.entries(stores)) {
       for (const [name, value] of Object.entries(entries)) {
-        this.objectPut(bucket, name, decodeFixtureValue(value, `${source}: object "${name}"`));
+        this.objectPut(bucket, name, decodeValue(value, { where: `${source}: object "${name}"` }));
       }
     }
     for (const [i, r] of (fixture.requestReplies ?? []).entries()) {
       if (typeof r?.subject !== 'string') {
         throw new Error(`${source}: requestReplies[${i}].subject must be a subject pattern such as "prices.*"`);
       }
-      this.requestReplies.push({ subject: r.subject, reply: decodeFixtureValue(r.reply, `${source}: requestReplies[${i}].reply`) });
+      this.requestReplies.push({ subject: r.subject, reply: decodeValue(r.reply, { where: `${source}: requestReplies[${i}].reply` }) });
     }
     for (const [i, route] of (fixture.http?.routes ?? []).entries()) {
       if (typeof route?.url !== 'string' || typeof route?.method !== 'string') {
@@ -143,11 +123,11 @@ export class MockHostServices implements HostServicesBackend {
   toFixture(): MockFixture {
     const kvBuckets: Record<string, Record<string, FixtureValue>> = {};
     for (const [bucket, entries] of this.kv) {
-      kvBuckets[bucket] = Object.fromEntries([...entries].map(([k, e]) => [k, encodeFixtureValue(e.value)]));
+      kvBuckets[bucket] = Object.fromEntries([...entries].map(([k, e]) => [k, encodeValue(e.value)]));
     }
     const objectStores: Record<string, Record<string, FixtureValue>> = {};
     for (const [bucket, entries] of this.objects) {
-      objectStores[bucket] = Object.fromEntries([...entries].map(([k, o]) => [k, encodeFixtureValue(o.data)]));
+      objectStores[bucket] = Object.fromEntries([...entries].map(([k, o]) => [k, encodeValue(o.data)]));
     }
     const { [this.defaultKvBucket]: kv, ...otherKv } = kvBuckets;
     const { [this.defaultObjectStore]: objects, ...otherObjects } = objectStores;
@@ -156,7 +136,7 @@ export class MockHostServices implements HostServicesBackend {
     if (Object.keys(otherKv).length) fixture.kvBuckets = otherKv;
     if (objects) fixture.objects = objects;
     if (Object.keys(otherObjects).length) fixture.objectStores = otherObjects;
-    if (this.requestReplies.length) fixture.requestReplies = this.requestReplies.map((r) => ({ subject: r.subject, reply: encodeFixtureValue(r.reply) }));
+    if (this.requestReplies.length) fixture.requestReplies = this.requestReplies.map((r) => ({ subject: r.subject, reply: encodeValue(r.reply) }));
     if (this.routes.length || this.allowRealHttp) fixture.http = { allowReal: this.allowRealHttp, routes: this.routes };
     return fixture;
   }
@@ -314,7 +294,7 @@ export class MockHostServices implements HostServicesBackend {
 function routeResult(method: HttpMethod, route: MockRoute): HttpResult {
   const result: HttpResult = { status: route.status ?? 200, headers: route.headers ?? {} };
   if (method !== 'head') {
-    result.response = route.body === undefined ? '' : new TextDecoder().decode(decodeFixtureValue(route.body, `route ${route.url}`));
+    result.response = route.body === undefined ? '' : new TextDecoder().decode(decodeValue(route.body, { where: `route ${route.url}` }));
   }
   return result;
 }

@@ -6,7 +6,8 @@
 import Ajv from 'ajv';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { kvKeyProblem, HostCallRecord } from './types';
-import { FixtureValue, MockHostServices, MockRoute, decodeFixtureValue } from './mockBackend';
+import { decodeValue } from '../core/valueCodec';
+import { FixtureValue, MockHostServices, MockRoute } from './mockBackend';
 
 /** A value as the panel shows it: JSON pretty-printed, text, or hex for binary. */
 export interface DisplayValue {
@@ -71,7 +72,7 @@ export function snapshot(mock: MockHostServices, meta: Pick<PanelSnapshot, 'func
     requestReplies: mock.requestReplies.map((r) => ({ subject: r.subject, reply: displayValue(r.reply) })),
     http: {
       allowReal: mock.allowRealHttp,
-      routes: mock.routes.map((r) => ({ method: r.method, url: r.url, status: r.status ?? 200, body: r.body === undefined ? '' : new TextDecoder().decode(decodeFixtureValue(r.body, 'route')) })),
+      routes: mock.routes.map((r) => ({ method: r.method, url: r.url, status: r.status ?? 200, body: r.body === undefined ? '' : new TextDecoder().decode(decodeValue(r.body, { where: 'route' })) })),
     },
   };
 }
@@ -164,7 +165,7 @@ export function applyPanelEdit(mock: MockHostServices, msg: PanelMessage): strin
       }
       let bytes: Uint8Array;
       try {
-        bytes = decodeFixtureValue(toFixtureValue(msg.value), `key "${msg.key}"`);
+        bytes = decodeValue(toFixtureValue(msg.value), { where: `key "${msg.key}"` });
       } catch (e) {
         throw new Error(`the value is not valid ${msg.value.encoding === 'json' ? 'JSON' : msg.value.encoding}: ${(e as Error).message}`);
       }
@@ -181,7 +182,7 @@ export function applyPanelEdit(mock: MockHostServices, msg: PanelMessage): strin
       mock.objects.get(msg.bucket)?.delete(msg.name);
       return `deleted object ${msg.name}`;
     case 'reply.set': {
-      const reply = decodeFixtureValue(toFixtureValue(msg.reply), 'reply');
+      const reply = decodeValue(toFixtureValue(msg.reply), { where: 'reply' });
       const entry = { subject: msg.subject, reply };
       if (msg.index !== undefined && msg.index < mock.requestReplies.length) {
         mock.requestReplies[msg.index] = entry;

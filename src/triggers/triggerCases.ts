@@ -2,6 +2,7 @@
  * Trigger cases: saved triggers in a function's triggers/*.json, with optional expectations.
  * One file holds one or more cases. Parsing never throws: problems name file, line and field.
  */
+import { EncodedValue, isEncodedValue } from '../core/valueCodec';
 import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, getNodeValue, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
@@ -13,7 +14,7 @@ import { MockFixture } from '../hostservices/mockBackend';
 export const TRIGGERS_DIR = 'triggers';
 
 /** A payload or an expected reply: text, {"json": ...}, {"base64": "..."}, or {"file": "path"} (payload only). */
-export type BytesSpec = string | { json: unknown } | { base64: string } | { file: string };
+export type BytesSpec = EncodedValue;
 export type ReplySpec = string | { json: unknown } | { base64: string } | { regex: string };
 
 export interface HostCallExpectation {
@@ -115,7 +116,7 @@ export function parseTriggerFile(file: string, text: string, def?: FunctionDefin
     }
     const payloadNode = get('payload');
     const payload = payloadNode ? (plainValue(payloadNode) as BytesSpec) : '';
-    if (payloadNode && !isBytesSpec(payload, true)) {
+    if (payloadNode && !isEncodedValue(payload, true)) {
       problems.push(at(payloadNode, 'a payload is text, {"json": ...}, {"base64": "..."} or {"file": "relative/path"}', field('payload')));
     } else if (payloadNode && typeof payload === 'object' && 'file' in payload && !fs.existsSync(path.resolve(path.dirname(file), payload.file))) {
       problems.push(at(payloadNode, `the payload file "${payload.file}" does not exist (paths are relative to ${path.dirname(file)})`, field('payload')));
@@ -150,21 +151,6 @@ export function parseTriggerFile(file: string, text: string, def?: FunctionDefin
   return { file, cases, problems };
 }
 
-function isBytesSpec(value: unknown, allowFile: boolean): boolean {
-  if (typeof value === 'string') {
-    return true;
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    return false;
-  }
-  const keys = Object.keys(value);
-  if (keys.length !== 1) {
-    return false;
-  }
-  const v = value as Record<string, unknown>;
-  return keys[0] === 'json' || (keys[0] === 'base64' && typeof v.base64 === 'string') || (allowFile && keys[0] === 'file' && typeof v.file === 'string');
-}
-
 function checkExpectation(node: JsonNode, field: string, at: (n: JsonNode | undefined, m: string, f?: string) => FileProblem, problems: FileProblem[]): void {
   if (node.type !== 'object') {
     problems.push(at(node, 'expect is an object, e.g. {"reply": "hello"}', field));
@@ -182,7 +168,7 @@ function checkExpectation(node: JsonNode, field: string, at: (n: JsonNode | unde
     switch (key) {
       case 'reply': {
         const isRegex = v && typeof v === 'object' && Object.keys(v).length === 1 && typeof (v as { regex?: unknown }).regex === 'string';
-        if (!isBytesSpec(v, false) && !isRegex) {
+        if (!isEncodedValue(v, false) && !isRegex) {
           problems.push(at(value, 'an expected reply is text, {"json": ...}, {"base64": "..."} or {"regex": "..."}', f));
         } else if (isRegex) {
           regexProblem((v as { regex: string }).regex, value, f, at, problems);
@@ -251,20 +237,6 @@ export function loadTriggerFiles(def: FunctionDefinition): TriggerFile[] {
     });
 }
 
-/** The bytes of a payload spec. */
-export function payloadBytes(spec: BytesSpec, baseDir: string): Uint8Array {
-  if (typeof spec === 'string') {
-    return new TextEncoder().encode(spec);
-  }
-  if ('json' in spec) {
-    return new TextEncoder().encode(JSON.stringify(spec.json));
-  }
-  if ('base64' in spec) {
-    return new Uint8Array(Buffer.from(spec.base64, 'base64'));
-  }
-  return new Uint8Array(fs.readFileSync(path.resolve(baseDir, spec.file)));
-}
-
 /** A node's value as plain JSON (jsonc-parser builds objects without a prototype). */
 function plainValue(node: JsonNode): unknown {
   return JSON.parse(JSON.stringify(getNodeValue(node)));
@@ -285,4 +257,9 @@ export function affectsFunction(def: FunctionDefinition, file: string): boolean 
     return true;
   }
   return def.manifest?.type === 'wasm' && file !== def.artifactPath && !file.endsWith('.md') && file.startsWith(def.dir + path.sep);
+}
+
+/** A case's id in the Test Explorer and in commands: its file and name. */
+export function caseId(tc: Pick<TriggerCase, 'file' | 'name'>): string {
+  return `${tc.file}#${tc.name}`;
 }
