@@ -11,7 +11,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vm from 'vm';
-import { loadFunction } from '../src/core/manifest';
+import { loadValidFunction } from '../src/core/manifest';
 import { runTriggerCase } from '../src/triggers/caseRunner';
 import { loadTriggerFiles } from '../src/triggers/triggerCases';
 import { utf8 } from '../src/core/bytes';
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const bareSums: number[] = [];
   for (let i = 0; i < 60; i++) {
     const t0 = performance.now();
-    const def = loadFunction(caseDir);
+    const def = loadValidFunction(caseDir);
     let bare = 0;
     for (const tc of loadTriggerFiles(def).flatMap((f) => f.cases)) {
       const r = await runTriggerCase(runner, def, tc);

@@ -7,16 +7,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { COMPAT_PROFILES, CompatProfile } from '../core/compat';
-import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { utf8 } from '../core/bytes';
-import { FunctionDefinition, functionDirFor, loadFunction, MANIFEST_FILE } from '../core/manifest';
+import { MANIFEST_FILE } from '../core/manifest';
 import { formatProblem, ProblemError } from '../core/problems';
-import { BuildFailedError, buildFunction, buildIfNeeded } from '../toolchain/buildRunner';
+import { BuildFailedError, buildFunction } from '../toolchain/buildRunner';
 import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
 import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
 import { testCommand, validateCommand } from './testCommands';
 import { formatMs, formatRunReport } from '../run/runReport';
-import { LOCAL_NAMESPACE, runFunctionOnce } from '../run/functionRun';
+import { freshMocks, runFunction, RunSink } from '../run/functionRun';
+import { NotAFunctionError, ResolvedFunction, resolveFunction } from '../run/resolveFunction';
 import { FunctionRunner } from '../executor/functionRunner';
 import { DEFAULT_LIMITS } from '../executor/types';
 
@@ -57,7 +57,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   program
     .command('run')
     .description('run a function once and print its reply')
-    .argument('<function>', `a function folder (holding ${MANIFEST_FILE}), its manifest or its source file`)
+    .argument('<function>', `a function folder (holding ${MANIFEST_FILE}), its manifest or source, or a bare .js or .wasm file`)
     .requiredOption('-s, --subject <subject>', 'the concrete subject that triggers the function')
     .option('-p, --payload <text>', 'the payload, as text (default: empty)')
     .option('--payload-file <file>', 'read the payload bytes from a file ("-" for stdin)')
@@ -76,16 +76,16 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .description("build a WebAssembly function with its manifest's build command (always, even when up to date)")
     .argument('<function>', `a function folder (holding ${MANIFEST_FILE}) or its manifest`)
     .action(async (target: string) => {
-      const def = loadTarget(target);
-      if (!def.manifest!.build) {
-        throw new UsageError(`${def.manifest!.name} has no "build" in ${def.manifestPath}: nothing to build`);
+      const { fn: def } = loadTarget(target);
+      if (def.bare || !def.manifest.build) {
+        throw new UsageError(`${def.manifest.name} has no "build" in ${def.manifestPath}: nothing to build`);
       }
       const result = await buildFunction(def, { onOutput: (line) => io.stderr(`${line}\n`) });
       for (const p of result.problems) {
         io.stderr(`${formatProblem(p)}\n`);
       }
       if (!result.ok) {
-        io.stderr(`nexfn: ${new BuildFailedError(def.manifest!.name, result).message}\n`);
+        io.stderr(`nexfn: ${new BuildFailedError(def.manifest.name, result).message}\n`);
         exitCode = 1;
       } else {
         io.stderr(`built ${def.artifactPath} in ${formatMs(result.durationMs)}\n`);
@@ -177,20 +177,23 @@ interface RunCommandOptions {
 }
 
 /** The function a user points at, loaded and checked; throws a usage or problem error. */
-function loadTarget(target: string): FunctionDefinition {
-  const resolved = path.resolve(target);
-  if (!fs.existsSync(resolved)) {
-    throw new UsageError(`${target}: no such file or folder`);
+function loadTarget(target: string, compat?: CompatProfile): ResolvedFunction {
+  try {
+    return resolveFunction(target, { compat });
+  } catch (e) {
+    if (e instanceof NotAFunctionError) {
+      throw new UsageError(e.message);
+    }
+    throw e;
   }
-  const dir = functionDirFor(resolved);
-  if (!dir) {
-    throw new UsageError(`${target}: no ${MANIFEST_FILE} found here or in the parent folder; a function is a folder holding one`);
-  }
-  const def = loadFunction(dir);
-  if (def.problems.length > 0) {
-    throw new ProblemError(def.problems);
-  }
-  return def;
+}
+
+/** Build output and compiler problems go to stderr, as the build goes. */
+function stderrSink(io: CliIo): RunSink {
+  return {
+    buildOutput: (line) => io.stderr(`  ${line}\n`),
+    buildFinished: (_fn, result) => result.problems.forEach((p) => io.stderr(`${formatProblem(p)}\n`)),
+  };
 }
 
 async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): Promise<number> {
@@ -201,7 +204,10 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
   if (opts.payload !== undefined && opts.payloadFile !== undefined) {
     throw new UsageError('give either --payload or --payload-file, not both');
   }
-  const def = loadTarget(target);
+  const { fn, notice } = loadTarget(target, opts.compat);
+  if (notice) {
+    io.stderr(`${notice}\n`);
+  }
   let payload: Uint8Array = utf8(opts.payload ?? '');
   if (opts.payloadFile !== undefined) {
     try {
@@ -210,33 +216,36 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
       throw new UsageError(`--payload-file ${opts.payloadFile}: ${(e as Error).message}`);
     }
   }
-  if (opts.build) {
+  const runner = new FunctionRunner();
+  try {
+    const hostServices = opts.mocks !== undefined && fn.manifest.type === 'v8' ? freshMocks(fn, { fromFile: path.resolve(opts.mocks) }) : undefined;
+    let result;
     try {
-      await buildIfNeeded(def, { onOutput: (line) => io.stderr(`  ${line}\n`) });
+      result = await runFunction(
+        runner,
+        fn,
+        {
+          subject: opts.subject,
+          payload,
+          limits: {
+            overrides: {
+              timeoutMs: opts.timeout,
+              memoryLimitBytes: opts.memory !== undefined ? opts.memory * 1048576 : undefined,
+            },
+          },
+          compat: opts.compat,
+          hostServices,
+          build: opts.build,
+        },
+        stderrSink(io),
+      );
     } catch (e) {
       if (e instanceof BuildFailedError) {
-        for (const p of e.result.problems) {
-          io.stderr(`${formatProblem(p)}\n`);
-        }
         io.stderr(`nexfn: ${e.message}\n`);
         return 1;
       }
       throw e;
     }
-  }
-  const runner = new FunctionRunner();
-  try {
-    const hostServices = opts.mocks !== undefined && def.manifest!.type === 'v8' ? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, path.resolve(opts.mocks)) : undefined;
-    const result = await runFunctionOnce(runner, def, {
-      subject: opts.subject,
-      payload,
-      limitOverrides: {
-        ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
-        ...(opts.memory !== undefined ? { memoryLimitBytes: opts.memory * 1048576 } : {}),
-      },
-      compat: opts.compat,
-      hostServices,
-    });
     for (const line of formatRunReport(result)) {
       io.stderr(line.text + '\n');
     }

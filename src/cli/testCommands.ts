@@ -1,12 +1,13 @@
 /** nexfn validate and nexfn test: the same checks and runs as the editor, for CI. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { FunctionDefinition, functionDirFor, loadFunction } from '../core/manifest';
+import { functionDirFor, isValid, loadFunction, ValidFunction } from '../core/manifest';
 import { formatProblem, FileProblem } from '../core/problems';
 import { findFunctionDirs } from '../core/workspaceScan';
 import { plural } from '../core/bytes';
-import { BuildFailedError, buildIfNeeded } from '../toolchain/buildRunner';
-import { formatMs } from '../run/runReport';
+import { BuildFailedError } from '../toolchain/buildRunner';
+import { RunSink } from '../run/functionRun';
+import { formatCaseResults, caseSummary } from '../triggers/caseReport';
 import { FunctionRunner } from '../executor/functionRunner';
 import { CaseResult, runTriggerCase } from '../triggers/caseRunner';
 import { loadTriggerFiles, TriggerFile } from '../triggers/triggerCases';
@@ -54,13 +55,14 @@ export function validateCommand(paths: string[], io: Io): number {
 export async function testCommand(paths: string[], options: { junit?: string; timeoutMs?: number }, io: Io): Promise<number> {
   const dirs = functionsIn(paths);
   const runner = new FunctionRunner();
-  const results: Array<{ def: FunctionDefinition; file: string; result: CaseResult }> = [];
+  const results: Array<{ def: ValidFunction; file: string; result: CaseResult }> = [];
   const problems: FileProblem[] = [];
   const started = performance.now();
+  const fileLabel = (file: string) => path.relative(process.cwd(), file);
   try {
     for (const dir of dirs) {
       const def = loadFunction(dir);
-      if (def.problems.length > 0) {
+      if (!isValid(def)) {
         problems.push(...def.problems);
         continue;
       }
@@ -70,34 +72,25 @@ export async function testCommand(paths: string[], options: { junit?: string; ti
       if (cases.length === 0) {
         continue;
       }
-      try {
-        await buildIfNeeded(def, { onOutput: (line) => io.stderr(`  ${line}\n`) });
-      } catch (e) {
-        if (!(e instanceof BuildFailedError)) {
-          throw e;
-        }
-        e.result.problems.forEach((p) => problems.push(p));
-        problems.push({ file: def.manifestPath, message: e.message });
-        continue;
-      }
-      io.stdout(`${def.manifest!.name} (${path.relative(process.cwd(), dir) || '.'})\n`);
+      io.stdout(`${def.manifest.name} (${path.relative(process.cwd(), dir) || '.'})\n`);
+      const sink: RunSink = {
+        buildOutput: (line) => io.stderr(`  ${line}\n`),
+        buildFinished: (_fn, result) => problems.push(...result.problems),
+      };
       for (const tc of cases) {
-        const result = await runTriggerCase(runner, def, tc, { limits: options.timeoutMs ? { timeoutMs: options.timeoutMs } : undefined });
-        results.push({ def, file: tc.file, result });
-        const label = `${path.basename(tc.file)} › ${tc.name}`;
-        if (result.status === 'passed') {
-          io.stdout(`  ✔ ${label} (${formatMs(result.durationMs)})\n`);
-        } else {
-          io.stdout(`  ✖ ${label} (${path.relative(process.cwd(), tc.file)}:${tc.line})\n`);
-          for (const f of result.failures) {
-            io.stdout(`      ${f}\n`);
+        let result: CaseResult;
+        try {
+          result = await runTriggerCase(runner, def, tc, { limits: { overrides: { timeoutMs: options.timeoutMs } }, sink });
+        } catch (e) {
+          if (!(e instanceof BuildFailedError)) {
+            throw e;
           }
-          if (result.expected !== undefined && result.actual !== undefined) {
-            io.stdout(`      expected: ${indent(result.expected)}\n      actual:   ${indent(result.actual)}\n`);
-          }
+          problems.push({ file: def.manifestPath, message: e.message });
+          break; // the function's other cases cannot run either
         }
-        for (const w of result.warnings) {
-          io.stdout(`      ⚠ ${w}\n`);
+        results.push({ def, file: tc.file, result });
+        for (const line of formatCaseResults([result], { fileLabel })) {
+          io.stdout(`${line.text}\n`);
         }
       }
     }
@@ -107,28 +100,23 @@ export async function testCommand(paths: string[], options: { junit?: string; ti
   for (const p of problems) {
     io.stdout(`${formatProblem(p)}\n`);
   }
-  const passed = results.filter((r) => r.result.status === 'passed').length;
-  const failed = results.length - passed;
+  const summary = caseSummary(results.map((r) => r.result));
   if (options.junit) {
     fs.mkdirSync(path.dirname(path.resolve(options.junit)), { recursive: true });
     fs.writeFileSync(options.junit, junitXml(results, problems, performance.now() - started));
   }
-  io.stdout(`${passed} passed, ${failed} failed${problems.length ? `, ${plural(problems.length, 'problem')}` : ''}\n`);
-  return failed === 0 && problems.length === 0 ? 0 : 1;
-}
-
-function indent(text: string): string {
-  return text.split('\n').join('\n                ');
+  io.stdout(`${summary.text}${problems.length ? `, ${plural(problems.length, 'problem')}` : ''}\n`);
+  return summary.failed === 0 && problems.length === 0 ? 0 : 1;
 }
 
 function xml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!).replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '');
 }
 
-function junitXml(results: Array<{ def: FunctionDefinition; file: string; result: CaseResult }>, problems: FileProblem[], totalMs: number): string {
+function junitXml(results: Array<{ def: ValidFunction; file: string; result: CaseResult }>, problems: FileProblem[], totalMs: number): string {
   const suites = new Map<string, typeof results>();
   for (const r of results) {
-    const key = `${r.def.manifest!.name}/${path.basename(r.file)}`;
+    const key = `${r.def.manifest.name}/${path.basename(r.file)}`;
     suites.set(key, [...(suites.get(key) ?? []), r]);
   }
   const out = [`<?xml version="1.0" encoding="UTF-8"?>`, `<testsuites name="nexfn test" tests="${results.length}" failures="${results.filter((r) => r.result.status !== 'passed').length}" errors="${problems.length}" time="${(totalMs / 1000).toFixed(3)}">`];

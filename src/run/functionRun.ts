@@ -1,29 +1,84 @@
-/** Runs a function found on disk: the one entry point the editor, the CLI and CI share. */
+/**
+ * The one run pipeline. Every run goes through `runFunction`: "Nex: Run Function…", trigger cases
+ * (Test Explorer, CodeLens, run on save, "Run Trigger Cases"), `nexfn run` and `nexfn test`, and
+ * later the local node and debug runs. It takes a valid function, works out its limits and its host
+ * services, builds it when its sources changed, runs it behind the worker boundary, and tells a sink
+ * what happened on the way.
+ */
 import * as fs from 'fs';
-import * as path from 'path';
 import { CompatProfile, DEFAULT_COMPAT } from '../core/compat';
-import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
-import { HostServicesBackend } from '../hostservices/types';
-import { entryPath, FunctionDefinition } from '../core/manifest';
+import { entryPath, mocksPath, ValidFunction } from '../core/manifest';
 import { ProblemError } from '../core/problems';
-import { FunctionRunner, RunOptions } from '../executor/functionRunner';
+import { FunctionRunner } from '../executor/functionRunner';
 import { DEFAULT_LIMITS, RunLimits, RunOutcome, RunRequest } from '../executor/types';
+import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
+import { MockFixture, MockHostServices } from '../hostservices/mockBackend';
+import { HostServicesBackend } from '../hostservices/types';
+import { BuildResult, buildIfNeeded } from '../toolchain/buildRunner';
+
+/** Functions run in this namespace locally; it names the default buckets (hs_default_<name>_kv). */
+export const LOCAL_NAMESPACE = 'default';
+
+/**
+ * Where a run's limits come from, lowest precedence first: the defaults (DEFAULT_LIMITS), then
+ * `settings` (the editor's nex.run.* settings), then the manifest's `limits`, then `overrides`
+ * (flags given for this run, e.g. `nexfn run --timeout`).
+ */
+export interface LimitSources {
+  settings?: Partial<RunLimits>;
+  overrides?: Partial<RunLimits>;
+}
+
+/** The limits one run of `fn` gets. */
+export function effectiveLimits(fn: ValidFunction, sources: LimitSources = {}): RunLimits {
+  const fromManifest: Partial<RunLimits> = {};
+  if (fn.manifest.limits?.timeoutMs !== undefined) {
+    fromManifest.timeoutMs = fn.manifest.limits.timeoutMs;
+  }
+  if (fn.manifest.limits?.memoryMiB !== undefined) {
+    fromManifest.memoryLimitBytes = fn.manifest.limits.memoryMiB * 1048576;
+  }
+  return { ...DEFAULT_LIMITS, ...defined(sources.settings), ...fromManifest, ...defined(sources.overrides) };
+}
+
+function defined<T extends object>(values: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(values ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * Fresh in-memory host services for one run of `fn`: seeded from its mocks file (or `fromFile`
+ * instead), then from `extra` (e.g. a trigger case's own mocks, named by `extraSource` in errors).
+ */
+export function freshMocks(fn: ValidFunction, options: { fromFile?: string; extra?: MockFixture; extraSource?: string } = {}): MockHostServices {
+  const mock = mockHostServicesFor(LOCAL_NAMESPACE, fn.manifest.name, options.fromFile ?? mocksPath(fn));
+  if (options.extra) {
+    mock.seed(options.extra, options.extraSource ?? 'mocks');
+  }
+  return mock;
+}
 
 export interface FunctionRunInput {
   subject: string;
   payload: Uint8Array;
-  /** Defaults (e.g. from settings); the manifest's limits take precedence over them. */
-  limits?: Partial<RunLimits>;
-  /** Explicit limits (e.g. CLI flags); they take precedence over the manifest's. */
-  limitOverrides?: Partial<RunLimits>;
+  limits?: LimitSources;
   /** Overrides the manifest's compat profile. */
   compat?: CompatProfile;
-  /** Serves host services; default: in-memory mocks seeded from the function's mocks file. */
+  /** Serves host services (JavaScript only); default: fresh mocks seeded from the function's mocks file. */
   hostServices?: HostServicesBackend;
+  /** Build a WebAssembly function first when its sources are newer than its artifact (default true). */
+  build?: boolean;
+  signal?: AbortSignal;
 }
 
-/** Functions run in this namespace locally; it names the default buckets (hs_default_<name>_kv). */
-export const LOCAL_NAMESPACE = 'default';
+/** What a run tells along the way; every callback is optional. */
+export interface RunSink {
+  /** A build is about to start (its sources are newer than the artifact). */
+  buildStarted?(fn: ValidFunction): void;
+  /** A line of the build's output. */
+  buildOutput?(line: string): void;
+  /** The build ended, well or not (a failed build then throws BuildFailedError). */
+  buildFinished?(fn: ValidFunction, result: BuildResult): void;
+}
 
 export interface FunctionRunResult {
   functionName: string;
@@ -36,60 +91,51 @@ export interface FunctionRunResult {
   outcome: RunOutcome;
   /** The backend that served the run's host-service calls (its state reflects the run); none for wasm. */
   hostServices?: HostServicesBackend;
-  /** Time from request to result, including the worker round trip. */
+  /** Time from request to result, including the worker round trip (not the build). */
   wallMs: number;
 }
 
 /**
- * Runs `def` once. Throws ProblemError when the function cannot be run at all (invalid manifest,
- * unsupported type, unreadable source); everything the function itself does wrong comes back in
- * the outcome.
+ * Runs `fn` once. Throws ProblemError when the function cannot be run at all (unreadable source or
+ * mocks file), BuildFailedError when its build fails; everything the function itself does wrong
+ * comes back in the outcome.
  */
-export async function runFunctionOnce(
-  runner: FunctionRunner,
-  def: FunctionDefinition,
-  input: FunctionRunInput,
-  options: RunOptions = {},
-): Promise<FunctionRunResult> {
-  const entry = entryPath(def);
-  if (!def.manifest || !entry || def.problems.length > 0) {
-    throw new ProblemError(def.problems.length > 0 ? def.problems : [{ file: def.manifestPath, message: 'the manifest is not valid' }]);
+export async function runFunction(runner: FunctionRunner, fn: ValidFunction, input: FunctionRunInput, sink: RunSink = {}): Promise<FunctionRunResult> {
+  if (input.build !== false) {
+    await buildIfNeeded(fn, {
+      signal: input.signal,
+      onStart: () => sink.buildStarted?.(fn),
+      onOutput: (line) => sink.buildOutput?.(line),
+      onEnd: (result) => sink.buildFinished?.(fn, result),
+    });
   }
-  const fromManifest: Partial<RunLimits> = {};
-  if (def.manifest.limits?.timeoutMs !== undefined) {
-    fromManifest.timeoutMs = def.manifest.limits.timeoutMs;
-  }
-  if (def.manifest.limits?.memoryMiB !== undefined) {
-    fromManifest.memoryLimitBytes = def.manifest.limits.memoryMiB * 1048576;
-  }
-  const limits = { ...DEFAULT_LIMITS, ...input.limits, ...fromManifest, ...input.limitOverrides };
   const common = {
     subject: input.subject,
     payload: input.payload,
-    limits,
-    profile: input.compat ?? def.manifest.compat ?? DEFAULT_COMPAT,
-    workload: def.manifest.name,
+    limits: effectiveLimits(fn, input.limits),
+    profile: input.compat ?? fn.manifest.compat ?? DEFAULT_COMPAT,
+    workload: fn.manifest.name,
     namespace: LOCAL_NAMESPACE,
   };
   let request: RunRequest;
   let hostServices: HostServicesBackend | undefined;
-  if (def.manifest.type === 'wasm') {
-    request = { kind: 'wasm', artifactPath: def.artifactPath!, env: def.manifest.env, ...common };
+  if (fn.manifest.type === 'wasm') {
+    request = { kind: 'wasm', artifactPath: fn.artifactPath!, env: fn.manifest.env, ...common };
   } else {
     let source: string;
     try {
-      source = fs.readFileSync(def.sourcePath!, 'utf8');
+      source = fs.readFileSync(fn.sourcePath!, 'utf8');
     } catch (e) {
-      throw new ProblemError([{ file: def.sourcePath!, message: `cannot read the source: ${(e as Error).message}` }]);
+      throw new ProblemError([{ file: fn.sourcePath!, message: `cannot read the source: ${(e as Error).message}` }]);
     }
-    request = { kind: 'js', source, fileName: def.sourcePath!, ...common };
-    hostServices = input.hostServices ?? mockHostServicesFor(LOCAL_NAMESPACE, def.manifest.name, def.manifest.mocks && path.join(def.dir, def.manifest.mocks));
+    request = { kind: 'js', source, fileName: fn.sourcePath!, ...common };
+    hostServices = input.hostServices ?? freshMocks(fn);
   }
   const started = performance.now();
-  const outcome = await runner.run(request, { ...options, hostServices });
+  const outcome = await runner.run(request, { signal: input.signal, hostServices });
   return {
-    functionName: def.manifest.name,
-    entryPath: entry,
+    functionName: fn.manifest.name,
+    entryPath: entryPath(fn),
     subject: input.subject,
     payloadBytes: input.payload.length,
     payload: input.payload,
@@ -98,4 +144,3 @@ export async function runFunctionOnce(
     wallMs: performance.now() - started,
   };
 }
-

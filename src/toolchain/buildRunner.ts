@@ -7,7 +7,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { FunctionDefinition } from '../core/manifest';
+import { FunctionDefinition, ValidFunction } from '../core/manifest';
 import { detectRustWasiTarget, findRustWasiToolchain } from './toolchains';
 import { BuildProblem, parseBuildProblems } from './buildProblems';
 
@@ -67,10 +67,10 @@ export async function expandBuildCommand(command: string): Promise<string> {
   return command.split('${rustWasiTarget}').join(await detectRustWasiTarget());
 }
 
-export async function buildFunction(def: FunctionDefinition, options: { onOutput?: (line: string) => void; signal?: AbortSignal } = {}): Promise<BuildResult> {
-  const spec = def.manifest?.build;
+export async function buildFunction(def: ValidFunction, options: { onOutput?: (line: string) => void; signal?: AbortSignal } = {}): Promise<BuildResult> {
+  const spec = def.manifest.build;
   if (!spec) {
-    throw new Error(`${def.manifest?.name ?? def.dir} has no build command`);
+    throw new Error(`${def.manifest.name} has no build command`);
   }
   const started = performance.now();
   const cwd = path.join(def.dir, spec.cwd ?? '.');
@@ -116,7 +116,7 @@ export async function buildFunction(def: FunctionDefinition, options: { onOutput
     const produced = path.join(def.dir, await expandBuildCommand(spec.output));
     if (fs.existsSync(produced)) {
       fs.copyFileSync(produced, def.artifactPath);
-      options.onOutput?.(`copied ${path.relative(def.dir, produced)} to ${def.manifest!.artifact}`);
+      options.onOutput?.(`copied ${path.relative(def.dir, produced)} to ${def.manifest.artifact}`);
     } else {
       problems.push({ severity: 'error', file: def.manifestPath, field: 'build.output', message: `the build succeeded but did not write ${spec.output} (${produced})` });
     }
@@ -124,7 +124,7 @@ export async function buildFunction(def: FunctionDefinition, options: { onOutput
   const missingToolchain = exitCode === 127 || /command not found|not found$/m.test(output) ? toolchainHint(command) : undefined;
   const artifactOk = exitCode === 0 && def.artifactPath !== undefined && fs.existsSync(def.artifactPath);
   if (exitCode === 0 && !artifactOk) {
-    problems.push({ severity: 'error', file: def.manifestPath, field: 'artifact', message: `the build succeeded but did not produce ${def.manifest!.artifact}: check "artifact" against the build's output path` });
+    problems.push({ severity: 'error', file: def.manifestPath, field: 'artifact', message: `the build succeeded but did not produce ${def.manifest.artifact}: check "artifact" against the build's output path` });
   }
   return { ok: artifactOk, exitCode, command, output, durationMs: performance.now() - started, problems, missingToolchain };
 }
@@ -161,14 +161,27 @@ export class BuildFailedError extends Error {
   }
 }
 
-/** Builds the function first when it has a build command and its sources changed. */
-export async function buildIfNeeded(def: FunctionDefinition, options: { onOutput?: (line: string) => void; signal?: AbortSignal } = {}): Promise<BuildResult | undefined> {
+export interface BuildIfNeededOptions {
+  onStart?: () => void;
+  onOutput?: (line: string) => void;
+  /** Called with every build's result, failed or not, before a failure is thrown. */
+  onEnd?: (result: BuildResult) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Builds the function first when it has a build command and its sources changed ("build, then
+ * fail": the one place a run or a test builds). Throws BuildFailedError when the build fails.
+ */
+export async function buildIfNeeded(def: ValidFunction, options: BuildIfNeededOptions = {}): Promise<BuildResult | undefined> {
   if (!needsBuild(def)) {
     return undefined;
   }
+  options.onStart?.();
   const result = await buildFunction(def, options);
+  options.onEnd?.(result);
   if (!result.ok) {
-    throw new BuildFailedError(def.manifest!.name, result);
+    throw new BuildFailedError(def.manifest.name, result);
   }
   return result;
 }

@@ -3,15 +3,14 @@
  * Each case gets fresh host-service mocks: the function's mocks file, then the case's own mocks.
  */
 import { isDeepStrictEqual } from 'util';
-import { FunctionDefinition } from '../core/manifest';
-import { tryDecodeUtf8 } from '../core/bytes';
-import { FunctionRunner, RunOptions } from '../executor/functionRunner';
-import { FunctionRunResult, LOCAL_NAMESPACE, runFunctionOnce } from '../run/functionRun';
-import { RunLimits } from '../executor/types';
-import { MockHostServices, decodeFixtureValue } from '../hostservices/mockBackend';
-import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import * as path from 'path';
-import { CaseExpectation, payloadBytes, TriggerCase } from './triggerCases';
+import { ValidFunction } from '../core/manifest';
+import { tryDecodeUtf8 } from '../core/bytes';
+import { decodeValue } from '../core/valueCodec';
+import { FunctionRunner } from '../executor/functionRunner';
+import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
+import { MockHostServices } from '../hostservices/mockBackend';
+import { CaseExpectation, TriggerCase } from './triggerCases';
 
 export type CaseStatus = 'passed' | 'failed';
 
@@ -29,25 +28,35 @@ export interface CaseResult {
   durationMs: number;
 }
 
-export interface CaseRunOptions extends RunOptions {
-  limits?: Partial<RunLimits>;
+export interface CaseRunOptions {
+  limits?: LimitSources;
+  signal?: AbortSignal;
+  /** Build a WebAssembly function first when needed (default true); a failed build throws BuildFailedError. */
+  build?: boolean;
+  sink?: RunSink;
 }
 
-export async function runTriggerCase(runner: FunctionRunner, def: FunctionDefinition, tc: TriggerCase, options: CaseRunOptions = {}): Promise<CaseResult> {
+/**
+ * Runs one case through the run pipeline and checks its expectations. A build failure is thrown
+ * (BuildFailedError: it concerns the function, not the case); anything else that keeps the case
+ * from running (unreadable payload file, broken mocks) fails the case with the reason.
+ */
+export async function runTriggerCase(runner: FunctionRunner, fn: ValidFunction, tc: TriggerCase, options: CaseRunOptions = {}): Promise<CaseResult> {
   const started = performance.now();
   const failures: string[] = [];
   const warnings: string[] = [];
   let mock: MockHostServices | undefined;
-  let run: FunctionRunResult | undefined;
+  let run: FunctionRunResult;
   try {
-    if (def.manifest!.type === 'v8') {
-      mock = mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, def.manifest!.mocks && path.join(def.dir, def.manifest!.mocks));
-      if (tc.mocks) {
-        mock.seed(tc.mocks, `${path.basename(tc.file)}: case "${tc.name}" mocks`);
-      }
+    const payload = decodeValue(tc.payload, { where: `${path.basename(tc.file)}: case "${tc.name}" payload`, baseDir: path.dirname(tc.file) });
+    if (fn.manifest.type === 'v8') {
+      mock = freshMocks(fn, { extra: tc.mocks, extraSource: `${path.basename(tc.file)}: case "${tc.name}" mocks` });
     }
-    run = await runFunctionOnce(runner, def, { subject: tc.subject, payload: payloadBytes(tc.payload, path.dirname(tc.file)), limits: options.limits, hostServices: mock }, options);
+    run = await runFunction(runner, fn, { subject: tc.subject, payload, limits: options.limits, hostServices: mock, build: options.build, signal: options.signal }, options.sink);
   } catch (e) {
+    if ((e as Error).name === 'BuildFailedError') {
+      throw e;
+    }
     return { case: tc, status: 'failed', failures: [(e as Error).message], warnings, durationMs: performance.now() - started };
   }
   const result: CaseResult = { case: tc, status: 'passed', failures, warnings, run, durationMs: performance.now() - started };
@@ -138,7 +147,7 @@ function check(expect: CaseExpectation, run: FunctionRunResult, mock: MockHostSe
         }
         continue;
       }
-      const expected = decodeFixtureValue(value, `expect.kv "${key}"`);
+      const expected = decodeValue(value, { where: `expect.kv "${key}"` });
       if (!entry) {
         failures.push(`expected key "${key}" after the run, but it does not exist`);
       } else if (Buffer.compare(Buffer.from(entry.value), Buffer.from(expected)) !== 0) {

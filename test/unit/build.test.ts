@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseBuildProblems } from '../../src/toolchain/buildProblems';
 import { BuildFailedError, buildFunction, buildIfNeeded, needsBuild, toolchainHint } from '../../src/toolchain/buildRunner';
-import { loadFunction } from '../../src/core/manifest';
+import { loadValidFunction } from '../../src/core/manifest';
 import { tempDir } from '../support/wasmFixtures';
 
 const WAT2WASM = path.resolve(__dirname, '../../../node_modules/wabt/bin/wat2wasm');
@@ -22,7 +22,7 @@ describe('building WebAssembly functions', () => {
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('builds when the artifact is missing or older than a source, and not otherwise', async () => {
-    const def = loadFunction(dir);
+    const def = loadValidFunction(dir);
     assert.strictEqual(needsBuild(def), true);
     const lines: string[] = [];
     const result = await buildIfNeeded(def, { onOutput: (l) => lines.push(l) });
@@ -37,7 +37,7 @@ describe('building WebAssembly functions', () => {
 
   it('fails with the compiler error located in the source', async () => {
     fs.writeFileSync(path.join(dir, 'echo.wat'), '(module\n  (func (export "_start")\n    (i32.bogus))\n)\n');
-    await assert.rejects(buildIfNeeded(loadFunction(dir)), (e: unknown) => {
+    await assert.rejects(buildIfNeeded(loadValidFunction(dir)), (e: unknown) => {
       assert.ok(e instanceof BuildFailedError);
       assert.strictEqual(e.result.exitCode, 1);
       assert.deepStrictEqual(
@@ -54,7 +54,7 @@ describe('building WebAssembly functions', () => {
     const env = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      const result = await buildFunction(loadFunction(dir));
+      const result = await buildFunction(loadValidFunction(dir));
       assert.strictEqual(result.ok, false);
       assert.match(result.missingToolchain!, /TinyGo is not installed/);
     } finally {
@@ -64,7 +64,7 @@ describe('building WebAssembly functions', () => {
 
   it('notices a build that does not produce the artifact', async () => {
     fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'echo', type: 'wasm', artifact: 'echo.wasm', build: { command: 'true' } }));
-    const result = await buildFunction(loadFunction(dir));
+    const result = await buildFunction(loadValidFunction(dir));
     assert.strictEqual(result.ok, false);
     assert.match(result.problems[0].message, /did not produce echo\.wasm/);
   });

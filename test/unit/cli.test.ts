@@ -2,6 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { main } from '../../src/cli/nexfn';
+import { buildWat, tempDir } from '../support/wasmFixtures';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/workspace');
 
@@ -88,6 +89,41 @@ describe('nexfn run', () => {
     const missing = await nexfn('run', path.join(FIXTURES, 'echo'));
     assert.strictEqual(missing.code, 2);
     assert.match(missing.stderr, /--subject/);
+  });
+});
+
+describe('nexfn run on a bare file (no nexfunction.json)', () => {
+  let dir: string;
+  beforeEach(() => (dir = tempDir('nex-bare-')));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('runs a .js file with the type from its extension and the name from its file name, and says so', async () => {
+    const file = path.join(dir, 'my echo.js');
+    fs.writeFileSync(file, '(subject, payload) => `${subject}: ${String.fromCharCode(...payload)}`;\n');
+    const r = await nexfn('run', file, '--subject', 's', '--payload', 'p');
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(r.stdout, 's: p');
+    const notices = r.stderr.split('\n').filter((l) => /has no nexfunction\.json/.test(l));
+    assert.deepStrictEqual(notices, ['my echo.js has no nexfunction.json: running it as the JavaScript function "my-echo", profile docs']);
+    const compat = await nexfn('run', file, '-s', 's', '-p', 'p', '--compat', '0.2');
+    assert.strictEqual(compat.stdout, '"s: p"', 'a 0.2 node JSON-encodes a returned string');
+    assert.match(compat.stderr, /profile 0\.2/);
+  });
+
+  it('runs a .wasm file as a WASI command', async () => {
+    const wasm = await buildWat('echo', dir);
+    const r = await nexfn('run', wasm, '-s', 'wasm.bare', '-p', 'from a bare module');
+    assert.strictEqual(r.code, 0, r.stderr);
+    assert.strictEqual(r.stdout, 'from a bare module');
+    assert.match(r.stderr, /echo\.wasm has no nexfunction\.json: running it as the WebAssembly function "echo"/);
+  });
+
+  it('refuses other files with a message that says what runs', async () => {
+    const file = path.join(dir, 'notes.txt');
+    fs.writeFileSync(file, 'hello');
+    const r = await nexfn('run', file, '-s', 's');
+    assert.strictEqual(r.code, 2);
+    assert.match(r.stderr, /notes\.txt: no nexfunction\.json here or in the parent folder, and only a \.js or \.wasm file runs without one/);
   });
 });
 

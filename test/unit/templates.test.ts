@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
-import { loadFunction, parseManifest } from '../../src/core/manifest';
+import { loadFunction, loadValidFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { buildIfNeeded } from '../../src/toolchain/buildRunner';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
@@ -68,7 +68,7 @@ describe('function templates', () => {
       if (kind === 'assemblyscript') {
         fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(target, 'node_modules'));
       }
-      const def = loadFunction(target);
+      const def = loadValidFunction(target);
       assert.deepStrictEqual(def.problems, []);
       assert.deepStrictEqual(def.manifest!.triggers, [`orders.${kind}.*`]);
       const files = loadTriggerFiles(def);

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { triggerSubjectProblem } from '../../src/core/subject';
-import { loadFunction, parseManifest } from '../../src/core/manifest';
+import { loadFunction, loadValidFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { checkJsSource } from '../../src/executor/sourceCheck';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
@@ -109,7 +109,7 @@ describe('running trigger cases', () => {
   });
 
   const run = (partial: Partial<TriggerCase>) =>
-    runTriggerCase(runner, loadFunction(dir), { name: 'c', subject: 'orders.new', payload: { json: { id: 7 } }, file: path.join(dir, 'triggers', 'x.json'), line: 1, index: 0, ...partial });
+    runTriggerCase(runner, loadValidFunction(dir), { name: 'c', subject: 'orders.new', payload: { json: { id: 7 } }, file: path.join(dir, 'triggers', 'x.json'), line: 1, index: 0, ...partial });
 
   it('passes when every expectation holds', async () => {
     const r = await run({ expect: { reply: { json: { accepted: 7, at: 'orders.new' } }, logs: ['^order 7$'], hostCalls: [{ service: 'messaging', method: 'publish', subject: 'orders.accepted' }], kv: { last: '7', seen: '0' } } });
