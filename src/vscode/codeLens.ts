@@ -4,21 +4,24 @@
  */
 import * as path from 'path';
 import { CodeLens, CodeLensProvider, Event, EventEmitter, Range, TextDocument } from 'vscode';
+import { isValid } from '../core/manifest';
 import { functionStartLine } from '../executor/fidelity';
-import { parseTriggerFile, TRIGGERS_DIR } from '../triggers/triggerCases';
+import { caseId, parseTriggerFile, TRIGGERS_DIR } from '../triggers/triggerCases';
 import { FunctionCatalog } from './functionCatalog';
+import { DisposableObject } from './lifecycle';
 
-export class TriggerCodeLensProvider implements CodeLensProvider {
-  private readonly changed = new EventEmitter<void>();
+export class TriggerCodeLensProvider extends DisposableObject implements CodeLensProvider {
+  private readonly changed = this.register(new EventEmitter<void>());
   readonly onDidChangeCodeLenses: Event<void> = this.changed.event;
 
   constructor(private readonly catalog: FunctionCatalog) {
-    catalog.onDidChange(() => this.changed.fire());
+    super();
+    this.register(catalog.onDidChange(() => this.changed.fire()));
   }
 
   provideCodeLenses(doc: TextDocument): CodeLens[] {
     const def = this.catalog.findFor(doc.uri.fsPath);
-    if (!def?.manifest || def.problems.length > 0) {
+    if (!isValid(def)) {
       return [];
     }
     const file = doc.uri.fsPath;
@@ -29,7 +32,7 @@ export class TriggerCodeLensProvider implements CodeLensProvider {
       }
       const lenses = [new CodeLens(new Range(0, 0, 0, 0), { title: `▶ Run all (${parsed.cases.length})`, command: 'nex.runTriggerCases', arguments: [{ function: def.dir, file }] })];
       for (const tc of parsed.cases) {
-        lenses.push(new CodeLens(new Range(tc.line - 1, 0, tc.line - 1, 0), { title: '▶ Run', tooltip: `Run "${tc.name}"`, command: 'nex.runTriggerCase', arguments: [`${file}#${tc.name}`] }));
+        lenses.push(new CodeLens(new Range(tc.line - 1, 0, tc.line - 1, 0), { title: '▶ Run', tooltip: `Run "${tc.name}"`, command: 'nex.runTriggerCase', arguments: [caseId(tc)] }));
       }
       return lenses;
     }

@@ -1,10 +1,15 @@
-import { ExtensionContext, ExtensionMode } from 'vscode';
-import { FunctionDefinition } from '../core/manifest';
+import { ExtensionContext, ExtensionMode, languages as Languages } from 'vscode';
+import { FunctionDefinition, isValid } from '../core/manifest';
 import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
 import { PanelSnapshot } from '../hostservices/panelModel';
 import { NexExtension } from './nexExtension';
 import { UserInterface } from './ui';
+import { TriggerCodeLensProvider } from './codeLens';
+import { registerCommands } from './commands';
+import { RunnerWarmUp } from './runnerWarmUp';
+import { SourceChecks } from './sourceChecks';
+import { FunctionsView } from './views/functionsView';
 
 /** What integration tests may reach; returned from activate() outside production only. */
 export interface NexTestApi {
@@ -29,25 +34,33 @@ export interface NexTestApi {
 export function activate(context: ExtensionContext): NexTestApi | undefined {
   const ext = new NexExtension(context);
   context.subscriptions.push(ext);
+  const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
+  own(new FunctionsView(ext.catalog));
+  own(new RunnerWarmUp(ext.catalog, ext.runner, ext.log));
+  own(new SourceChecks(ext.catalog, ext.runner));
+  const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
+  own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
+  own(registerCommands(ext));
+  void ext.catalog.refresh();
   if (context.extensionMode === ExtensionMode.Production) {
     return undefined;
   }
   return {
     functions: () => ext.catalog.functions,
     refresh: () => ext.catalog.refresh(),
-    lastRun: () => ext.lastResult,
-    outputLines: () => ext.recentOutput,
+    lastRun: () => ext.reporter.lastRun,
+    outputLines: () => ext.reporter.recentOutput,
     setUi: (ui) => {
       ext.ui = ui;
     },
     hostServices: {
       snapshot: (dir) => {
         const def = ext.catalog.findFor(dir);
-        return def?.manifest ? ext.panels.snapshotOf(def) : undefined;
+        return isValid(def) ? ext.panels.snapshotOf(def) : undefined;
       },
       receive: async (dir, message) => {
         const def = ext.catalog.findFor(dir);
-        return def ? ext.panels.receive(def, message) : 'no such function';
+        return isValid(def) ? ext.panels.receive(def, message) : 'no such function';
       },
     },
     testing: {

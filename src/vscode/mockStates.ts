@@ -8,11 +8,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { applyEdits, modify } from 'jsonc-parser';
-import { EventEmitter, Memento } from 'vscode';
-import { FunctionDefinition } from '../core/manifest';
-import { FunctionRunResult, LOCAL_NAMESPACE } from '../run/functionRun';
+import { Disposable, EventEmitter, Memento } from 'vscode';
+import { mocksPath, ValidFunction } from '../core/manifest';
+import { freshMocks, FunctionRunResult } from '../run/functionRun';
 import { MockFixture, MockHostServices } from '../hostservices/mockBackend';
-import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { displayValue, LoggedCall, PanelSnapshot } from '../hostservices/panelModel';
 
 export const DEFAULT_MOCKS_FILE = 'mocks.json';
@@ -35,7 +34,7 @@ interface StoredState {
   seededAt?: number;
 }
 
-export class MockStates {
+export class MockStates implements Disposable {
   private readonly states = new Map<string, MockState>();
   private readonly changed = new EventEmitter<string>();
   /** Fires with the function folder whose state changed. */
@@ -43,12 +42,12 @@ export class MockStates {
 
   constructor(private readonly memento?: Memento) {}
 
-  private key(def: FunctionDefinition): string {
+  private key(def: ValidFunction): string {
     return `nex.mockState:${def.dir}`;
   }
 
-  private state(def: FunctionDefinition): MockState {
-    const file = mocksFileOf(def);
+  private state(def: ValidFunction): MockState {
+    const file = mocksPath(def);
     const mtime = file && fs.existsSync(file) ? fs.statSync(file).mtimeMs : undefined;
     const current = this.states.get(def.dir);
     if (current && current.seededFrom === file && current.seededAt === mtime) {
@@ -57,7 +56,7 @@ export class MockStates {
     // New, or the mocks file changed: the file wins. After a reload, state kept in the workspace
     // state is restored when the file has not changed since.
     const stored = this.memento?.get<StoredState>(this.key(def));
-    const mock = mockHostServicesFor(LOCAL_NAMESPACE, def.manifest!.name, file);
+    const mock = freshMocks(def);
     let dirty = false;
     if (!current && stored && stored.seededFrom === file && stored.seededAt === mtime) {
       mock.kv.clear();
@@ -73,12 +72,12 @@ export class MockStates {
   }
 
   /** The function's current mock state; (re)seeded when new or when its mocks file changed. */
-  for(def: FunctionDefinition): MockHostServices {
+  for(def: ValidFunction): MockHostServices {
     return this.state(def).mock;
   }
 
   /** Marks the state changed (by a run or an edit): remembered across reloads. */
-  markChanged(def: FunctionDefinition): void {
+  markChanged(def: ValidFunction): void {
     const state = this.state(def);
     state.dirty = true;
     void this.memento?.update(this.key(def), { fixture: state.mock.toFixture(), seededFrom: state.seededFrom, seededAt: state.seededAt } satisfies StoredState);
@@ -86,7 +85,7 @@ export class MockStates {
   }
 
   /** Records a run's host calls and result for the panel. */
-  recordRun(def: FunctionDefinition, result: FunctionRunResult): void {
+  recordRun(def: ValidFunction, result: FunctionRunResult): void {
     const state = this.state(def);
     state.runs++;
     const time = new Date().toISOString();
@@ -101,13 +100,13 @@ export class MockStates {
     }
   }
 
-  panelMeta(def: FunctionDefinition): Pick<PanelSnapshot, 'functionName' | 'profile' | 'mocksFile' | 'dirty' | 'calls' | 'lastRun'> {
+  panelMeta(def: ValidFunction): Pick<PanelSnapshot, 'functionName' | 'profile' | 'mocksFile' | 'dirty' | 'calls' | 'lastRun'> {
     const state = this.state(def);
-    return { functionName: def.manifest!.name, profile: def.manifest!.compat ?? 'docs', mocksFile: def.manifest!.mocks, dirty: state.dirty, calls: state.calls, lastRun: state.lastRun };
+    return { functionName: def.manifest.name, profile: def.manifest.compat ?? 'docs', mocksFile: def.manifest.mocks, dirty: state.dirty, calls: state.calls, lastRun: state.lastRun };
   }
 
   /** Forgets the state: the next run starts again from the mocks file. */
-  reset(def: FunctionDefinition): void {
+  reset(def: ValidFunction): void {
     this.states.delete(def.dir);
     void this.memento?.update(this.key(def), undefined);
     this.changed.fire(def.dir);
@@ -117,9 +116,9 @@ export class MockStates {
    * Writes the current state to the function's mocks file (creating mocks.json and naming it in
    * the manifest when the function has none). Returns the file written.
    */
-  save(def: FunctionDefinition): string {
+  save(def: ValidFunction): string {
     const state = this.state(def);
-    let file = mocksFileOf(def);
+    let file = mocksPath(def);
     if (!file) {
       file = path.join(def.dir, DEFAULT_MOCKS_FILE);
       const manifestText = fs.readFileSync(def.manifestPath, 'utf8');
@@ -132,8 +131,9 @@ export class MockStates {
     this.changed.fire(def.dir);
     return file;
   }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
 }
 
-function mocksFileOf(def: FunctionDefinition): string | undefined {
-  return def.manifest?.mocks ? path.join(def.dir, def.manifest.mocks) : undefined;
-}

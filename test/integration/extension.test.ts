@@ -93,6 +93,7 @@ describe('Nex Functions in VS Code', () => {
 
   it('runs a host-service function against its mocks and shows fidelity hints as diagnostics', async () => {
     api.setUi(new ScriptedUi([]));
+    await api.hostServices.receive(path.join(workspaceDir(), 'counter'), { type: 'mocks.reset' });
     await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'counter'), subject: 'counter.hit', payload: 'x' });
     const run = api.lastRun()!;
     assert.strictEqual(run.outcome.error, undefined, JSON.stringify(run.outcome.error));
@@ -110,8 +111,11 @@ describe('Nex Functions in VS Code', () => {
   it('carries host-service state from run to run, resets it to the mocks file, and saves it back', async () => {
     const fn = path.join(workspaceDir(), 'counter');
     const count = () => JSON.parse(Buffer.from(api.lastRun()!.outcome.reply!).toString()).count;
+    await api.hostServices.receive(fn, { type: 'mocks.reset' });
     await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
-    assert.strictEqual(count(), 43, 'the previous test left 42 in the bucket');
+    assert.strictEqual(count(), 42, 'the first run after a reset starts from the mocks file (41)');
+    await vscode.commands.executeCommand('nex.runFunction', { function: fn, subject: 'counter.hit', payload: 'x' });
+    assert.strictEqual(count(), 43, 'the next run sees the state the previous one left');
     const mocksFile = path.join(fn, 'mocks.json');
     const original = fs.readFileSync(mocksFile, 'utf8');
     await vscode.window.showTextDocument(vscode.Uri.file(path.join(fn, 'counter.js')));
@@ -369,6 +373,40 @@ describe('Nex Functions in VS Code', () => {
     assert.ok(Date.now() - started >= 1500);
     await vscode.commands.executeCommand('nex.runFunction', { function: path.join(workspaceDir(), 'echo'), subject: 'after', payload: 'ok' });
     assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), 'ok');
+  });
+
+  it('applies the nex.run settings to trigger cases too (Test Explorer, CodeLens, run on save)', async () => {
+    api.setUi(new ScriptedUi([]));
+    const file = path.join(workspaceDir(), 'endless-loop', 'triggers', 'limits.json');
+    const result = await vscode.commands.executeCommand<{ status: string; failures: string[]; run?: { outcome: { error?: { message: string } } } }>(
+      'nex.runTriggerCase',
+      `${file}#is stopped at the time limit of the settings`,
+    );
+    assert.match(result.run!.outcome.error!.message, /1500 ms/, 'nex.run.timeoutMs of the workspace settings, not the 5 s default');
+    assert.strictEqual(result.status, 'passed', result.failures.join('\n'));
+  });
+
+  it('runs a bare JavaScript file that belongs to no function, asking for its profile once', async () => {
+    const dir = path.join(workspaceDir(), 'scratch');
+    const file = path.join(dir, 'shout.js');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(file, '(subject, payload) => String.fromCharCode(...payload).toUpperCase();\n');
+    try {
+      const ui = new ScriptedUi([(items) => items.find((i) => i.value === 'docs')!.value]);
+      api.setUi(ui);
+      await vscode.commands.executeCommand('nex.runFunction', { function: file, subject: 'demo.shout', payload: 'hey' });
+      assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), 'HEY');
+      assert.strictEqual(api.lastRun()!.functionName, 'shout');
+      assert.deepStrictEqual(ui.shown, ['pick: Run shout.js: it has no nexfunction.json']);
+      assert.match(api.outputLines().join('\n'), /shout\.js has no nexfunction\.json: running it as the JavaScript function "shout", profile docs/);
+      const again = new ScriptedUi([]);
+      api.setUi(again);
+      await vscode.commands.executeCommand('nex.runFunction', { function: file, subject: 'demo.shout', payload: 'again' });
+      assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), 'AGAIN');
+      assert.deepStrictEqual(again.shown, [], 'the profile is asked once per file');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('explains why an invalid function cannot run', async () => {

@@ -1,20 +1,24 @@
-/** "Nex: Run Function…": pick a function, ask for a subject and a payload, run it, report. */
+/** "Nex: Run Function…": pick a function (or a bare file), ask for a subject and a payload, run it, report. */
 import { basename } from 'path';
-import { ProgressLocation, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
-import { entryPath, FunctionDefinition } from '../../core/manifest';
+import { COMPAT_PROFILES, CompatProfile, describeProfile } from '../../core/compat';
+import { entryPath, FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { formatMs } from '../../run/runReport';
-import { FunctionRunResult, runFunctionOnce } from '../../run/functionRun';
+import { FunctionRunResult, runFunction } from '../../run/functionRun';
+import { bareFileType, bareFunction } from '../../run/resolveFunction';
 import type { NexExtension } from '../nexExtension';
-import { runLimitsFromSettings } from '../settings';
+import { openAt } from '../runReporter';
 import { FunctionNode } from '../views/functionsView';
+import { requireTrust } from './functionPick';
 
 /** Arguments for scripted use (keybindings, tests): anything missing is asked for. */
 export interface RunFunctionArgs {
   function?: string;
   subject?: string;
   payload?: string;
+  /** The profile of a bare file (no manifest), instead of asking. */
+  compat?: CompatProfile;
 }
 
 /** Runs shorter than this show no progress notification. */
@@ -25,26 +29,41 @@ interface LastInput {
   payload: string;
 }
 
+/** What the user chose to run: a function of the workspace, or a bare file. */
+type RunTarget = { def: FunctionDefinition } | { bareFile: string };
+
 export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode | Uri | RunFunctionArgs): Promise<FunctionRunResult | undefined> {
   const { ui } = ext;
-  if (!(await ext.requireTrust())) {
+  if (!(await requireTrust(ext))) {
     return undefined;
   }
   const scripted: RunFunctionArgs = arg && !(arg instanceof FunctionNode) && !(arg instanceof Uri) ? arg : {};
-  const def = await chooseFunction(ext, arg, scripted);
-  if (!def) {
+  const target = await chooseTarget(ext, arg, scripted);
+  if (!target) {
     return undefined;
   }
-  if (def.problems.length > 0) {
-    const first = def.problems[0];
+  let fn: ValidFunction;
+  if ('bareFile' in target) {
+    const compat = scripted.compat ?? (await bareProfile(ext, target.bareFile));
+    if (!compat) {
+      return undefined;
+    }
+    const bare = bareFunction(target.bareFile, compat);
+    ext.reporter.output('info', bare.notice!);
+    fn = bare.fn;
+  } else if (!isValid(target.def)) {
+    const def = target.def;
+    const first = def.problems[0] ?? { file: def.manifestPath, message: 'the manifest is not valid' };
     const choice = await ui.error(`${def.manifest?.name ?? basename(def.dir)} cannot run: ${first.field ? `"${first.field}" ` : ''}${first.message}`, 'Open Manifest');
     if (choice) {
       await openAt(first.file, first.line);
     }
     return undefined;
+  } else {
+    fn = target.def;
   }
-  const name = def.manifest!.name;
-  const memoKey = `nex.lastInput:${def.dir}`;
+  const name = fn.manifest.name;
+  const memoKey = `nex.lastInput:${fn.bare ? entryPath(fn) : fn.dir}`;
   const last = ext.context.workspaceState.get<LastInput>(memoKey);
   const subject =
     scripted.subject ??
@@ -69,42 +88,27 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   }
   await ext.context.workspaceState.update(memoKey, { subject, payload } satisfies LastInput);
 
-  ext.clearStatusMessage();
-  const result = await runShowingProgress(ext, def, subject, payload);
-  ext.reportRun(result);
-  const log = ext.log;
-  log.show(true);
-  const error = result.outcome.error;
-  if (error && error.kind !== 'cancelled') {
-    const actions = error.line !== undefined && def.sourcePath ? ['Go to Error', 'Show Output'] : ['Show Output'];
-    const where = error.line !== undefined ? ` (line ${error.line})` : '';
-    void ui.error(`${name}: ${error.message}${where}`, ...actions).then(async (choice) => {
-      if (choice === 'Go to Error') {
-        await openAt(def.sourcePath!, error.line, error.column);
-      } else if (choice === 'Show Output') {
-        log.show();
-      }
-    });
-  } else if (!error) {
-    const reply = result.outcome.reply;
-    ext.showStatusMessage(`$(check) Nex: ${name} ${reply === null ? 'sent no reply' : `replied ${reply.length} bytes`} in ${formatMs(result.outcome.durationMs)}`);
-  }
+  ext.reporter.clearStatusMessage();
+  const result = await runShowingProgress(ext, fn, subject, payload);
+  ext.reporter.reportRun(fn, result, { interactive: true });
   return result;
 }
 
 /** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
-async function runShowingProgress(ext: NexExtension, def: FunctionDefinition, subject: string, payload: string): Promise<FunctionRunResult> {
+async function runShowingProgress(ext: NexExtension, fn: ValidFunction, subject: string, payload: string): Promise<FunctionRunResult> {
   const abort = new AbortController();
-  const hostServices = def.manifest!.type === 'v8' ? ext.mocks.for(def) : undefined;
-  const running = (async () => {
-    await ext.buildIfNeeded(def, abort.signal);
-    return runFunctionOnce(ext.runner, def, { subject, payload: utf8(payload), limits: runLimitsFromSettings(), hostServices }, { signal: abort.signal });
-  })();
+  const hostServices = fn.manifest.type === 'v8' && !fn.bare ? ext.mocks.for(fn) : undefined;
+  const running = runFunction(
+    ext.runner,
+    fn,
+    { subject, payload: utf8(payload), limits: ext.config.runLimits, hostServices, signal: abort.signal },
+    ext.reporter.buildSink(),
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const slow = await Promise.race([running.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), PROGRESS_DELAY_MS)))]);
+  const slow = await Promise.race([running.then(() => false, () => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), PROGRESS_DELAY_MS)))]);
   clearTimeout(timer);
   if (slow) {
-    await Window.withProgress({ location: ProgressLocation.Notification, title: `Running ${def.manifest!.name}…`, cancellable: true }, (_progress, token) => {
+    await Window.withProgress({ location: ProgressLocation.Notification, title: `Running ${fn.manifest.name}…`, cancellable: true }, (_progress, token) => {
       token.onCancellationRequested(() => abort.abort());
       return running.catch(() => undefined);
     });
@@ -112,44 +116,66 @@ async function runShowingProgress(ext: NexExtension, def: FunctionDefinition, su
   return running;
 }
 
-async function chooseFunction(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, scripted: RunFunctionArgs): Promise<FunctionDefinition | undefined> {
+/** The profile a bare JavaScript file runs under: asked once per file, then remembered. */
+async function bareProfile(ext: NexExtension, file: string): Promise<CompatProfile | undefined> {
+  if (bareFileType(file) === 'wasm') {
+    return 'docs';
+  }
+  const key = `nex.bareProfile:${file}`;
+  const known = ext.context.workspaceState.get<CompatProfile>(key);
+  if (known) {
+    return known;
+  }
+  const picked = await ext.ui.pick(
+    COMPAT_PROFILES.map((p) => ({ label: p, description: describeProfile(p), value: p })),
+    { title: `Run ${basename(file)}: it has no nexfunction.json`, placeHolder: 'Which Nex behaviour should it run with? (asked once for this file)' },
+  );
+  if (picked) {
+    await ext.context.workspaceState.update(key, picked);
+  }
+  return picked;
+}
+
+async function chooseTarget(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, scripted: RunFunctionArgs): Promise<RunTarget | undefined> {
   const catalog = ext.catalog;
   if (!catalog.loaded) {
     await catalog.refresh();
   }
   if (arg instanceof FunctionNode) {
-    return arg.definition;
+    return { def: arg.definition };
   }
   const path = arg instanceof Uri ? arg.fsPath : scripted.function;
   if (path) {
     const found = catalog.findFor(path);
-    if (!found) {
-      await ext.ui.error(`${path} is not part of a Nex function: no nexfunction.json in its folder.`);
+    if (found) {
+      return { def: found };
     }
-    return found;
-  }
-  const functions = catalog.functions;
-  if (functions.length === 0) {
-    await ext.ui.info('There are no Nex functions in this workspace: a function is a folder holding a nexfunction.json and its source.');
+    if (bareFileType(path)) {
+      return { bareFile: path };
+    }
+    await ext.ui.error(`${path} is not part of a Nex function: no nexfunction.json in its folder (a bare .js or .wasm file runs without one).`);
     return undefined;
   }
+  const functions = catalog.functions;
   const active = Window.activeTextEditor?.document.uri;
   const current = active?.scheme === 'file' ? catalog.findFor(active.fsPath) : undefined;
+  const bareActive = active?.scheme === 'file' && !current && bareFileType(active.fsPath) ? active.fsPath : undefined;
+  if (functions.length === 0) {
+    if (bareActive) {
+      return { bareFile: bareActive };
+    }
+    await ext.ui.info('There are no Nex functions in this workspace: a function is a folder holding a nexfunction.json and its source (or open a .js file to run it bare).');
+    return undefined;
+  }
   const ordered = current ? [current, ...functions.filter((f) => f !== current)] : [...functions];
-  return ext.ui.pick(
-    ordered.map((f) => ({
-      label: `$(${f.problems.length > 0 ? 'error' : 'symbol-function'}) ${f.manifest?.name ?? f.dir}`,
-      description: f.problems.length > 0 ? 'invalid manifest' : `${f.manifest!.type === 'v8' ? 'JavaScript' : 'WebAssembly'} · ${Workspace.asRelativePath(entryPath(f)!)}`,
-      detail: f === current ? 'the function of the active editor' : undefined,
-      value: f,
-    })),
-    { title: 'Run Nex Function', placeHolder: 'Pick the function to run' },
-  );
-}
-
-async function openAt(file: string, line?: number, column?: number): Promise<void> {
-  const doc = await Workspace.openTextDocument(Uri.file(file));
-  const l = Math.max(0, (line ?? 1) - 1);
-  const c = Math.max(0, (column ?? 1) - 1);
-  await Window.showTextDocument(doc, { selection: new Range(l, c, l, c) });
+  const items: Array<{ label: string; description: string; detail?: string; value: RunTarget }> = ordered.map((f) => ({
+    label: `$(${f.problems.length > 0 ? 'error' : 'symbol-function'}) ${f.manifest?.name ?? f.dir}`,
+    description: !isValid(f) ? 'invalid manifest' : `${f.manifest.type === 'v8' ? 'JavaScript' : 'WebAssembly'} · ${Workspace.asRelativePath(entryPath(f))}`,
+    detail: f === current ? 'the function of the active editor' : undefined,
+    value: { def: f },
+  }));
+  if (bareActive) {
+    items.unshift({ label: `$(file-code) ${basename(bareActive)}`, description: `no nexfunction.json: runs as a bare file · ${Workspace.asRelativePath(bareActive)}`, detail: 'the active editor', value: { bareFile: bareActive } });
+  }
+  return ext.ui.pick(items, { title: 'Run Nex Function', placeHolder: 'Pick the function to run' });
 }

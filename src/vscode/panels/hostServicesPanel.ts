@@ -8,7 +8,7 @@ import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window, workspace as Workspace } from 'vscode';
-import { FunctionDefinition } from '../../core/manifest';
+import { isValid, ValidFunction } from '../../core/manifest';
 import { applyPanelEdit, PanelMessage, PanelSnapshot, parsePanelMessage, snapshot } from '../../hostservices/panelModel';
 import type { NexExtension } from '../nexExtension';
 
@@ -28,7 +28,7 @@ export class HostServicesPanels implements Disposable {
         deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {
           await ext.catalog.refresh();
           const def = state?.functionDir ? ext.catalog.findFor(state.functionDir) : undefined;
-          if (!def?.manifest || def.manifest.type !== 'v8') {
+          if (!isValid(def) || def.manifest.type !== 'v8') {
             panel.dispose();
             return;
           }
@@ -38,7 +38,7 @@ export class HostServicesPanels implements Disposable {
       ext.mocks.onDidChange((dir) => {
         const panel = this.panels.get(dir);
         const def = ext.catalog.findFor(dir);
-        if (panel && def) {
+        if (panel && isValid(def)) {
           void this.post(panel, def);
         }
       }),
@@ -46,24 +46,24 @@ export class HostServicesPanels implements Disposable {
   }
 
   /** Opens (or reveals) the panel of a JavaScript function. */
-  open(def: FunctionDefinition): WebviewPanel {
+  open(def: ValidFunction): WebviewPanel {
     const existing = this.panels.get(def.dir);
     if (existing) {
       existing.reveal();
       return existing;
     }
-    const panel = Window.createWebviewPanel(HOST_SERVICES_VIEW_TYPE, `Host Services: ${def.manifest!.name}`, { viewColumn: ViewColumn.Beside, preserveFocus: false }, this.options());
+    const panel = Window.createWebviewPanel(HOST_SERVICES_VIEW_TYPE, `Host Services: ${def.manifest.name}`, { viewColumn: ViewColumn.Beside, preserveFocus: false }, this.options());
     this.attach(panel, def);
     return panel;
   }
 
   /** The panel's model, as the webview receives it (for tests). */
-  snapshotOf(def: FunctionDefinition): PanelSnapshot {
+  snapshotOf(def: ValidFunction): PanelSnapshot {
     return snapshot(this.ext.mocks.for(def), this.ext.mocks.panelMeta(def));
   }
 
   /** Handles a message as if the webview had sent it (the same validation applies). */
-  receive(def: FunctionDefinition, raw: unknown): Promise<string | undefined> {
+  receive(def: ValidFunction, raw: unknown): Promise<string | undefined> {
     return this.handle(def, raw, this.panels.get(def.dir));
   }
 
@@ -71,7 +71,7 @@ export class HostServicesPanels implements Disposable {
     return { enableScripts: true, localResourceRoots: [Uri.file(path.join(this.ext.context.extensionPath, 'media'))] };
   }
 
-  private attach(panel: WebviewPanel, def: FunctionDefinition): void {
+  private attach(panel: WebviewPanel, def: ValidFunction): void {
     this.panels.set(def.dir, panel);
     panel.webview.options = this.options();
     panel.iconPath = Uri.file(path.join(this.ext.context.extensionPath, 'media', 'nex.svg'));
@@ -88,14 +88,14 @@ export class HostServicesPanels implements Disposable {
     });
   }
 
-  private post(panel: WebviewPanel, def: FunctionDefinition): Thenable<boolean> {
+  private post(panel: WebviewPanel, def: ValidFunction): Thenable<boolean> {
     return panel.webview.postMessage({ type: 'state', functionDir: def.dir, snapshot: this.snapshotOf(def) });
   }
 
-  private async handle(def: FunctionDefinition, raw: unknown, panel: WebviewPanel | undefined): Promise<string | undefined> {
+  private async handle(def: ValidFunction, raw: unknown, panel: WebviewPanel | undefined): Promise<string | undefined> {
     const parsed = parsePanelMessage(raw);
     if ('error' in parsed) {
-      this.ext.output('warn', parsed.error);
+      this.ext.reporter.output('warn', parsed.error);
       return parsed.error;
     }
     const msg: PanelMessage = parsed.message;
@@ -125,7 +125,7 @@ export class HostServicesPanels implements Disposable {
         }
         case 'mocks.save': {
           const file = this.ext.mocks.save(def);
-          this.ext.output('info', `host-service state of ${def.manifest!.name} saved to ${file}`);
+          this.ext.reporter.output('info', `host-service state of ${def.manifest.name} saved to ${file}`);
           return undefined;
         }
         case 'mocks.reset':
@@ -142,7 +142,7 @@ export class HostServicesPanels implements Disposable {
           return undefined;
         default: {
           const what = applyPanelEdit(mock, msg);
-          this.ext.output('info', `host services of ${def.manifest!.name}: ${what}`);
+          this.ext.reporter.output('info', `host services of ${def.manifest.name}: ${what}`);
           this.ext.mocks.markChanged(def);
           return undefined;
         }
@@ -154,7 +154,7 @@ export class HostServicesPanels implements Disposable {
     }
   }
 
-  private html(panel: WebviewPanel, def: FunctionDefinition): string {
+  private html(panel: WebviewPanel, def: ValidFunction): string {
     const webview = panel.webview;
     const nonce = randomBytes(16).toString('base64');
     const media = (...p: string[]) => webview.asWebviewUri(Uri.file(path.join(this.ext.context.extensionPath, 'media', ...p)));

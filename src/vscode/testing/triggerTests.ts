@@ -28,18 +28,17 @@ import {
   window as Window,
   workspace as Workspace,
 } from 'vscode';
-import { FunctionDefinition } from '../../core/manifest';
+import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
 import { formatMs } from '../../run/runReport';
+import { BuildFailedError } from '../../toolchain/buildRunner';
 import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
-import { affectsFunction, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
+import { affectsFunction, caseId, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
 import { diagnostic, publishByFile } from '../diagnostics';
 import type { NexExtension } from '../nexExtension';
 
-export type RunOnSave = 'off' | 'changedFunction' | 'all';
-
 interface CaseRef {
-  def: FunctionDefinition;
+  def: ValidFunction;
   tc: TriggerCase;
 }
 
@@ -86,7 +85,7 @@ export class TriggerTests implements Disposable {
     this.cases.clear();
     const items: TestItem[] = [];
     for (const def of this.ext.catalog.functions) {
-      if (!def.manifest || def.problems.length > 0) {
+      if (!isValid(def)) {
         continue;
       }
       const files = loadTriggerFiles(def);
@@ -101,7 +100,7 @@ export class TriggerTests implements Disposable {
           fileItem.error = new MarkdownString(file.problems.map((p) => formatProblem(p)).join('\n\n'));
         }
         for (const tc of file.cases) {
-          const id = `${file.file}#${tc.name}`;
+          const id = caseId(tc);
           const caseItem = this.controller.createTestItem(id, tc.name, Uri.file(file.file));
           caseItem.range = new Range(tc.line - 1, 0, tc.line - 1, 0);
           caseItem.description = tc.subject;
@@ -169,7 +168,9 @@ export class TriggerTests implements Disposable {
       run.end();
       return summary;
     }
-    const built = new Set<string>();
+    // A function whose build failed is not built again for each of its cases.
+    const buildFailures = new Map<string, BuildFailedError>();
+    const sink = this.ext.reporter.buildSink();
     for (const id of ids) {
       const item = this.findItem(id)!;
       run.enqueued(item);
@@ -183,20 +184,28 @@ export class TriggerTests implements Disposable {
         continue;
       }
       run.started(item);
-      try {
-        if (!built.has(ref.def.dir)) {
-          built.add(ref.def.dir);
-          await this.ext.buildIfNeeded(ref.def);
-        }
-      } catch (e) {
-        run.errored(item, new TestMessage((e as Error).message));
+      const buildFailure = buildFailures.get(ref.def.dir);
+      if (buildFailure) {
+        run.errored(item, new TestMessage(buildFailure.message));
         summary.failed++;
         continue;
       }
       const abort = new AbortController();
       const sub = token.onCancellationRequested(() => abort.abort());
-      const result = await runTriggerCase(this.ext.runner, ref.def, ref.tc, { signal: abort.signal });
-      sub.dispose();
+      let result: CaseResult;
+      try {
+        result = await runTriggerCase(this.ext.runner, ref.def, ref.tc, { signal: abort.signal, limits: this.ext.config.runLimits, sink });
+      } catch (e) {
+        // Only a failed build gets here: runTriggerCase turns every other problem into a failed case.
+        if (e instanceof BuildFailedError) {
+          buildFailures.set(ref.def.dir, e);
+        }
+        run.errored(item, new TestMessage((e as Error).message));
+        summary.failed++;
+        continue;
+      } finally {
+        sub.dispose();
+      }
       if (result.run?.outcome.error?.kind === 'cancelled') {
         summary.cancelled = true;
         run.skipped(item);
@@ -206,7 +215,7 @@ export class TriggerTests implements Disposable {
       this.lastResults.set(id, result);
       const location = new Location(Uri.file(ref.tc.file), new Position(ref.tc.line - 1, 0));
       if (result.run) {
-        run.appendOutput(`${ref.def.manifest!.name} › ${ref.tc.name}: ${result.status} in ${formatMs(result.durationMs)}\r\n`, location, item);
+        run.appendOutput(`${ref.def.manifest.name} › ${ref.tc.name}: ${result.status} in ${formatMs(result.durationMs)}\r\n`, location, item);
       }
       if (result.status === 'passed') {
         summary.passed++;
@@ -234,10 +243,6 @@ export class TriggerTests implements Disposable {
     return this.controller.items.get(ref.def.dir)?.children.get(ref.tc.file)?.children.get(id);
   }
 
-  private setting(): RunOnSave {
-    return Workspace.getConfiguration('nex').get<RunOnSave>('runOnSave', 'changedFunction');
-  }
-
   /** Saving a function's source, manifest, mocks or trigger file re-runs its cases. */
   async onSave(doc: TextDocument): Promise<CaseRunSummary | undefined> {
     if (doc.uri.scheme !== 'file' || !Workspace.isTrusted) {
@@ -245,15 +250,16 @@ export class TriggerTests implements Disposable {
     }
     const def = this.ext.catalog.findFor(doc.uri.fsPath);
     const continuous = [...this.continuous].filter((c) => !c.token.isCancellationRequested);
-    const mode = this.setting();
-    if (!def?.manifest || (mode === 'off' && continuous.length === 0) || !affectsFunction(def, doc.uri.fsPath)) {
+    const mode = this.ext.config.runOnSave;
+    if (!isValid(def) || (mode === 'off' && continuous.length === 0) || !affectsFunction(def, doc.uri.fsPath)) {
       return undefined;
     }
     if (path.basename(doc.uri.fsPath) === 'nexfunction.json' || doc.uri.fsPath.includes(`${path.sep}${TRIGGERS_DIR}${path.sep}`)) {
       await this.ext.catalog.refresh();
       this.rebuild();
     }
-    const fresh = this.ext.catalog.findFor(doc.uri.fsPath) ?? def;
+    const found = this.ext.catalog.findFor(doc.uri.fsPath);
+    const fresh = isValid(found) ? found : def;
     const ids = mode === 'all' ? this.caseIds() : this.caseIds(fresh);
     if (ids.length === 0) {
       return undefined;
@@ -275,7 +281,7 @@ export class TriggerTests implements Disposable {
 
   /** Status bar, diagnostics on failing cases and inline results, from the latest results. */
   private publish(): void {
-    const results = [...this.lastResults.values()].filter((r) => this.cases.has(`${r.case.file}#${r.case.name}`));
+    const results = [...this.lastResults.values()].filter((r) => this.cases.has(caseId(r.case)));
     const failed = results.filter((r) => r.status !== 'passed');
     this.statusBar.text = failed.length > 0 ? `$(error) Nex: ${failed.length} failed, ${results.length - failed.length} passed` : `$(pass) Nex: ${results.length} passed`;
     this.statusBar.tooltip = failed.length > 0 ? `Failing trigger cases:\n${failed.map((r) => `• ${r.case.name}: ${r.failures[0]}`).join('\n')}` : 'All trigger cases passed. Click to open the Test Explorer.';

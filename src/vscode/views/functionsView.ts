@@ -1,6 +1,7 @@
 /** The "Functions" view: one node per function, its problems as children when it has any. */
 import * as path from 'path';
 import {
+  commands as Commands,
   Event,
   MarkdownString,
   ThemeColor,
@@ -9,10 +10,13 @@ import {
   TreeItem,
   TreeItemCollapsibleState,
   Uri,
+  window as Window,
+  workspace as Workspace,
 } from 'vscode';
-import { FunctionDefinition } from '../../core/manifest';
+import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import { FileProblem } from '../../core/problems';
 import { FunctionCatalog } from '../functionCatalog';
+import { DisposableObject } from '../lifecycle';
 
 export class FunctionNode {
   constructor(readonly definition: FunctionDefinition) {}
@@ -20,14 +24,13 @@ export class FunctionNode {
   toTreeItem(): TreeItem {
     const def = this.definition;
     const name = def.manifest?.name ?? path.basename(def.dir);
-    const valid = def.problems.length === 0;
-    const hasChildren = !valid || (def.manifest?.triggers?.length ?? 0) > 0;
+    const hasChildren = !isValid(def) || (def.manifest.triggers?.length ?? 0) > 0;
     const item = new TreeItem(name, hasChildren ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
     item.id = def.dir;
     item.resourceUri = Uri.file(def.dir);
-    if (valid) {
-      const kind = def.manifest!.type === 'v8' ? 'JavaScript' : 'WebAssembly';
-      const m = def.manifest!;
+    if (isValid(def)) {
+      const m = def.manifest;
+      const kind = m.type === 'v8' ? 'JavaScript' : 'WebAssembly';
       const profile = m.compat && m.compat !== 'docs' ? ` · Nex ${m.compat}` : '';
       item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}`;
       item.iconPath = new ThemeIcon(m.type === 'v8' ? 'symbol-function' : 'file-binary');
@@ -64,7 +67,7 @@ export class ProblemNode {
 /** A trigger subject of a function. */
 export class TriggerNode {
   constructor(
-    readonly definition: FunctionDefinition,
+    readonly definition: ValidFunction,
     readonly subject: string,
   ) {}
 
@@ -73,7 +76,7 @@ export class TriggerNode {
     item.id = `${this.definition.dir}#trigger:${this.subject}`;
     item.iconPath = new ThemeIcon(/[*>]/.test(this.subject) ? 'symbol-namespace' : 'symbol-event');
     item.description = /[*>]/.test(this.subject) ? 'trigger (wildcard)' : 'trigger';
-    item.tooltip = `Messages on ${this.subject} trigger ${this.definition.manifest!.name}`;
+    item.tooltip = `Messages on ${this.subject} trigger ${this.definition.manifest.name}`;
     item.contextValue = 'nexTrigger';
     return item;
   }
@@ -98,8 +101,32 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
     }
     if (node instanceof FunctionNode) {
       const def = node.definition;
-      return def.problems.length > 0 ? def.problems.map((p) => new ProblemNode(p)) : (def.manifest?.triggers ?? []).map((t) => new TriggerNode(def, t));
+      return isValid(def) ? (def.manifest.triggers ?? []).map((t) => new TriggerNode(def, t)) : def.problems.map((p) => new ProblemNode(p));
     }
     return [];
+  }
+}
+
+/** The "Functions" tree view and its context keys; in Restricted Mode it says why nothing runs. */
+export class FunctionsView extends DisposableObject {
+  constructor(catalog: FunctionCatalog) {
+    super();
+    const view = this.register(Window.createTreeView('nex.functions', { treeDataProvider: new FunctionsViewProvider(catalog), showCollapseAll: false }));
+    // An empty view shows its welcome content instead of a message.
+    const explainTrust = () => {
+      view.message =
+        Workspace.isTrusted || catalog.functions.length === 0
+          ? undefined
+          : 'Restricted Mode: functions are listed but do not run, on save or otherwise, until you trust this workspace (Manage Workspace Trust in the Command Palette).';
+    };
+    this.register(Workspace.onDidGrantWorkspaceTrust(explainTrust));
+    this.register(catalog.onDidChange(explainTrust));
+    // Context keys for the view's welcome content and menus.
+    this.register(
+      catalog.onDidChange(() => {
+        void Commands.executeCommand('setContext', 'nex.functionsLoaded', catalog.loaded);
+        void Commands.executeCommand('setContext', 'nex.functionCount', catalog.functions.length);
+      }),
+    );
   }
 }

@@ -1,0 +1,64 @@
+/**
+ * Every command of the extension, as a record of factories: a command id → a function that, given
+ * the context, makes the handler. `registerCommands` registers them all, each wrapped once so that
+ * a failure becomes one clear message plus a log line with the detail.
+ */
+import { commands as Commands, Disposable } from 'vscode';
+import { formatProblem, ProblemError } from '../../core/problems';
+import { BuildFailedError } from '../../toolchain/buildRunner';
+import type { NexExtension } from '../nexExtension';
+import { FunctionNode } from '../views/functionsView';
+import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
+import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
+import { runFunctionCommand } from './runFunction';
+import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './runTriggerCases';
+
+// Handlers take whatever VS Code passes (tree nodes, URIs, scripted arguments).
+export type CommandFactory = (ext: NexExtension) => (...args: any[]) => unknown;
+
+export const COMMANDS = {
+  'nex.newFunction': (ext) => (preset?: Partial<NewFunctionAnswers>) => newFunctionCommand(ext, preset),
+  'nex.runFunction': (ext) => (arg) => runFunctionCommand(ext, arg),
+  'nex.refreshFunctions': (ext) => () => ext.catalog.refresh(),
+  'nex.showOutput': (ext) => () => ext.log.show(),
+  'nex.resetMocks': (ext) => (arg?: FunctionNode) => resetMocksCommand(ext, arg),
+  'nex.saveMocks': (ext) => (arg?: FunctionNode) => saveMocksCommand(ext, arg),
+  'nex.runTriggerCases': (ext) => (arg) => runTriggerCasesCommand(ext, arg),
+  'nex.runTriggerCase': (ext) => (id: string) => runTriggerCaseCommand(ext, id),
+  'nex.runTriggerPick': (ext) => (arg: { function: string }) => runTriggerPickCommand(ext, arg),
+  'nex.saveAsTriggerCase': (ext) => () => saveAsTriggerCaseCommand(ext),
+  'nex.showHostServices': (ext) => (arg) => showHostServicesCommand(ext, arg),
+} satisfies Record<string, CommandFactory>;
+
+export type CommandId = keyof typeof COMMANDS;
+
+/** Registers every command, each wrapped once for errors; returns their registrations. */
+export function registerCommands(ext: NexExtension): Disposable {
+  return Disposable.from(
+    ...Object.entries(COMMANDS).map(([id, factory]) => {
+      const handler = (factory as CommandFactory)(ext);
+      return Commands.registerCommand(id, async (...args: unknown[]) => {
+        try {
+          return await handler(...args);
+        } catch (e) {
+          reportCommandError(ext, id, e);
+          return undefined;
+        }
+      });
+    }),
+  );
+}
+
+function reportCommandError(ext: NexExtension, id: string, e: unknown): void {
+  if (e instanceof BuildFailedError) {
+    void ext.ui.error(`Nex: ${e.message}`, 'Show Output').then((c) => c && ext.log.show());
+  } else if (e instanceof ProblemError) {
+    for (const p of e.problems) {
+      ext.log.error(formatProblem(p));
+    }
+    void ext.ui.error(e.problems.map(formatProblem).join('; '));
+  } else {
+    ext.log.error(`${id} failed: ${(e as Error)?.stack ?? String(e)}`);
+    void ext.ui.error(`Nex: ${(e as Error)?.message ?? String(e)}`, 'Show Output').then((c) => c && ext.log.show());
+  }
+}
