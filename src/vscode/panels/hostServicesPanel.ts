@@ -10,7 +10,20 @@ import * as path from 'path';
 import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window, workspace as Workspace } from 'vscode';
 import { isValid, ValidFunction } from '../../core/manifest';
 import { applyPanelEdit, PanelMessage, PanelSnapshot, parsePanelMessage, snapshot } from '../../hostservices/panelModel';
-import type { NexExtension } from '../nexExtension';
+import type { ExtensionContext } from 'vscode';
+import type { FunctionCatalog } from '../functionCatalog';
+import type { MockStates } from '../mockStates';
+import type { RunReporter } from '../runReporter';
+import type { UserInterface } from '../ui';
+
+/** What the panels need from the context. */
+export interface HostServicesPanelsDeps {
+  readonly context: ExtensionContext;
+  readonly catalog: FunctionCatalog;
+  readonly mocks: MockStates;
+  readonly reporter: RunReporter;
+  readonly ui: UserInterface;
+}
 
 export const HOST_SERVICES_VIEW_TYPE = 'nex.hostServices';
 
@@ -22,7 +35,7 @@ export class HostServicesPanels implements Disposable {
   private readonly panels = new Map<string, WebviewPanel>();
   private readonly disposables: Disposable[] = [];
 
-  constructor(private readonly ext: NexExtension) {
+  constructor(private readonly ext: HostServicesPanelsDeps) {
     this.disposables.push(
       Window.registerWebviewPanelSerializer(HOST_SERVICES_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {

@@ -35,7 +35,18 @@ import { BuildFailedError } from '../../toolchain/buildRunner';
 import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
 import { affectsFunction, caseId, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
 import { diagnostic, publishByFile } from '../diagnostics';
-import type { NexExtension } from '../nexExtension';
+import type { FunctionRunner } from '../../executor/functionRunner';
+import type { Config } from '../config';
+import type { FunctionCatalog } from '../functionCatalog';
+import type { RunReporter } from '../runReporter';
+
+/** What the Test Explorer integration needs from the context. */
+export interface TriggerTestsDeps {
+  readonly catalog: FunctionCatalog;
+  readonly runner: FunctionRunner;
+  readonly config: Config;
+  readonly reporter: RunReporter;
+}
 
 interface CaseRef {
   def: ValidFunction;
@@ -63,7 +74,7 @@ export class TriggerTests implements Disposable {
   saveRuns = 0;
   private readonly continuous = new Set<{ include?: readonly TestItem[]; token: CancellationToken }>();
 
-  constructor(private readonly ext: NexExtension) {
+  constructor(private readonly ext: TriggerTestsDeps) {
     this.controller = Tests.createTestController('nex.triggerCases', 'Nex Trigger Cases');
     this.controller.refreshHandler = () => this.ext.catalog.refresh().then(() => this.rebuild());
     this.controller.createRunProfile('Run', TestRunProfileKind.Run, (request, token) => this.runRequest(request, token), true, undefined, true);
