@@ -108,3 +108,92 @@ export function openEnvelope<T>(bytes: Uint8Array, expectedType: string): T {
   }
   return envelope.data as T;
 }
+
+// Go's encodings on the wire. A Nex node and the `nex` CLI are Go programs: their JSON comes from
+// encoding/json and their base64 from encoding/base64. These two helpers give the same bytes and
+// the same error texts, so a TS client sends what the Go CLI sends and a local node fails as a real one.
+
+/** Characters encoding/json escapes by default (HTML-safe output) that JSON.stringify writes as they are. */
+const GO_JSON_ESCAPED = /[<>&\u2028\u2029]/g;
+
+/**
+ * `value` as JSON the way Go's json.Marshal writes it: JSON.stringify (which keeps the key order
+ * given, as Go does for struct fields) plus Go's escapes of `<`, `>`, `&`, U+2028 and U+2029. Those
+ * characters only occur inside strings in JSON.stringify's output, so replacing them is safe.
+ * Go writes map keys sorted: callers that marshal a Go map must sort the keys themselves.
+ */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value).replace(GO_JSON_ESCAPED, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+const BASE64_ALPHABETS = {
+  std: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/',
+  rawurl: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
+} as const;
+
+/** Go's base64.CorruptInputError text. */
+function corruptBase64(offset: number): Error {
+  return new Error(`illegal base64 data at input byte ${offset}`);
+}
+
+/**
+ * Decodes base64 as Go's `base64.StdEncoding` (std alphabet, `=` padding required) or
+ * `base64.RawURLEncoding` (URL alphabet, no padding) does, with its error text
+ * "illegal base64 data at input byte N" (N counts UTF-8 bytes, as Go does). A port of
+ * encoding/base64 `decodeQuantum` (Go 1.22): CR and LF are skipped, trailing bits are ignored.
+ */
+export function decodeGoBase64(text: string, encoding: keyof typeof BASE64_ALPHABETS): Uint8Array {
+  const alphabet = BASE64_ALPHABETS[encoding];
+  const padded = encoding === 'std';
+  const src = new TextEncoder().encode(text);
+  const isNewline = (i: number) => src[i] === 0x0a || src[i] === 0x0d;
+  const out: number[] = [];
+  let si = 0;
+  while (si < src.length) {
+    const quantum: number[] = [];
+    let trailingGarbage: Error | undefined;
+    while (quantum.length < 4) {
+      if (si === src.length) {
+        if (quantum.length === 1 || (padded && quantum.length > 0)) {
+          throw corruptBase64(si - quantum.length);
+        }
+        break;
+      }
+      const c = src[si++];
+      const sextet = alphabet.indexOf(String.fromCharCode(c));
+      if (sextet >= 0) {
+        quantum.push(sextet);
+        continue;
+      }
+      if (c === 0x0a || c === 0x0d) {
+        continue;
+      }
+      if (!padded || c !== 0x3d || quantum.length < 2) {
+        throw corruptBase64(si - 1);
+      }
+      if (quantum.length === 2) {
+        while (si < src.length && isNewline(si)) si++;
+        if (si === src.length) {
+          throw corruptBase64(src.length);
+        }
+        if (src[si] !== 0x3d) {
+          throw corruptBase64(si - 1);
+        }
+        si++;
+      }
+      while (si < src.length && isNewline(si)) si++;
+      if (si < src.length) {
+        trailingGarbage = corruptBase64(si);
+      }
+      break;
+    }
+    const bits = quantum.reduce((acc, sextet, i) => acc | (sextet << (18 - 6 * i)), 0);
+    for (let i = 0; i < quantum.length - 1; i++) {
+      out.push((bits >> (16 - 8 * i)) & 0xff);
+    }
+    if (trailingGarbage) {
+      throw trailingGarbage;
+    }
+  }
+  return Uint8Array.from(out);
+}
