@@ -66,3 +66,25 @@ export function triggerSubjectProblem(subject: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether two subjects (either may hold wildcards) can match the same message, as nats-server's
+ * SubjectsCollide decides: token by token, `*` against any one token, `>` against the rest.
+ */
+export function subjectsCollide(a: string, b: string): boolean {
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; ; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === undefined || q === undefined) {
+      return p === q;
+    }
+    if (p === '>' || q === '>') {
+      return true;
+    }
+    if (p !== '*' && q !== '*' && p !== q) {
+      return false;
+    }
+  }
+}

@@ -67,6 +67,8 @@ export interface FunctionRunInput {
   hostServices?: HostServicesBackend;
   /** Build a WebAssembly function first when its sources are newer than its artifact (default true). */
   build?: boolean;
+  /** The Nex namespace the function runs in (it names its 0.2 buckets); default LOCAL_NAMESPACE. */
+  namespace?: string;
   signal?: AbortSignal;
 }
 
@@ -115,7 +117,7 @@ export async function runFunction(runner: FunctionRunner, fn: ValidFunction, inp
     limits: effectiveLimits(fn, input.limits),
     profile: input.compat ?? fn.manifest.compat ?? DEFAULT_COMPAT,
     workload: fn.manifest.name,
-    namespace: LOCAL_NAMESPACE,
+    namespace: input.namespace ?? LOCAL_NAMESPACE,
   };
   let request: RunRequest;
   let hostServices: HostServicesBackend | undefined;

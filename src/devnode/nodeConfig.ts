@@ -1,0 +1,105 @@
+/** The local node's configuration, with a real node's defaults where they matter to functions. */
+import * as os from 'os';
+import { CompatProfile } from '../core/compat';
+import { NexProtocolVersion } from '../nex/controlTypes';
+
+/** The Nex version the node behaves as. */
+export type EmulatedVersion = '0.2.7' | '0.3.0';
+export const EMULATED_VERSIONS: readonly EmulatedVersion[] = ['0.2.7', '0.3.0'];
+
+export interface NodeConfig {
+  emulate: EmulatedVersion;
+  /** The `node_name` tag (a real node picks a random one). */
+  nodeName: string;
+  /** The cluster name in PING (`nex node up --nexus`, default "nexus"). */
+  nexus: string;
+  /** Allowed workload types; a real node's default is ["native"], the local node runs functions only. */
+  workloadTypes: string[];
+  /** Trigger subjects refused besides $SYS.>, $JS.> and $NEX.>. */
+  denyTriggerSubjects: string[];
+  /** When not empty, only these issuers may deploy. */
+  validIssuers: string[];
+  /** 0 = unlimited, as `node_limits`. */
+  maxWorkloads: number;
+  maxWorkloadBytes: number;
+  maxTotalBytes: number;
+  /** More tags, merged over the node's own. */
+  tags: Record<string, string>;
+  /** JetStream domain used to fetch artifacts when the request names none. */
+  jsDomain?: string;
+  /** How often the heartbeat event goes out (30 s on a real node). */
+  heartbeatMs: number;
+}
+
+export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConfig {
+  return {
+    emulate: '0.2.7',
+    nodeName: `local-${os.hostname().replace(/[^a-zA-Z0-9_-]/g, '-').toLowerCase()}`,
+    nexus: 'nexus',
+    workloadTypes: ['v8', 'wasm'],
+    denyTriggerSubjects: [],
+    validIssuers: [],
+    maxWorkloads: 0,
+    maxWorkloadBytes: 0,
+    maxTotalBytes: 0,
+    tags: {},
+    heartbeatMs: 30000,
+    ...overrides,
+  };
+}
+
+/** The wire protocol of an emulated version. */
+export function protocolOf(version: EmulatedVersion): NexProtocolVersion {
+  return version === '0.3.0' ? '0.3' : '0.2';
+}
+
+/** The compatibility profile functions run with on a node of this version. */
+export function compatOf(version: EmulatedVersion): CompatProfile {
+  return version === '0.3.0' ? '0.3' : '0.2';
+}
+
+/** An uptime as NATS servers and Nex nodes print it: "45s", "2m26s", "1h0m3s", "1d2h3m4s". */
+export function formatUptime(ms: number): string {
+  let seconds = Math.max(0, Math.floor(ms / 1000));
+  const days = Math.floor(seconds / 86400);
+  seconds -= days * 86400;
+  const hours = Math.floor(seconds / 3600);
+  seconds -= hours * 3600;
+  const minutes = Math.floor(seconds / 60);
+  seconds -= minutes * 60;
+  if (days > 0) {
+    return `${days}d${hours}h${minutes}m${seconds}s`;
+  }
+  if (hours > 0) {
+    return `${hours}h${minutes}m${seconds}s`;
+  }
+  if (minutes > 0) {
+    return `${minutes}m${seconds}s`;
+  }
+  return `${seconds}s`;
+}
+
+/** A duration as Go's time.Duration.String() prints it, for INFO's `runtime`: "0s", "350ms", "1.5s", "2m3.2s". */
+export function formatGoDuration(nanos: number): string {
+  if (nanos === 0) {
+    return '0s';
+  }
+  if (nanos < 1000) {
+    return `${nanos}ns`;
+  }
+  if (nanos < 1e6) {
+    return `${trim(nanos / 1e3)}µs`;
+  }
+  if (nanos < 1e9) {
+    return `${trim(nanos / 1e6)}ms`;
+  }
+  const totalSeconds = nanos / 1e9;
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds - hours * 3600) / 60);
+  const seconds = totalSeconds - hours * 3600 - minutes * 60;
+  return `${hours > 0 ? `${hours}h` : ''}${hours > 0 || minutes > 0 ? `${minutes}m` : ''}${trim(seconds)}s`;
+}
+
+function trim(value: number): string {
+  return String(Number(value.toFixed(9)));
+}
