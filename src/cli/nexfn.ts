@@ -14,6 +14,8 @@ import { BuildFailedError, buildFunction } from '../toolchain/buildRunner';
 import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
 import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
 import { testCommand, validateCommand } from './testCommands';
+import { defaultNodeStateDir, nodeCommand, NodeCommandOptions } from './nodeCommand';
+import { EMULATED_VERSIONS } from '../devnode/nodeConfig';
 import { formatMs, formatRunReport } from '../run/runReport';
 import { freshMocks, runFunction, RunSink } from '../run/functionRun';
 import { NotAFunctionError, ResolvedFunction, resolveFunction } from '../run/resolveFunction';
@@ -26,6 +28,8 @@ const VERSION = typeof NEX_FUNCTIONS_VERSION === 'string' ? NEX_FUNCTIONS_VERSIO
 export interface CliIo {
   stdout: (chunk: string | Uint8Array) => void;
   stderr: (text: string) => void;
+  /** For long-running commands (nexfn node): resolves when they should stop; default Ctrl-C. */
+  untilStopped?: Promise<unknown>;
 }
 
 const processIo: CliIo = {
@@ -132,6 +136,28 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
     .action((paths: string[]) => {
       exitCode = validateCommand(paths, { stdout: (t) => io.stdout(t), stderr: io.stderr });
+    });
+
+  program
+    .command('node')
+    .description('run a local Nex node in the foreground: the Nex control API on NATS, functions run by this project\'s executors')
+    .option('--nats <urls>', 'attach to this NATS server (comma-separated URLs) instead of starting one')
+    .option('--start-nats', 'start a private nats-server with JetStream (the default without --nats or --context)')
+    .option('--context <name>', 'attach with a nats CLI context')
+    .option('--creds <file>', 'with --nats: a creds file')
+    .option('--nkey <file>', 'with --nats: an nkey seed file')
+    .option('--user <user>', 'with --nats: a user (the password from $NATS_PASSWORD)')
+    .option('--namespace <ns>', 'the namespace the printed hints use', 'default')
+    .addOption(new Option('--emulate <version>', 'the Nex version to behave as').choices([...EMULATED_VERSIONS]).default('0.2.7'))
+    .option('--state <dir>', `where the node keeps its identity and data (default: ${defaultNodeStateDir()})`)
+    .action(async (opts: NodeCommandOptions) => {
+      try {
+        exitCode = await nodeCommand(opts, { stdout: (t) => io.stdout(t), stderr: io.stderr, untilStopped: io.untilStopped });
+      } catch (e) {
+        // Missing nats-server, unreachable or refused NATS, a bad context: the message says what to do.
+        io.stderr(`nexfn node: ${(e as Error).message}\n`);
+        exitCode = 1;
+      }
     });
 
   program

@@ -1,0 +1,90 @@
+/**
+ * nexfn node: a local Nex node in the foreground, on a private nats-server (default) or attached to
+ * one the user names. Prints how to reach it, logs each deploy, trigger failure and stop, and shuts
+ * down cleanly (workloads, node_stopped, the private server) on Ctrl-C.
+ */
+import * as os from 'os';
+import * as path from 'path';
+import { LocalNodeHost, LocalNodeNats } from '../devnode/localNodeHost';
+import { EMULATED_VERSIONS, EmulatedVersion } from '../devnode/nodeConfig';
+import { loadNatsContext, parseServers } from '../nats/connection';
+
+export interface NodeCommandOptions {
+  nats?: string;
+  startNats?: boolean;
+  context?: string;
+  creds?: string;
+  nkey?: string;
+  user?: string;
+  namespace: string;
+  emulate: string;
+  state?: string;
+}
+
+export interface NodeCommandIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Resolves when the node should stop (Ctrl-C); by default SIGINT or SIGTERM. */
+  untilStopped?: Promise<unknown>;
+}
+
+/** Where the local node keeps its identity, artifacts and private NATS data by default. */
+export function defaultNodeStateDir(): string {
+  return path.join(os.homedir(), '.nex-functions', 'local-node');
+}
+
+export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo): Promise<number> {
+  if (!EMULATED_VERSIONS.includes(options.emulate as EmulatedVersion)) {
+    throw new Error(`--emulate must be one of ${EMULATED_VERSIONS.join(', ')}, got "${options.emulate}"`);
+  }
+  if ((options.nats || options.context) && options.startNats) {
+    throw new Error('give either --nats/--context (attach) or --start-nats, not both');
+  }
+  let nats: LocalNodeNats;
+  if (options.context) {
+    const context = loadNatsContext(options.context);
+    nats = { attach: context.profile, secrets: context.secrets };
+  } else if (options.nats) {
+    nats = { attach: { servers: parseServers(options.nats), credsFile: options.creds, nkeySeedFile: options.nkey, user: options.user }, secrets: { password: process.env.NATS_PASSWORD, token: process.env.NATS_TOKEN } };
+  } else {
+    nats = { start: {} };
+  }
+  const stateDir = path.resolve(options.state ?? defaultNodeStateDir());
+  const host = await LocalNodeHost.start({
+    stateDir,
+    nats,
+    config: { emulate: options.emulate as EmulatedVersion },
+    log: (level, text) => io.stderr(`[${new Date().toISOString().slice(11, 23)}] ${level.toUpperCase().padEnd(5)} ${text}\n`),
+  });
+  const { node } = host;
+  io.stdout(
+    [
+      `local Nex node running (emulating Nex ${node.version}); deployed workloads do not survive a restart, as on a real node`,
+      `  node id:  ${node.nodeId}`,
+      `  xkey:     ${node.identity.publicXKey}`,
+      `  NATS:     ${host.natsUrl}${host.server ? ' (a private nats-server, stopped with the node)' : ''}`,
+      `  state:    ${stateDir}`,
+      `  try:      nats --server ${host.natsUrl} req '$NEX.INFO.${options.namespace}.${node.nodeId}' ''`,
+      'Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+  const stopped = io.untilStopped ?? untilSignal();
+  await stopped;
+  io.stderr('stopping the local node…\n');
+  await host.stop();
+  io.stdout('local Nex node stopped\n');
+  return 0;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
