@@ -13,6 +13,8 @@ import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import { createAccount, createCurve, KeyPair } from '@nats-io/nkeys';
 import { LocalNexNode } from '../../src/devnode/localNode';
+import { buildDeployRequest, deployRequestJson } from '../../src/nex/deployRequest';
+import { encodeWorkloadJwt } from '../../src/nex/workloadJwt';
 import { buildWat, tempDir } from '../support/wasmFixtures';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
 
@@ -316,5 +318,63 @@ describe('local Nex node stops cleanly', function () {
       await server.stop();
       fs.rmSync(stateDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('local Nex node emulating 0.3.0', function () {
+  this.timeout(60000);
+  let server: NatsServerHandle;
+  let nc: NatsConnection;
+  let node: LocalNexNode;
+  let stateDir: string;
+  const issuer = createAccount();
+  const sender = createCurve();
+  before(async () => {
+    server = await startNatsServer();
+    stateDir = tempDir('nex-node03-');
+    nc = await connect({ servers: server.url });
+    node = await LocalNexNode.start({ nc, stateDir, config: { emulate: '0.3.0', heartbeatMs: 60000 } });
+  });
+  after(async () => {
+    await node?.stop();
+    await nc?.close();
+    await server?.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+  const request = async (subject: string, body: string): Promise<Envelope> => JSON.parse((await nc.request(subject, body, { timeout: 15000 })).string());
+
+  it('reports 0.3.0, takes the 0.3 body, replies as a 0.3 node, logs and undeploys in the 0.3 layout', async () => {
+    assert.strictEqual((await request(`$NEX.PING.${node.nodeId}`, '')).data.version, '0.3.0');
+    const source = new TextEncoder().encode('(s, p) => { console.log("in 0.3"); return "hi"; };');
+    await (await new Objm(nc).create('NEXCLIFILES')).putBlob({ name: 'hi03' }, source);
+    const hash = createHash('sha256').update(source).digest('hex');
+    const inputs = { name: 'hi03', type: 'v8' as const, bucket: 'NEXCLIFILES', key: 'hi03', hash, triggerSubjects: ['hi03'], issuer, senderXKey: sender, nodeId: node.nodeId, nodePublicXKey: node.identity.publicXKey };
+    const wrongHash = JSON.parse(deployRequestJson(buildDeployRequest('0.3', inputs)));
+    wrongHash.hash = 'f'.repeat(64);
+    assert.strictEqual((await request(`$NEX.DEPLOY.default.${node.nodeId}`, JSON.stringify(wrongHash))).error, 'Invalid deploy request: artifact hash claim does not match request');
+    const res = await request(`$NEX.DEPLOY.default.${node.nodeId}`, deployRequestJson(buildDeployRequest('0.3', inputs)));
+    assert.strictEqual(res.error, undefined, res.error);
+    const id = res.data.id;
+    const logs: any[] = [];
+    const logSub = nc.subscribe('$NEX.logs.default.>', { callback: (_e, m) => void logs.push({ subject: m.subject, body: JSON.parse(m.string()) }) });
+    const events: any[] = [];
+    const eventSub = nc.subscribe('$NEX.events.default.*', { callback: (_e, m) => void events.push(JSON.parse(m.string())) });
+    await nc.flush();
+    assert.strictEqual((await nc.request('hi03', '', { timeout: 5000 })).string(), '"hi"');
+    await new Promise((r) => setTimeout(r, 1100)); // a stop must not share the deploy's iat second
+    const stopJwt = encodeWorkloadJwt(issuer, { name: 'hi03', hash, requestId: id }, '0.3');
+    const stopped = await request(`$NEX.STOP.default.${node.nodeId}`, JSON.stringify({ node_id: node.nodeId, workload_id: id, workload_jwt: stopJwt }));
+    assert.deepStrictEqual(stopped.data, { id, issuer: issuer.getPublicKey(), stopped: true });
+    await nc.flush();
+    await new Promise((r) => setTimeout(r, 100));
+    logSub.unsubscribe();
+    eventSub.unsubscribe();
+    const line = logs.find((l) => l.body.text === 'in 0.3');
+    assert.strictEqual(line.subject, `$NEX.logs.default.${node.nodeId}.${id}`, '0.3: five tokens');
+    assert.strictEqual(line.body.level, 0, '0.3: slog info');
+    const succeeded = events.find((e) => e.type === 'function_exec_succeeded');
+    assert.strictEqual(succeeded.data.workload_id, id);
+    const undeployed = events.find((e) => e.type === 'workload_undeployed');
+    assert.deepStrictEqual(undeployed.data, { reason: 'Workload undeploy requested', workload_id: id, workload_name: 'hi03' });
   });
 });
