@@ -17,12 +17,17 @@ import { installHostApi, SyncHostCaller } from './hostApi';
 import { newUint8Array, viewBytes } from './vmValues';
 import { collapseStack, locate } from './stackFrames';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
+import { WASM_PAGE_BYTES } from './wasmModule';
 
 /** QuickJS's own stack guard; larger values let deep recursion overflow the wasm stack first. */
 const MAX_STACK_BYTES = 256 * 1024;
 const MAX_LOG_LINES = 5000;
 const MAX_LOG_LINE_CHARS = 10000;
 const WASM_FILE = 'quickjs.wasm';
+/** How often, at most, a running function's memory is measured (measuring walks the whole heap). */
+const MEMORY_CHECK_MS = 20;
+/** Measuring takes at most 1/this of a run: the next measurement waits this many times as long as the last one took. */
+const MEMORY_CHECK_SHARE = 20;
 
 /**
  * Finds the QuickJS wasm file: next to the bundle (dist/quickjs.wasm) or in node_modules when
@@ -96,9 +101,18 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
     runtimes.set(qjs, runtime);
   }
   runtime.setMemoryLimit(req.limits.memoryLimitBytes);
+  const memory = watchMemory(qjs, runtime, req.limits.memoryLimitBytes);
   runtime.setInterruptHandler(() => {
-    if (Date.now() > deadline) {
-      timedOut = true;
+    if (memory.reached) {
+      return true;
+    }
+    const now = Date.now();
+    if (now >= memory.nextCheck && memory.check(now)) {
+      return true;
+    }
+    if (now > deadline) {
+      // A function that slowed down at the memory limit ran out of memory, not out of time.
+      timedOut = !memory.check(now, true);
       return true;
     }
     return false;
@@ -109,8 +123,10 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
   const failure = (handle: QuickJSHandle, phase: 'compile' | 'call'): RunOutcome => {
     const dumped = vm.dump(handle);
     handle.dispose();
-    // A host call cut short by the deadline throws before the interrupt handler runs.
-    const error = describeError(dumped, phase, timedOut || Date.now() >= deadline, req);
+    // QuickJS throws null when it cannot even allocate its "out of memory" error. A host call cut
+    // short by the deadline throws before the interrupt handler runs.
+    const stopped = memory.reached || (memory.growthRefused && dumped === null) ? 'memory' : timedOut || Date.now() >= deadline ? 'timeout' : undefined;
+    const error = describeError(dumped, phase, stopped, req);
     if (typeof dumped === 'string' && error.line === undefined) {
       // Host services throw plain strings, without a stack: point at the call that threw it.
       const source = [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(dumped)}`));
@@ -185,8 +201,9 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
   } catch (e) {
     // An error from QuickJS itself (e.g. out of memory while building a value).
     const message = (e as Error).message ?? String(e);
-    return done(null, { kind: /memory/i.test(message) ? 'memory' : 'exception', message });
+    return done(null, memory.reached || /memory/i.test(message) ? outOfMemory(req) : { kind: 'exception', message });
   } finally {
+    memory.end();
     releaseHostApi?.();
     vm.dispose();
     if (!keepRuntime) {
@@ -197,6 +214,129 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
 }
 
 const runtimes = new WeakMap<QuickJSWASMModule, QuickJSRuntime>();
+
+/**
+ * The engine's linear memory, with growth bounded during a run. Emscripten grows its heap from
+ * JavaScript (memory.grow, when malloc needs more): growth refused here makes malloc fail, and
+ * QuickJS throw "out of memory".
+ */
+interface EngineMemory {
+  memory: WebAssembly.Memory;
+  /** The size before the first run: the engine's data, stack and first heap. */
+  initialBytes: number;
+  /** The most the memory may grow to; Infinity between runs. */
+  ceiling: number;
+  /** The guard of the run in progress, told when growth is refused. */
+  watch?: MemoryWatch;
+}
+
+const engineMemories = new WeakMap<QuickJSWASMModule, EngineMemory | null>();
+
+function engineMemory(qjs: QuickJSWASMModule): EngineMemory | null {
+  let engine = engineMemories.get(qjs);
+  if (engine === undefined) {
+    engine = null;
+    try {
+      const memory = qjs.getWasmMemory();
+      const grow = memory.grow.bind(memory);
+      const bounded: EngineMemory = { memory, initialBytes: memory.buffer.byteLength, ceiling: Infinity };
+      memory.grow = (pages: number) => {
+        if (memory.buffer.byteLength + pages * WASM_PAGE_BYTES > bounded.ceiling) {
+          if (bounded.watch) {
+            bounded.watch.growthRefused = true;
+            bounded.watch.nextCheck = 0; // measure at the next interrupt
+          }
+          throw new RangeError(`the function's memory may not grow past ${bounded.ceiling} bytes`);
+        }
+        return grow(pages);
+      };
+      engine = bounded;
+    } catch {
+      // A variant that does not expose its memory: the interrupt-time checks still apply.
+    }
+    engineMemories.set(qjs, engine);
+  }
+  return engine;
+}
+
+/** One run's memory guard; `check` runs from the interrupt handler. */
+interface MemoryWatch {
+  /** Whether the run reached its memory limit (it is then stopped). */
+  reached: boolean;
+  /** Whether the engine's memory could not grow (malloc failed) during the run. */
+  growthRefused: boolean;
+  /** When the next measurement is due (Date.now() time). */
+  nextCheck: number;
+  /** Measures the heap when a measurement is due (or `force`d); true when it is at the limit. */
+  check(now: number, force?: boolean): boolean;
+  /** Lifts the run's bound on the engine's memory. */
+  end(): void;
+}
+
+/**
+ * Guards a run's memory. QuickJS's own limit counts 8 bytes per allocation in this build (it
+ * cannot ask emscripten's malloc for block sizes), so it refuses a single allocation over the limit
+ * but lets a function allocate gigabytes in small pieces, slower and slower, until the engine's
+ * 2 GiB address space is full. Two guards bound what a run really holds:
+ * - every MEMORY_CHECK_MS (or longer, for large heaps) the heap's live bytes are measured and the
+ *   run is stopped at the limit; this is skipped while the engine's whole linear memory is within
+ *   the limit, so runs that stay small never pay for a measurement;
+ * - the linear memory may grow only to its initial size plus the limit, which stops loops whose
+ *   allocations are so large that the limit is passed between two interrupts.
+ */
+function watchMemory(qjs: QuickJSWASMModule, runtime: QuickJSRuntime, limitBytes: number): MemoryWatch {
+  const engine = engineMemory(qjs);
+  const watch: MemoryWatch = {
+    reached: false,
+    growthRefused: false,
+    nextCheck: Date.now() + MEMORY_CHECK_MS,
+    check(now, force = false) {
+      if (!force && now < watch.nextCheck) {
+        return false;
+      }
+      watch.nextCheck = now + MEMORY_CHECK_MS;
+      if (engine && engine.memory.buffer.byteLength <= limitBytes) {
+        return false; // the heap cannot hold more than the memory it lives in
+      }
+      const started = performance.now();
+      const used = heapBytes(runtime);
+      watch.nextCheck = now + Math.max(MEMORY_CHECK_MS, (performance.now() - started) * MEMORY_CHECK_SHARE);
+      watch.reached = used === undefined || used >= limitBytes;
+      return watch.reached;
+    },
+    end() {
+      if (engine) {
+        engine.ceiling = Infinity;
+        engine.watch = undefined;
+      }
+    },
+  };
+  if (engine) {
+    engine.ceiling = Math.max(engine.memory.buffer.byteLength, engine.initialBytes + limitBytes);
+    engine.watch = watch;
+  }
+  return watch;
+}
+
+/** The bytes QuickJS holds (objects, strings, buffers, code), or undefined when it cannot even allocate the answer. */
+function heapBytes(runtime: QuickJSRuntime): number | undefined {
+  try {
+    const usage = runtime.computeMemoryUsage();
+    try {
+      // computeMemoryUsage builds its answer in the runtime's own context.
+      const ctx = runtime.context!;
+      return ctx.getProp(usage, 'memory_used_size').consume((n) => ctx.getNumber(n));
+    } finally {
+      usage.dispose();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+function outOfMemory(req: JsRunRequest): FunctionError {
+  return { kind: 'memory', message: `the function ran out of memory (limit ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB)` };
+}
 
 interface ConvertedReply {
   kind: ReplyKind;
@@ -311,11 +451,16 @@ interface DumpedError {
   lineNumber?: number;
 }
 
-function describeError(dumped: unknown, phase: 'compile' | 'call', timedOut: boolean, req: JsRunRequest): FunctionError {
+/**
+ * The error a failed run reports. `stopped` says why the run was interrupted, if it was: a run at
+ * its memory limit is reported as out of memory even when the time limit passed too.
+ */
+function describeError(dumped: unknown, phase: 'compile' | 'call', stopped: 'memory' | 'timeout' | undefined, req: JsRunRequest): FunctionError {
+  const timeout: FunctionError = { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
   if (typeof dumped !== 'object' || dumped === null) {
     // A thrown non-Error value, e.g. the plain strings host services throw.
-    if (timedOut) {
-      return { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
+    if (stopped) {
+      return stopped === 'memory' ? outOfMemory(req) : timeout;
     }
     return { kind: 'exception', message: typeof dumped === 'string' ? JSON.stringify(dumped) : String(dumped) };
   }
@@ -324,11 +469,11 @@ function describeError(dumped: unknown, phase: 'compile' | 'call', timedOut: boo
   const message = err.message ?? String(dumped);
   const stack = typeof err.stack === 'string' ? collapseStack(err.stack) : undefined;
   const where = locate(stack, req.fileName);
-  if (timedOut) {
-    return { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
+  if (stopped === 'memory' || (name === 'InternalError' && /out of memory/i.test(message))) {
+    return { ...outOfMemory(req), name, ...where, stack };
   }
-  if (name === 'InternalError' && /out of memory/i.test(message)) {
-    return { kind: 'memory', message: `the function ran out of memory (limit ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB)`, name, ...where, stack };
+  if (stopped === 'timeout') {
+    return timeout;
   }
   if (phase === 'compile' && name === 'SyntaxError') {
     return { kind: 'syntax', name, message: `SyntaxError: ${message}`, ...where, line: where.line ?? err.lineNumber, stack };
