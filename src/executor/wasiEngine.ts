@@ -10,8 +10,9 @@ import * as fs from 'fs';
 import { init, WASI } from '@wasmer/wasi';
 import { CompatProfile, DEFAULT_COMPAT } from '../core/compat';
 import { FidelityWarning } from './fidelity';
+import { wasmTrap } from './stackFrames';
 import { FunctionError, FunctionLogLine, RunOutcome, WasmRunRequest } from './types';
-import { capMemory, isWasm, memoryLimits, trapFunction, WASM_PAGE_BYTES } from './wasmModule';
+import { capMemory, isWasm, memoryLimits, REFUSED_GROW_EXPORT, WASM_PAGE_BYTES, watchMemoryGrow } from './wasmModule';
 
 const WASI_MODULE = 'wasi_snapshot_preview1';
 const MAX_LOG_LINES = 5000;
@@ -27,6 +28,8 @@ export function loadWasi(): Promise<void> {
 
 interface CachedModule {
   module: WebAssembly.Module;
+  /** The memory maximum the module declares itself, in pages, when it is below the limit. */
+  ownMaxPages?: number;
 }
 
 /** Compiled modules by content hash and memory cap: a re-run costs an instantiation, not a compile. */
@@ -81,7 +84,7 @@ function prepare(req: WasmRunRequest, maxPages: number): CachedModule | Function
         message: `the module starts with ${Math.round((limits.min * WASM_PAGE_BYTES) / 1048576)} MiB of memory, over the limit of ${Math.round((maxPages * WASM_PAGE_BYTES) / 1048576)} MiB`,
       };
     }
-    module = new WebAssembly.Module(capMemory(bytes, maxPages) as Uint8Array<ArrayBuffer>);
+    module = compileWatched(capMemory(bytes, maxPages));
   } catch (e) {
     return { kind: 'invalidModule', message: `the module does not compile: ${(e as Error).message}` };
   }
@@ -98,9 +101,47 @@ function prepare(req: WasmRunRequest, maxPages: number): CachedModule | Function
       message: 'the module exports no _start function: a Nex function is a WASI command (a program with main), not a library or reactor module',
     };
   }
-  const entry = { module };
+  const entry: CachedModule = { module, ownMaxPages: limits?.max !== undefined && limits.max < maxPages ? limits.max : undefined };
   compiled.set(key, entry);
   return entry;
+}
+
+/**
+ * Compiles the module with its memory.grow calls watched (see watchMemoryGrow), or as it is when
+ * it cannot be watched: an error in the rewriting must not keep a valid module from running.
+ */
+function compileWatched(bytes: Uint8Array): WebAssembly.Module {
+  const watched = watchMemoryGrow(bytes);
+  if (watched) {
+    try {
+      return new WebAssembly.Module(watched as Uint8Array<ArrayBuffer>);
+    } catch {
+      // fall through to the module as it is, which reports its own compile errors
+    }
+  }
+  return new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+}
+
+/** The largest memory, in bytes, that a refused memory.grow asked for during the run; 0 when none was refused. */
+function refusedGrowBytes(instance: WebAssembly.Instance): number {
+  const global = instance.exports[REFUSED_GROW_EXPORT];
+  return global instanceof WebAssembly.Global ? Number(global.value) * WASM_PAGE_BYTES : 0;
+}
+
+/**
+ * "asked to grow its memory to 6.1 GiB, over the limit of 64 MiB": what a refused memory.grow
+ * asked for, and the limit that refused it (the module's own maximum when that is lower).
+ */
+function refusedGrowth(askedBytes: number, prepared: CachedModule, maxPages: number): string {
+  const own = prepared.ownMaxPages !== undefined;
+  const limitBytes = (own ? prepared.ownMaxPages! : maxPages) * WASM_PAGE_BYTES;
+  return `asked to grow its memory to ${formatMemory(askedBytes)}, over ${own ? "the module's own maximum" : 'the limit'} of ${formatMemory(limitBytes)}`;
+}
+
+/** A memory size for messages: MiB, or GiB from 1 GiB, to a tenth (so 8.1 MiB is not shown as the 8 MiB it exceeds). */
+function formatMemory(bytes: number): string {
+  const gib = 1024 * 1048576;
+  return bytes >= gib ? `${Number((bytes / gib).toFixed(1))} GiB` : `${Number((bytes / 1048576).toFixed(1))} MiB`;
 }
 
 export function runWasiFunction(req: WasmRunRequest): RunOutcome {
@@ -192,6 +233,8 @@ export function runWasiFunction(req: WasmRunRequest): RunOutcome {
     if (usesWasi) {
       wasi.setStdinBuffer(req.payload);
     }
+    // A memory.grow refused at the limit is told apart from the module's own failures.
+    const askedFor = (asked: number) => refusedGrowth(asked, prepared, maxPages);
     try {
       if (usesWasi) {
         exitCode = wasi.start(instance);
@@ -201,25 +244,41 @@ export function runWasiFunction(req: WasmRunRequest): RunOutcome {
       }
     } catch (e) {
       collectLogs(stderr, logs);
+      const trap = wasmTrap(e);
+      const fn = trap.functionName;
+      const asked = refusedGrowBytes(instance);
+      if (asked > 0) {
+        return done(null, { kind: 'memory', message: `the module ran out of memory: it ${askedFor(asked)}, was refused, and then trapped${fn ? ` in ${fn}` : ''} (${trap.message})` });
+      }
       const memory = instance.exports.memory as WebAssembly.Memory | undefined;
-      // memory.grow past the cap fails and the module traps soon after (Rust and C abort on a
-      // failed allocation): a trap with memory within 10% (at least 2 MiB) of the cap is taken
-      // for exhaustion.
+      // For a module whose grows are not watched: memory.grow past the cap fails and the module
+      // traps soon after (Rust and C abort on a failed allocation), so a trap with memory within
+      // 10% (at least 2 MiB) of the cap is taken for exhaustion.
       const cap = maxPages * WASM_PAGE_BYTES;
       const atCap = memory !== undefined && memory.buffer.byteLength >= cap - Math.max(cap * 0.1, 2 * 1048576);
-      const fn = trapFunction((e as Error).stack);
       if (atCap) {
         return done(null, {
           kind: 'memory',
-          message: `the module ran out of memory: it grew to the limit of ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB and trapped${fn ? ` in ${fn}` : ''} (${(e as Error).message})`,
+          message: `the module ran out of memory: it grew to the limit of ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB and trapped${fn ? ` in ${fn}` : ''} (${trap.message})`,
         });
       }
-      return done(null, { kind: 'trap', message: `the module trapped${fn ? ` in ${fn}` : ''}: ${(e as Error).message}`, name: fn, stack: (e as Error).stack });
+      return done(null, { kind: 'trap', message: `the module trapped${fn ? ` in ${fn}` : ''}: ${trap.message}`, name: fn, stack: trap.stack });
     }
     collectLogs(stderr, logs);
+    const asked = refusedGrowBytes(instance);
     if (exitCode !== 0) {
       const last = logs.filter((l) => l.text.trim() !== '').pop()?.text;
-      return done(null, { kind: 'exitCode', message: `the module exited with code ${exitCode}${last ? `; its last stderr line: ${last}` : ''}` });
+      const exited = `exited with code ${exitCode}${last ? `; its last stderr line: ${last}` : ''}`;
+      if (asked > 0) {
+        return done(null, { kind: 'memory', message: `the module ran out of memory: it ${askedFor(asked)}, was refused, and then ${exited}` });
+      }
+      return done(null, { kind: 'exitCode', message: `the module ${exited}` });
+    }
+    if (asked > 0) {
+      if (stdoutWrites.length === 0) {
+        return done(null, { kind: 'memory', message: `the module ran out of memory: it ${askedFor(asked)}, was refused, and then ended without writing a reply` });
+      }
+      logs.push({ level: 'warn', text: `the module ${askedFor(asked)}, and was refused; it carried on` });
     }
   } catch (e) {
     return done(null, { kind: 'invalidModule', message: `the module could not be instantiated: ${(e as Error).message}` });

@@ -6,7 +6,7 @@ import { utf8 } from '../../src/core/bytes';
 import { CompatProfile } from '../../src/core/compat';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { DEFAULT_LIMITS, RunLimits, RunOutcome } from '../../src/executor/types';
-import { capMemory, memoryLimits } from '../../src/executor/wasmModule';
+import { capMemory, memoryLimits, REFUSED_GROW_EXPORT, watchMemoryGrow } from '../../src/executor/wasmModule';
 import { buildWat, tempDir, toolchainMissing } from '../support/wasmFixtures';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
@@ -18,7 +18,7 @@ describe('WebAssembly (WASI) functions, through the worker', () => {
   before(async () => {
     runner = new FunctionRunner();
     dir = tempDir('nex-wasm-');
-    for (const name of ['echo', 'argv', 'env', 'two-writes', 'exit-code', 'loop', 'grow', 'trap', 'no-start', 'foreign-import']) {
+    for (const name of ['echo', 'argv', 'env', 'two-writes', 'exit-code', 'loop', 'grow', 'grow-refused', 'trap', 'trap-wasi', 'no-start', 'foreign-import']) {
       wasm[name] = await buildWat(name, dir);
     }
   });
@@ -89,10 +89,33 @@ describe('WebAssembly (WASI) functions, through the worker', () => {
     assert.match(out.error!.message, /trapped in check_input: unreachable/);
   });
 
+  it('shows a trap with the wasm frames only, not the extension\'s own stack (also through @wasmer/wasi)', async () => {
+    for (const [name, fn] of [
+      ['trap', 'check_input'],
+      ['trap-wasi', 'parse_order'],
+    ]) {
+      const { error } = await run(wasm[name]);
+      assert.strictEqual(error?.kind, 'trap', name);
+      assert.strictEqual(error.message, `the module trapped in ${fn}: unreachable`);
+      assert.strictEqual(error.name, fn);
+      assert.match(error.stack!, new RegExp(`^RuntimeError: unreachable\n    at ${fn} \\(wasm-function\\[\\d+\\]\\)\n`));
+      for (const text of [error.message, error.stack!]) {
+        assert.doesNotMatch(text, /\.js\b|functionWorker|wasiEngine|JsValue\(|Library|node_modules|wasm:\/\//, `${name}: ${text}`);
+      }
+    }
+    const { error } = await run(wasm['trap-wasi']);
+    assert.deepStrictEqual(
+      error!.stack!.split('\n').slice(1),
+      ['    at parse_order (wasm-function[1])', '    at handle (wasm-function[2])', '    at wasm-function[3]'],
+      'the module\'s own frames, innermost first, and none of @wasmer/wasi\'s',
+    );
+  });
+
   it('stops an infinite loop at the time limit and replaces the worker', async () => {
     const before = runner.workersStarted;
     const out = await run(wasm.loop, { limits: { timeoutMs: 300 } });
     assert.strictEqual(out.error!.kind, 'timeout');
+    assert.strictEqual(out.error!.message, 'the WebAssembly module did not finish within 300 ms and was stopped (an endless loop?)');
     assert.strictEqual(text((await run(wasm.echo)).reply), 'hello');
     assert.strictEqual(runner.workersStarted, before + 1);
   });
@@ -101,6 +124,23 @@ describe('WebAssembly (WASI) functions, through the worker', () => {
     const out = await run(wasm.grow, { limits: { memoryLimitBytes: 8 * 1048576 } });
     assert.strictEqual(out.error!.kind, 'memory');
     assert.match(out.error!.message, /limit of 8 MiB/);
+  });
+
+  it('says that a module ran out of memory when memory.grow was refused and it ended without a reply', async () => {
+    const out = await run(wasm['grow-refused'], { payload: '' });
+    assert.strictEqual(out.ok, false);
+    assert.strictEqual(out.error?.kind, 'memory');
+    assert.strictEqual(
+      out.error.message,
+      'the module ran out of memory: it asked to grow its memory to 6.1 GiB, over the limit of 64 MiB, was refused, and then ended without writing a reply',
+    );
+  });
+
+  it('lets a module that replies after a refused memory.grow succeed, and logs the refusal', async () => {
+    const out = await run(wasm['grow-refused'], { payload: 'hi' });
+    assert.strictEqual(out.error, undefined);
+    assert.strictEqual(text(out.reply), 'hi');
+    assert.deepStrictEqual(out.logs, [{ level: 'warn', text: 'the module asked to grow its memory to 6.1 GiB, over the limit of 64 MiB, and was refused; it carried on' }]);
   });
 
   it('refuses a module whose initial memory is over the limit, before running it', async () => {
@@ -123,6 +163,22 @@ describe('WebAssembly (WASI) functions, through the worker', () => {
     assert.deepStrictEqual(memoryLimits(bytes), { min: 2, max: undefined });
     assert.deepStrictEqual(memoryLimits(capMemory(bytes, 100)), { min: 2, max: 100 });
     assert.strictEqual(new WebAssembly.Module(capMemory(bytes, 100) as Uint8Array<ArrayBuffer>) instanceof WebAssembly.Module, true);
+  });
+
+  it('routes memory.grow through a watching function, keeping every index, and leaves modules that never grow alone', () => {
+    const bytes = capMemory(new Uint8Array(fs.readFileSync(wasm.grow)), 100);
+    const watched = watchMemoryGrow(bytes)!;
+    assert.ok(WebAssembly.validate(watched as Uint8Array<ArrayBuffer>));
+    const module = new WebAssembly.Module(watched as Uint8Array<ArrayBuffer>);
+    assert.deepStrictEqual(
+      WebAssembly.Module.exports(module).map((e) => `${e.name}:${e.kind}`),
+      ['memory:memory', '_start:function', `${REFUSED_GROW_EXPORT}:global`],
+    );
+    const instance = new WebAssembly.Instance(module);
+    assert.throws(() => (instance.exports._start as () => void)(), /unreachable/);
+    // grow.wat grows 16 pages at a time from 1: past 97 pages, it asks for 113, over the cap of 100.
+    assert.strictEqual((instance.exports[REFUSED_GROW_EXPORT] as WebAssembly.Global).value, 113n);
+    assert.strictEqual(watchMemoryGrow(new Uint8Array(fs.readFileSync(wasm.echo))), undefined);
   });
 
   describe('built from source', () => {
