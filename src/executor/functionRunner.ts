@@ -121,13 +121,7 @@ export class FunctionRunner {
       };
       const timer = setTimeout(() => {
         this.stopWorker();
-        finish({
-          ...failed(request, {
-            kind: 'timeout',
-            message: `the function did not finish within ${request.limits.timeoutMs} ms and its worker was stopped (an endless loop in a host call?)`,
-          }),
-          durationMs: performance.now() - started,
-        });
+        finish({ ...failed(request, stoppedForTime(request)), durationMs: performance.now() - started });
       }, request.limits.timeoutMs + TERMINATE_GRACE_MS);
       worker.on('message', onMessage);
       worker.on('error', onError);
@@ -213,6 +207,20 @@ export class FunctionRunner {
 /** An outcome for a run that failed before or outside the function. */
 export function failed(request: Pick<RunRequest, 'profile'>, error: FunctionError): RunOutcome {
   return { ok: false, reply: null, logs: [], durationMs: 0, error, profile: request.profile ?? DEFAULT_COMPAT, hostCalls: [], warnings: [] };
+}
+
+/**
+ * A run the runner stopped at its time limit by terminating the worker, worded per engine. A
+ * WebAssembly module cannot be interrupted inside the worker, so this is how every one of its
+ * endless loops ends. JavaScript is interrupted inside the worker at its limit, so when the runner
+ * has to step in, the worker stopped responding outside the function's own code.
+ */
+function stoppedForTime(request: RunRequest): FunctionError {
+  const limit = request.limits.timeoutMs;
+  if (request.kind === 'wasm') {
+    return { kind: 'timeout', message: `the WebAssembly module did not finish within ${limit} ms and was stopped (an endless loop?)` };
+  }
+  return { kind: 'timeout', message: `the function did not finish within ${limit} ms and its worker stopped responding, so it was stopped (stuck in a host call?)` };
 }
 
 function crash(message: string): FunctionError {

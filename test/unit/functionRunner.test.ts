@@ -1,7 +1,11 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { utf8 } from '../../src/core/bytes';
 import { collapseStack } from '../../src/executor/stackFrames';
 import { FunctionRunner } from '../../src/executor/functionRunner';
+import type { HostServicesBackend } from '../../src/hostservices/types';
 import { DEFAULT_LIMITS, JsRunRequest, RunLimits } from '../../src/executor/types';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
@@ -137,9 +141,58 @@ describe('FunctionRunner (QuickJS behind a worker)', function () {
     assert.strictEqual(text((await run('(s, p) => "again"')).reply), 'again');
   });
 
-  it('runs queued requests one at a time, in order', async () => {
-    const results = await Promise.all(['1', '2', '3'].map((n) => run(`(s, p) => "${n}"`)));
-    assert.deepStrictEqual(results.map((r) => text(r.reply)), ['1', '2', '3']);
+  it('runs queued requests one at a time, in order, each with its own time limit', async () => {
+    // Every run reports its start and end through a host call, so the order in which the runs
+    // really executed shows in `seen`. The first run is busy for a while; the runs queued behind
+    // it have a time limit shorter than that: their clocks must start when they start.
+    const seen: string[] = [];
+    const recorder: HostServicesBackend = {
+      kind: 'recorder',
+      call: async (call) => {
+        seen.push(call.service === 'messaging' ? call.subject : call.service);
+        return { ok: true };
+      },
+    };
+    const source = (n: string, busyMs: number) =>
+      `(s, p) => { hostServices.messaging.publish("start.${n}", p); const until = Date.now() + ${busyMs}; while (Date.now() < until) {} hostServices.messaging.publish("end.${n}", p); return "${n}"; }`;
+    const queued = [
+      { n: '1', busyMs: 1500, timeoutMs: 5000 },
+      { n: '2', busyMs: 0, timeoutMs: 300 },
+      { n: '3', busyMs: 0, timeoutMs: 300 },
+    ].map(({ n, busyMs, timeoutMs }) =>
+      runner.run({ source: source(n, busyMs), fileName: 'f.js', subject: 'demo', payload: utf8(n), limits: { ...DEFAULT_LIMITS, timeoutMs } }, { hostServices: recorder }),
+    );
+    const results = await Promise.all(queued);
+    assert.deepStrictEqual(results.map((r) => r.error?.message ?? text(r.reply)), ['1', '2', '3']);
+    assert.deepStrictEqual(seen, ['start.1', 'end.1', 'start.2', 'end.2', 'start.3', 'end.3']);
+  });
+});
+
+describe('FunctionRunner with a worker that stops responding', () => {
+  let dir: string;
+  let runner: FunctionRunner;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-stuck-'));
+    const script = path.join(dir, 'stuckWorker.js');
+    // Says it is ready, then blocks on the first request, as a worker stuck in native code would.
+    fs.writeFileSync(script, "const { parentPort } = require('worker_threads');\nparentPort.postMessage({ ready: true });\nparentPort.on('message', () => { for (;;) {} });\n");
+    runner = new FunctionRunner({ workerScript: script });
+  });
+  after(() => {
+    runner.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('says that a JavaScript run was stopped with its stuck worker, not that it looped', async () => {
+    const out = await runner.run({ source: '(s, p) => p', fileName: 'f.js', subject: 'demo', payload: utf8('x'), limits: { ...DEFAULT_LIMITS, timeoutMs: 100 } });
+    assert.strictEqual(out.error?.kind, 'timeout');
+    assert.strictEqual(out.error.message, 'the function did not finish within 100 ms and its worker stopped responding, so it was stopped (stuck in a host call?)');
+  });
+
+  it('says that a WebAssembly module did not finish, without mentioning host calls', async () => {
+    const out = await runner.run({ kind: 'wasm', artifactPath: path.join(dir, 'f.wasm'), subject: 'demo', payload: utf8('x'), limits: { ...DEFAULT_LIMITS, timeoutMs: 100 } });
+    assert.strictEqual(out.error?.kind, 'timeout');
+    assert.strictEqual(out.error.message, 'the WebAssembly module did not finish within 100 ms and was stopped (an endless loop?)');
   });
 });
 
