@@ -151,8 +151,11 @@ export class FunctionRunner {
         stderr: true,
       });
       // Anything the runtime itself prints goes to stderr: stdout may be the CLI's reply channel.
-      worker.stdout.pipe(process.stderr, { end: false });
-      worker.stderr.pipe(process.stderr, { end: false });
+      // Written chunk by chunk rather than piped: a node runs a runner (a worker) per workload, and
+      // every pipe would add listeners to process.stderr.
+      const forward = (chunk: Buffer) => process.stderr.write(chunk);
+      worker.stdout.on('data', forward);
+      worker.stderr.on('data', forward);
       worker.unref();
       channel.port1.unref();
       this.workersStarted++;

@@ -71,7 +71,7 @@ export function formatRunReport(r: FunctionRunResult): RunReportLine[] {
   if (e) {
     const where = e.line !== undefined ? ` at ${file}:${e.line}${e.column !== undefined ? `:${e.column}` : ''}` : '';
     lines.push({ level: 'error', text: `✖ ${describeKind(e.kind)}${where}: ${e.message}` });
-    if (e.stack && e.kind === 'exception') {
+    if (e.stack && (e.kind === 'exception' || e.kind === 'trap')) {
       for (const frame of e.stack.split('\n')) {
         lines.push({ level: 'error', text: `    ${frame.trim()}` });
       }
@@ -109,6 +109,12 @@ function describeKind(kind: string): string {
       return 'not run';
     case 'cancelled':
       return 'cancelled';
+    case 'trap':
+      return 'trapped';
+    case 'exitCode':
+      return 'failed';
+    case 'invalidModule':
+      return 'not runnable';
     default:
       return 'crashed';
   }

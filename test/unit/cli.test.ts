@@ -118,6 +118,15 @@ describe('nexfn run on a bare file (no nexfunction.json)', () => {
     assert.match(r.stderr, /echo\.wasm has no nexfunction\.json: running it as the WebAssembly function "echo"/);
   });
 
+  it('reports a trap with the module\'s own frames and nothing of the extension', async () => {
+    const wasm = await buildWat('trap-wasi', dir);
+    const r = await nexfn('run', wasm, '-s', 'wasm.trap');
+    assert.strictEqual(r.code, 1);
+    assert.match(r.stderr, /✖ trapped: the module trapped in parse_order: unreachable/);
+    assert.match(r.stderr, /at parse_order/);
+    assert.doesNotMatch(r.stderr, /\.js:|functionWorker|JsValue\(/);
+  });
+
   it('refuses other files with a message that says what runs', async () => {
     const file = path.join(dir, 'notes.txt');
     fs.writeFileSync(file, 'hello');
