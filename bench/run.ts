@@ -5,7 +5,9 @@
  * - the first run after the source changed (new source text: a fresh compile);
  * - a host-service KV get (mock backend) through the boundary, next to the same call in-process;
  * - a warm WebAssembly echo through the boundary, next to @wasmer/wasi in-process;
- * - save to results for a function with 20 trigger cases, next to the sum of its executor times.
+ * - save to results for a function with 20 trigger cases, next to the sum of its executor times;
+ * - the local Nex node on a private nats-server (bench/localNode.ts): trigger round trips, sustained
+ *   throughput and deploy times.
  * Report ratios against the baselines; these are not pass/fail thresholds.
  */
 import * as fs from 'fs';
@@ -21,44 +23,15 @@ import { DEFAULT_LIMITS, JsRunRequest, WasmRunRequest } from '../src/executor/ty
 import { MockHostServices } from '../src/hostservices/mockBackend';
 import { loadWasi, runWasiFunction } from '../src/executor/wasiEngine';
 import { buildWat, tempDir } from '../test/support/wasmFixtures';
+import { benchLocalNode } from './localNode';
+import { ms, row, stats, timeAsync, timeSync, us, WARMUP } from './measure';
 
 const N = Number(process.env.BENCH_N ?? 2000);
-const WARMUP = 100;
 
 const echo: JsRunRequest = { source: '(subject, payload) => payload;', fileName: 'echo.js', subject: 'bench.echo', payload: utf8('hello, nex'), limits: DEFAULT_LIMITS };
 const kvGetSource = '(subject, payload) => hostServices.kv.get("greeting");';
 const kvGet: JsRunRequest = { ...echo, source: kvGetSource, fileName: 'kv.js', workload: 'bench', namespace: 'default' };
 const kvGetTwice: JsRunRequest = { ...kvGet, source: '(subject, payload) => { hostServices.kv.get("greeting"); return hostServices.kv.get("greeting"); };' };
-
-function stats(samples: number[]): { p50: number; p95: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-  return { p50: at(50), p95: at(95) };
-}
-
-async function timeAsync(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n + WARMUP; i++) {
-    const t0 = performance.now();
-    await fn(i);
-    if (i >= WARMUP) out.push(performance.now() - t0);
-  }
-  return out;
-}
-
-function timeSync(n: number, fn: (i: number) => unknown): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n + WARMUP; i++) {
-    const t0 = performance.now();
-    fn(i);
-    if (i >= WARMUP) out.push(performance.now() - t0);
-  }
-  return out;
-}
-
-const us = (ms: number) => `${(ms * 1000).toFixed(0).padStart(6)} µs`;
-const row = (label: string, s: { p50: number; p95: number }, base?: { p50: number }) =>
-  console.log(`  ${label.padEnd(48)} p50 ${us(s.p50)}  p95 ${us(s.p95)}${base ? `   ${(s.p50 / base.p50).toFixed(2)}x` : ''}`);
 
 function check(out: { ok: boolean; error?: { message: string } }): void {
   if (!out.ok) throw new Error(out.error!.message);
@@ -120,6 +93,7 @@ async function main(): Promise<void> {
   const wasiInProcess = stats(timeSync(N, () => check(runWasiFunction(wasmEcho))));
   const wasiWorker = stats(await timeAsync(N, async () => check(await runner.run(wasmEcho))));
   runner.dispose();
+  const reportLocalNode = await benchLocalNode({ jsWarmRun: worker, wasmWarmRun: wasiWorker });
 
   console.log(`Local runs, ${N} samples each after ${WARMUP} warm-up runs (p50 and ratio to the baseline above it)`);
   console.log('warm echo:');
@@ -137,13 +111,13 @@ async function main(): Promise<void> {
   console.log('warm WebAssembly (WASI) echo:');
   row('baseline: @wasmer/wasi in-process (cached module)', wasiInProcess);
   row('through the worker boundary', wasiWorker, wasiInProcess);
-  const ms = (x: number) => `${x.toFixed(1).padStart(6)} ms`;
   const str = stats(saveToResults);
   const bare = stats(bareSums);
   console.log('save to results, a function with 20 trigger cases (parse, run, check):');
   console.log(`  ${'sum of the bare executor times'.padEnd(48)} p50 ${ms(bare.p50)}`);
   console.log(`  ${'whole loop'.padEnd(48)} p50 ${ms(str.p50)}  p95 ${ms(str.p95)}   ${(str.p50 / bare.p50).toFixed(2)}x`);
   console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
+  reportLocalNode();
 }
 
 main().catch((e) => {
