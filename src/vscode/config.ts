@@ -4,10 +4,26 @@
  * logged once at start and again when they change.
  */
 import { ConfigurationChangeEvent, Event, EventEmitter, LogOutputChannel, workspace as Workspace } from 'vscode';
+import { EmulatedVersion } from '../devnode/nodeConfig';
 import { LimitSources } from '../run/functionRun';
 import { DisposableObject } from './lifecycle';
 
 export type RunOnSave = 'off' | 'changedFunction' | 'all';
+
+/** The `nex.localNode.*` settings: how the editor's local Nex node starts. No secrets here. */
+export interface LocalNodeSettings {
+  /** Start the node when a trusted workspace opens (or is trusted). */
+  startWithWorkspace: boolean;
+  /** The Nex version the node behaves as (checked by the node's owner: settings files can hold anything). */
+  emulate: EmulatedVersion;
+  /** Comma-separated NATS URLs to attach to; empty: start a private nats-server. */
+  natsUrl: string;
+  /** Where nats-server is; empty: found on PATH. */
+  natsServerPath: string;
+}
+
+/** The settings a running local node is restarted for when they change. */
+const LOCAL_NODE_RESTART_KEYS = ['localNode.emulate', 'localNode.natsUrl', 'localNode.natsServerPath'];
 
 const SECTION = 'nex';
 
@@ -47,6 +63,21 @@ export class Config extends DisposableObject {
     return this.get<RunOnSave>('runOnSave');
   }
 
+  /** How the local Nex node starts (`nex.localNode.*`). */
+  get localNode(): LocalNodeSettings {
+    return {
+      startWithWorkspace: this.get<boolean>('localNode.startWithWorkspace'),
+      emulate: this.get<EmulatedVersion>('localNode.emulate'),
+      natsUrl: this.get<string>('localNode.natsUrl').trim(),
+      natsServerPath: this.get<string>('localNode.natsServerPath').trim(),
+    };
+  }
+
+  /** True when a change means a running local node must restart to apply it. */
+  affectsLocalNodeRestart(e: ConfigurationChangeEvent): boolean {
+    return LOCAL_NODE_RESTART_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
+  }
+
   /** The settings' part of a run's limits: below the manifest's own limits. */
   get runLimits(): LimitSources {
     return { settings: { timeoutMs: this.runTimeoutMs, memoryLimitBytes: this.runMemoryLimitMiB * 1048576 } };
@@ -55,7 +86,9 @@ export class Config extends DisposableObject {
   /** Writes every contributed setting's effective value to the log, on one line. */
   logEffective(why = 'settings'): void {
     const config = Workspace.getConfiguration(SECTION);
-    this.log?.info(`${why}: ${this.keys.map((k) => `${SECTION}.${k}=${JSON.stringify(config.get(k))}`).join(', ')}`);
+    // A URL pasted with credentials in it (refused where it is used) still never reaches the log.
+    const shown = (value: unknown) => JSON.stringify(value)?.replace(/\/\/[^/@"\s]+@/g, '//***@');
+    this.log?.info(`${why}: ${this.keys.map((k) => `${SECTION}.${k}=${shown(config.get(k))}`).join(', ')}`);
   }
 
   private get<T>(key: string): T {

@@ -1,4 +1,4 @@
-import { ExtensionContext, ExtensionMode, languages as Languages } from 'vscode';
+import { Disposable, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
 import { FunctionDefinition, isValid } from '../core/manifest';
 import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
@@ -29,10 +29,20 @@ export interface NexTestApi {
     saveRuns(): number;
     results(): ReadonlyMap<string, CaseResult>;
   };
+  localNode: {
+    /** The status bar text, e.g. "$(server) Nex node: 0 functions". */
+    status(): string;
+    nodeId(): string | undefined;
+    natsUrl(): string | undefined;
+  };
 }
+
+/** The extension of the running activation, for deactivate() to wait on the local node's stop. */
+let active: NexExtension | undefined;
 
 export function activate(context: ExtensionContext): NexTestApi | undefined {
   const ext = new NexExtension(context);
+  active = ext;
   context.subscriptions.push(ext);
   const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
   own(new FunctionsView(ext.catalog));
@@ -41,6 +51,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
   own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
   own(registerCommands(ext));
+  own(startLocalNodeWithWorkspace(ext));
   void ext.catalog.refresh();
   if (context.extensionMode === ExtensionMode.Production) {
     return undefined;
@@ -69,9 +80,45 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       saveRuns: () => ext.triggerTests.saveRuns,
       results: () => ext.triggerTests.results,
     },
+    localNode: {
+      status: () => ext.localNode.statusText,
+      nodeId: () => ext.localNode.host?.node.nodeId,
+      natsUrl: () => ext.localNode.host?.natsUrl,
+    },
   };
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+/**
+ * `nex.localNode.startWithWorkspace`: starts the local node now when the workspace is trusted,
+ * else once trust is granted, and when the setting is turned on. A failure shows in the status bar
+ * and as a message (no command reports it).
+ */
+function startLocalNodeWithWorkspace(ext: NexExtension): Disposable {
+  const startIfWanted = () => {
+    if (!Workspace.isTrusted || !ext.config.localNode.startWithWorkspace || ext.localNode.host || ext.localNode.isStarting) {
+      return;
+    }
+    ext.localNode.start().catch(async (e: Error) => {
+      const choice = await ext.ui.error(`Nex: the local node did not start: ${e?.message ?? String(e)}`, 'Show Log');
+      if (choice) {
+        ext.localNode.showLog();
+      }
+    });
+  };
+  startIfWanted();
+  return Disposable.from(
+    Workspace.onDidGrantWorkspaceTrust(startIfWanted),
+    ext.config.onDidChange((e) => {
+      if (e.affectsConfiguration('nex.localNode.startWithWorkspace')) {
+        startIfWanted();
+      }
+    }),
+  );
+}
+
+/** Everything is disposed through context.subscriptions; this waits until the local node and its nats-server have stopped. */
+export async function deactivate(): Promise<void> {
+  const ext = active;
+  active = undefined;
+  await ext?.localNode.stop();
 }

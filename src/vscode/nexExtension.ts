@@ -10,6 +10,7 @@ import { FunctionRunner } from '../executor/functionRunner';
 import { Config, contributedSettingKeys } from './config';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableStore } from './lifecycle';
+import { LocalNodeController, localNodeStateDir } from './localNode/localNodeController';
 import { MockStates } from './mockStates';
 import { HostServicesPanels } from './panels/hostServicesPanel';
 import { RunReporter } from './runReporter';
@@ -30,6 +31,8 @@ export class NexExtension {
   readonly reporter: RunReporter;
   readonly triggerTests: TriggerTests;
   readonly panels: HostServicesPanels;
+  /** The local Nex node of this window, with its log and status bar; stopped with the extension. */
+  readonly localNode: LocalNodeController;
   /** Every question to the user goes through this port (tests script it). */
   ui: UserInterface = vscodeUi;
 
@@ -44,6 +47,9 @@ export class NexExtension {
     this.reporter = own(new RunReporter({ log: this.log, catalog: this.catalog, mocks: this.mocks, ui: () => this.ui }));
     this.triggerTests = own(new TriggerTests(this));
     this.panels = own(new HostServicesPanels(this));
+    // Per workspace: two windows never share a node's identity or its private JetStream store.
+    const nodeState = localNodeStateDir((context.storageUri ?? context.globalStorageUri).fsPath);
+    this.localNode = own(new LocalNodeController({ stateDir: nodeState, config: this.config, ui: () => this.ui }));
     own({ dispose: () => this.connection.dispose() });
     this.config.logEffective();
   }

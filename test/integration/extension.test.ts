@@ -6,6 +6,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { connect } from '@nats-io/transport-node';
 import type { NexTestApi } from '../../src/vscode/extension';
 import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
 
@@ -433,5 +434,42 @@ describe('Nex Functions in VS Code', () => {
       await vscode.workspace.fs.delete(dir, { recursive: true });
     }
     await waitFor(false);
+  });
+
+  it('starts and stops the local Nex node from the commands, with its status bar', async () => {
+    api.setUi(new ScriptedUi([]));
+    const started = await vscode.commands.executeCommand<{ nodeId: string; natsUrl: string } | undefined>('nex.startLocalNode');
+    assert.ok(started, 'Start Local Node returns the node');
+    /** The node's PING reply on the node's NATS URL, or why there is none. */
+    const ping = async (): Promise<string> => {
+      let nc;
+      try {
+        nc = await connect({ servers: started.natsUrl, reconnect: false, timeout: 2000 });
+      } catch (e) {
+        return `no connection: ${(e as Error).message}`;
+      }
+      try {
+        const reply = await nc.request(`$NEX.PING.${started.nodeId}`, '', { timeout: 5000 });
+        return reply.json<{ data: { node_id: string } }>().data.node_id;
+      } catch (e) {
+        return `no answer: ${(e as Error).message}`;
+      } finally {
+        await nc.close();
+      }
+    };
+    try {
+      assert.match(api.localNode.status(), /Nex node: 0 functions/);
+      assert.strictEqual(api.localNode.nodeId(), started.nodeId);
+      assert.strictEqual(api.localNode.natsUrl(), started.natsUrl);
+      assert.match(started.natsUrl, /^nats:\/\/127\.0\.0\.1:\d+$/, 'a private nats-server (the fixture sets no nex.localNode.natsUrl)');
+      assert.strictEqual(await ping(), started.nodeId);
+      const again = await vscode.commands.executeCommand<{ nodeId: string; natsUrl: string }>('nex.startLocalNode');
+      assert.deepStrictEqual(again, started, 'a second start finds the running node');
+    } finally {
+      await vscode.commands.executeCommand('nex.stopLocalNode');
+    }
+    assert.match(api.localNode.status(), /stopped/);
+    assert.strictEqual(api.localNode.nodeId(), undefined);
+    assert.match(await ping(), /^no (connection|answer)/, 'the private nats-server is gone with the node');
   });
 });

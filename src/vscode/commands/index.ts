@@ -9,6 +9,7 @@ import { BuildFailedError } from '../../toolchain/buildRunner';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
+import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
 import { runFunctionCommand } from './runFunction';
 import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './runTriggerCases';
@@ -28,6 +29,9 @@ export const COMMANDS = {
   'nex.runTriggerPick': (ext) => (arg: { function: string }) => runTriggerPickCommand(ext, arg),
   'nex.saveAsTriggerCase': (ext) => () => saveAsTriggerCaseCommand(ext),
   'nex.showHostServices': (ext) => (arg) => showHostServicesCommand(ext, arg),
+  'nex.startLocalNode': (ext) => () => startLocalNodeCommand(ext),
+  'nex.stopLocalNode': (ext) => () => stopLocalNodeCommand(ext),
+  'nex.showLocalNodeLog': (ext) => () => ext.localNode.showLog(),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;
