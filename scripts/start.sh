@@ -29,7 +29,8 @@ echo
 echo "Nex Functions is running in VS Code (code-server) with the example workspace:"
 echo "    http://127.0.0.1:$PORT/?folder=$WORKSPACE"
 echo "Open the Nex view in the activity bar, or run \"Nex: Run Function…\" from the command palette (F1)."
-echo "The workspace asks for trust first: functions run only in a trusted workspace. Ctrl-C stops."
+echo "The workspace asks for trust first: functions run only in a trusted workspace; once trusted, the"
+echo "local Nex node starts on a private nats-server (status bar: Nex node). Ctrl-C stops everything."
 echo
 exec "$CODE_SERVER_NODE" "$CODE_SERVER_ENTRY" --user-data-dir "$STATE/user-data" --extensions-dir "$STATE/extensions" \
   --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry --disable-update-check --ignore-last-opened "$WORKSPACE"
