@@ -378,3 +378,41 @@ describe('local Nex node emulating 0.3.0', function () {
     assert.deepStrictEqual(undeployed.data, { reason: 'Workload undeploy requested', workload_id: id, workload_name: 'hi03' });
   });
 });
+
+describe('local Nex node: two functions on overlapping subjects', function () {
+  this.timeout(60000);
+  it('delivers a message to both (plain subscriptions, as 0.2.7), and each answers its own subjects', async () => {
+    const server = await startNatsServer();
+    const stateDir = tempDir('nex-node-overlap-');
+    const nc = await connect({ servers: server.url });
+    const node = await LocalNexNode.start({ nc, stateDir, config: { heartbeatMs: 60000 } });
+    try {
+      const store = await new Objm(nc).create('NEXCLIFILES');
+      const issuer = createAccount();
+      const sender = createCurve();
+      for (const [name, trigger] of [['wide', 'over.*'], ['narrow', 'over.x']]) {
+        await store.putBlob({ name }, new TextEncoder().encode(`(s, p) => "${name}";`));
+        const body = buildDeployRequest('0.2', { name, type: 'v8', bucket: 'NEXCLIFILES', key: name, hash: 'h', triggerSubjects: [trigger], issuer, senderXKey: sender, nodeId: node.nodeId, nodePublicXKey: node.identity.publicXKey });
+        const res = JSON.parse((await nc.request(`$NEX.DEPLOY.default.${node.nodeId}`, deployRequestJson(body), { timeout: 15000 })).string());
+        assert.strictEqual(res.error, undefined, res.error);
+      }
+      const ran: string[] = [];
+      const sub = nc.subscribe('$NEX.events.default.function_exec_succeeded', { callback: (_e, m) => void ran.push(JSON.parse(m.string()).data.workload_name) });
+      await nc.flush();
+      assert.strictEqual((await nc.request('over.y', '', { timeout: 5000 })).string(), '"wide"');
+      const both = (await nc.request('over.x', '', { timeout: 5000 })).string();
+      assert.ok(['"wide"', '"narrow"'].includes(both), both);
+      const deadline = Date.now() + 5000;
+      while (ran.length < 3 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      sub.unsubscribe();
+      assert.deepStrictEqual([...ran].sort(), ['narrow', 'wide', 'wide'], 'over.x ran both functions');
+    } finally {
+      await node.stop();
+      await nc.close();
+      await server.stop();
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
