@@ -397,7 +397,7 @@ describe('local Nex node: two functions on overlapping subjects', function () {
         assert.strictEqual(res.error, undefined, res.error);
       }
       const ran: string[] = [];
-      const sub = nc.subscribe('$NEX.events.default.function_exec_succeeded', { callback: (_e, m) => void ran.push(JSON.parse(m.string()).data.workload_name) });
+      const sub = nc.subscribe('$NEX.events.default.function_exec_succeeded', { callback: (_e: unknown, m: { string(): string }) => void ran.push(JSON.parse(m.string()).data.workload_name) });
       await nc.flush();
       assert.strictEqual((await nc.request('over.y', '', { timeout: 5000 })).string(), '"wide"');
       const both = (await nc.request('over.x', '', { timeout: 5000 })).string();
