@@ -15,6 +15,8 @@ import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
 import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
 import { testCommand, validateCommand } from './testCommands';
 import { defaultNodeStateDir, nodeCommand, NodeCommandOptions } from './nodeCommand';
+import { registerNodesCommands } from './nodesCommands';
+import { registerDeployCommands } from './deployCommands';
 import { EMULATED_VERSIONS } from '../devnode/nodeConfig';
 import { formatMs, formatRunReport } from '../run/runReport';
 import { freshMocks, runFunction, RunSink } from '../run/functionRun';
@@ -159,6 +161,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         exitCode = 1;
       }
     });
+
+  registerNodesCommands(program, io, (code) => (exitCode = code));
+  registerDeployCommands(program, io, (code) => (exitCode = code));
 
   program
     .command('test')
