@@ -35,6 +35,13 @@ export interface NexTestApi {
     nodeId(): string | undefined;
     natsUrl(): string | undefined;
   };
+  connections: {
+    /** The connection status bar text, e.g. "$(plug) Nex: local node". */
+    status(): string;
+    state(): string;
+    /** What the secret storage holds for a saved connection (test builds only). */
+    secretsOf(name: string): Promise<Record<string, string>>;
+  };
 }
 
 /** The extension of the running activation, for deactivate() to wait on the local node's stop. */
@@ -85,6 +92,11 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       nodeId: () => ext.localNode.host?.node.nodeId,
       natsUrl: () => ext.localNode.host?.natsUrl,
     },
+    connections: {
+      status: () => ext.connections.statusText,
+      state: () => ext.connections.state,
+      secretsOf: async (name) => JSON.parse((await context.secrets.get(`nex.connection:${name}`)) ?? '{}') as Record<string, string>,
+    },
   };
 }
 
@@ -98,12 +110,16 @@ function startLocalNodeWithWorkspace(ext: NexExtension): Disposable {
     if (!Workspace.isTrusted || !ext.config.localNode.startWithWorkspace || ext.localNode.host || ext.localNode.isStarting) {
       return;
     }
-    ext.localNode.start().catch(async (e: Error) => {
+    ext.localNode.start().then(
+      // The built-in connection: with nothing else connected, the explorer and deploys use the local node.
+      () => (ext.connections.connection || ext.connections.state === 'connecting' ? undefined : ext.connections.connect({ kind: 'local' }).catch((e: Error) => ext.log.warn(`could not connect to the local node: ${e.message}`))),
+      async (e: Error) => {
       const choice = await ext.ui.error(`Nex: the local node did not start: ${e?.message ?? String(e)}`, 'Show Log');
       if (choice) {
         ext.localNode.showLog();
       }
-    });
+      },
+    );
   };
   startIfWanted();
   return Disposable.from(

@@ -11,6 +11,7 @@ import { Config, contributedSettingKeys } from './config';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableStore } from './lifecycle';
 import { LocalNodeController, localNodeStateDir } from './localNode/localNodeController';
+import { ConnectionManager } from './connections/connectionManager';
 import { MockStates } from './mockStates';
 import { HostServicesPanels } from './panels/hostServicesPanel';
 import { RunReporter } from './runReporter';
@@ -33,6 +34,7 @@ export class NexExtension {
   readonly panels: HostServicesPanels;
   /** The local Nex node of this window, with its log and status bar; stopped with the extension. */
   readonly localNode: LocalNodeController;
+  readonly connections: ConnectionManager;
   /** Every question to the user goes through this port (tests script it). */
   ui: UserInterface = vscodeUi;
 
@@ -50,6 +52,9 @@ export class NexExtension {
     // Per workspace: two windows never share a node's identity or its private JetStream store.
     const nodeState = localNodeStateDir((context.storageUri ?? context.globalStorageUri).fsPath);
     this.localNode = own(new LocalNodeController({ stateDir: nodeState, config: this.config, ui: () => this.ui }));
+    this.connections = own(
+      new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, memento: context.workspaceState, log: this.log, newScope: () => this.newConnectionScope() }),
+    );
     own({ dispose: () => this.connection.dispose() });
     this.config.logEffective();
   }

@@ -15,6 +15,8 @@ export interface InputOptions {
   placeHolder?: string;
   /** Returns a message when the value is not acceptable. */
   validate?: (value: string) => string | undefined;
+  /** Hide what is typed (passwords, tokens, seeds). */
+  password?: boolean;
 }
 
 export interface UserInterface {
@@ -38,6 +40,7 @@ export const vscodeUi: UserInterface = {
         value: options.value,
         valueSelection: options.value !== undefined ? [0, options.value.length] : undefined,
         placeHolder: options.placeHolder,
+        password: options.password,
         ignoreFocusOut: true,
         validateInput: options.validate ? (v) => options.validate!(v) : undefined,
       }),

@@ -436,6 +436,32 @@ describe('Nex Functions in VS Code', () => {
     await waitFor(false);
   });
 
+  it('connects to the local node (built in), says so in the status bar, and keeps typed secrets out of the settings', async () => {
+    api.setUi(new ScriptedUi([]));
+    try {
+      const connection = await vscode.commands.executeCommand<{ label: string; namespace: string } | undefined>('nex.connect', { kind: 'local' });
+      assert.strictEqual(connection?.label, 'local node');
+      assert.strictEqual(api.connections.state(), 'connected');
+      assert.match(api.connections.status(), /Nex: local node/);
+      const url = api.localNode.natsUrl()!;
+      api.setUi(new ScriptedUi(['team', url, (items) => items.find((i) => i.value === 'userPassword')!.value, 'ada', 'lovelace', 'prod']));
+      await vscode.commands.executeCommand('nex.addConnection');
+      const saved = vscode.workspace.getConfiguration('nex').get<Array<Record<string, string>>>('connections')!;
+      assert.deepStrictEqual(saved.find((c) => c.name === 'team'), { name: 'team', servers: url, auth: 'userPassword', user: 'ada', namespace: 'prod' });
+      assert.doesNotMatch(JSON.stringify(saved), /lovelace/, 'the password is not in the settings');
+      assert.deepStrictEqual(await api.connections.secretsOf('team'), { password: 'lovelace' });
+      assert.doesNotMatch(api.outputLines().join('\n') + JSON.stringify(saved), /lovelace/);
+      assert.strictEqual(await vscode.commands.executeCommand('nex.removeConnection', 'team'), true);
+      assert.deepStrictEqual(await api.connections.secretsOf('team'), {}, 'removing a connection removes its secrets');
+      await vscode.commands.executeCommand('nex.disconnect');
+      assert.strictEqual(api.connections.state(), 'disconnected');
+      assert.match(api.connections.status(), /not connected/);
+    } finally {
+      await vscode.commands.executeCommand('nex.disconnect');
+      await vscode.commands.executeCommand('nex.stopLocalNode');
+    }
+  });
+
   it('starts and stops the local Nex node from the commands, with its status bar', async () => {
     api.setUi(new ScriptedUi([]));
     const started = await vscode.commands.executeCommand<{ nodeId: string; natsUrl: string } | undefined>('nex.startLocalNode');

@@ -6,8 +6,10 @@
 import { commands as Commands, Disposable } from 'vscode';
 import { formatProblem, ProblemError } from '../../core/problems';
 import { BuildFailedError } from '../../toolchain/buildRunner';
+import type { ConnectionTarget } from '../connections/connectionManager';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
+import { addConnectionCommand, connectCommand, disconnectCommand, editConnectionCommand, removeConnectionCommand } from './connections';
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
 import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
@@ -32,6 +34,11 @@ export const COMMANDS = {
   'nex.startLocalNode': (ext) => () => startLocalNodeCommand(ext),
   'nex.stopLocalNode': (ext) => () => stopLocalNodeCommand(ext),
   'nex.showLocalNodeLog': (ext) => () => ext.localNode.showLog(),
+  'nex.connect': (ext) => (target?: ConnectionTarget) => connectCommand(ext, target),
+  'nex.disconnect': (ext) => () => disconnectCommand(ext),
+  'nex.addConnection': (ext) => () => addConnectionCommand(ext),
+  'nex.editConnection': (ext) => (name?: string) => editConnectionCommand(ext, typeof name === 'string' ? name : undefined),
+  'nex.removeConnection': (ext) => (name?: string) => removeConnectionCommand(ext, typeof name === 'string' ? name : undefined),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;

@@ -29,6 +29,9 @@ export async function startLocalNodeCommand(ext: NexExtension): Promise<StartedL
 /** Stops the local node (or the start under way) and its private nats-server. */
 export async function stopLocalNodeCommand(ext: NexExtension): Promise<void> {
   const active = ext.localNode.host !== undefined || ext.localNode.isStarting;
+  if (ext.connections.connection?.target.kind === 'local') {
+    ext.connections.disconnect();
+  }
   await ext.localNode.stop();
   if (!active) {
     void ext.ui.info('The local Nex node is not running.');

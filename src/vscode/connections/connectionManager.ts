@@ -1,0 +1,208 @@
+/**
+ * The editor's NATS connection: to the local Nex node (built in), a saved connection, or a nats CLI
+ * context. One at a time; what belongs to it lives in the context's connection scope and goes with
+ * it. A status bar item says which connection and in what state (connecting, connected,
+ * reconnecting, offline with the reason); it reconnects by itself after an outage and says so.
+ */
+import { Event, EventEmitter, LogOutputChannel, Memento, SecretStorage, StatusBarAlignment, ThemeColor, window as Window } from 'vscode';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext } from '../../nats/connection';
+import { DisposableObject, DisposableStore } from '../lifecycle';
+import { LocalNodeController } from '../localNode/localNodeController';
+import { profileOf, readSecrets, savedConnections } from './savedConnections';
+
+/** What to connect to. */
+export type ConnectionTarget = { kind: 'local' } | { kind: 'saved'; name: string } | { kind: 'context'; name: string };
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'offline';
+
+/** A live connection. */
+export interface NexConnection {
+  target: ConnectionTarget;
+  label: string;
+  nc: NatsConnection;
+  profile: ConnectionProfile;
+  namespace: string;
+  /** Disposed when this connection goes. */
+  scope: DisposableStore;
+}
+
+export interface ConnectionManagerDeps {
+  localNode: LocalNodeController;
+  secrets: SecretStorage;
+  memento: Memento;
+  log: LogOutputChannel;
+  /** Disposes the previous connection's resources and gives a fresh scope (NexExtension.newConnectionScope). */
+  newScope: () => DisposableStore;
+}
+
+const LAST_TARGET = 'nex.lastConnection';
+
+export function targetLabel(target: ConnectionTarget): string {
+  return target.kind === 'local' ? 'local node' : target.kind === 'context' ? `context ${target.name}` : target.name;
+}
+
+export class ConnectionManager extends DisposableObject {
+  private readonly statusBar = this.register(Window.createStatusBarItem('nex.connection', StatusBarAlignment.Left, 39));
+  private readonly changed = this.register(new EventEmitter<NexConnection | undefined>());
+  /** Fires when the connection changes (undefined: disconnected). */
+  readonly onDidChangeConnection: Event<NexConnection | undefined> = this.changed.event;
+  private live?: NexConnection;
+  private stateValue: ConnectionState = 'disconnected';
+  private reason = '';
+  private attempt = 0;
+
+  constructor(private readonly deps: ConnectionManagerDeps) {
+    super();
+    this.statusBar.name = 'Nex Connection';
+    this.statusBar.command = 'nex.connect';
+    this.render();
+  }
+
+  get connection(): NexConnection | undefined {
+    return this.live;
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  get statusText(): string {
+    return this.statusBar.text;
+  }
+
+  /** The target connected last (to offer it again). */
+  get lastTarget(): ConnectionTarget | undefined {
+    return this.deps.memento.get<ConnectionTarget>(LAST_TARGET);
+  }
+
+  /** Connects (replacing the current connection); throws a message that says what to fix. */
+  async connect(target: ConnectionTarget): Promise<NexConnection> {
+    const attempt = ++this.attempt;
+    this.closeCurrent();
+    this.setState('connecting', '', target);
+    try {
+      const { profile, secrets, namespace } = await this.resolve(target);
+      const nc = await connectNats(profile, secrets, { name: 'nex-functions' });
+      if (attempt !== this.attempt) {
+        await nc.close();
+        throw new Error('another connection was asked for meanwhile');
+      }
+      const scope = this.deps.newScope();
+      const connection: NexConnection = { target, label: targetLabel(target), nc, profile, namespace, scope };
+      scope.add({ dispose: () => void nc.close().catch(() => undefined) });
+      this.live = connection;
+      this.watch(connection);
+      await this.deps.memento.update(LAST_TARGET, target);
+      this.deps.log.info(`connected to ${connection.label} (${profile.servers.join(', ')}), namespace ${namespace}${nc.info?.jetstream ? '' : '; the server has no JetStream: deploys and host services will fail'}`);
+      this.setState('connected');
+      this.changed.fire(connection);
+      return connection;
+    } catch (e) {
+      if (attempt === this.attempt) {
+        this.setState('offline', (e as Error).message, target);
+      }
+      throw e;
+    }
+  }
+
+  /** Closes the connection and everything that belongs to it. */
+  disconnect(): void {
+    this.attempt++;
+    this.closeCurrent();
+    this.setState('disconnected');
+  }
+
+  private closeCurrent(): void {
+    if (this.live) {
+      this.deps.log.info(`disconnected from ${this.live.label}`);
+      this.live = undefined;
+      this.deps.newScope();
+      this.changed.fire(undefined);
+    }
+  }
+
+  private async resolve(target: ConnectionTarget): Promise<{ profile: ConnectionProfile; secrets: ConnectionSecrets; namespace: string }> {
+    if (target.kind === 'local') {
+      const host = await this.deps.localNode.start();
+      return { profile: { servers: [host.natsUrl] }, secrets: {}, namespace: 'default' };
+    }
+    if (target.kind === 'context') {
+      const context = loadNatsContext(target.name);
+      return { profile: context.profile, secrets: context.secrets, namespace: 'default' };
+    }
+    const saved = savedConnections().find((c) => c.name === target.name);
+    if (!saved) {
+      throw new Error(`there is no saved connection "${target.name}" in the nex.connections setting`);
+    }
+    return { profile: profileOf(saved), secrets: await readSecrets(this.deps.secrets, saved.name), namespace: saved.namespace || 'default' };
+  }
+
+  /** Follows the connection's status: reconnecting, back, or closed for good. */
+  private watch(connection: NexConnection): void {
+    void (async () => {
+      for await (const status of connection.nc.status()) {
+        if (this.live !== connection) {
+          return;
+        }
+        if (status.type === 'disconnect') {
+          this.setState('reconnecting', 'the server went away');
+          this.deps.log.warn(`lost the connection to ${connection.label}: reconnecting…`);
+        } else if (status.type === 'reconnect') {
+          this.setState('connected');
+          this.deps.log.info(`reconnected to ${connection.label}`);
+        }
+      }
+    })();
+    void connection.nc.closed().then((err) => {
+      if (this.live === connection) {
+        this.live = undefined;
+        this.setState('offline', err ? err.message : 'the connection was closed');
+        this.changed.fire(undefined);
+      }
+    });
+  }
+
+  private setState(state: ConnectionState, reason = '', target?: ConnectionTarget): void {
+    this.stateValue = state;
+    this.reason = reason;
+    this.render(target);
+  }
+
+  private render(target: ConnectionTarget | undefined = this.live?.target): void {
+    const bar = this.statusBar;
+    const label = target ? targetLabel(target) : '';
+    bar.backgroundColor = undefined;
+    switch (this.stateValue) {
+      case 'disconnected':
+        bar.text = '$(debug-disconnect) Nex: not connected';
+        bar.tooltip = 'Not connected to NATS. Click to connect (the local Nex node, a saved connection or a nats context).';
+        break;
+      case 'connecting':
+        bar.text = `$(loading~spin) Nex: ${label}`;
+        bar.tooltip = `Connecting to ${label}…`;
+        break;
+      case 'connected':
+        bar.text = `$(plug) Nex: ${label}`;
+        bar.tooltip = `Connected to ${label} (${this.live?.profile.servers.join(', ')}), namespace ${this.live?.namespace}. Click to switch.`;
+        break;
+      case 'reconnecting':
+        bar.text = `$(sync~spin) Nex: ${label} (reconnecting)`;
+        bar.tooltip = `${label}: ${this.reason}; reconnecting by itself. Click to switch.`;
+        bar.backgroundColor = new ThemeColor('statusBarItem.warningBackground');
+        break;
+      case 'offline':
+        bar.text = `$(error) Nex: ${label || 'offline'}`;
+        bar.tooltip = `Offline: ${this.reason}. Click to connect again or to switch.`;
+        bar.backgroundColor = new ThemeColor('statusBarItem.errorBackground');
+        break;
+    }
+    bar.show();
+  }
+
+  override dispose(): void {
+    this.attempt++;
+    this.live = undefined;
+    super.dispose();
+  }
+}
