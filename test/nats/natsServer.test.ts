@@ -5,15 +5,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { findNatsServer, NatsServerMissingError } from '../../src/nats/natsServerProcess';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
+import { isAlive } from '../support/processes';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('real nats-server (src/nats/natsServerProcess)', () => {
   let server: NatsServerHandle;

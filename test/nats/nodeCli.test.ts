@@ -9,17 +9,10 @@ import { createAccount, createCurve } from '@nats-io/nkeys';
 import { buildDeployRequest, deployRequestJson } from '../../src/nex/deployRequest';
 import { main } from '../../src/cli/nexfn';
 import { tempDir } from '../support/wasmFixtures';
+import { isAlive } from '../support/processes';
 
 const BIN = path.resolve(__dirname, '../../src/cli/bin.js');
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('nexfn node', function () {
   this.timeout(60000);
