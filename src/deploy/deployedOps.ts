@@ -1,0 +1,458 @@
+/**
+ * Working with functions once they are deployed: stop them (by name or workload id, signed by the
+ * deploy's issuer), trigger them (a request on a concrete subject), follow their logs and the
+ * nodes' events (reference §2), and record the traffic on a subject as trigger cases.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree } from 'jsonc-parser';
+import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import { concreteSubjectProblem } from '../core/subject';
+import { encodeValue } from '../core/valueCodec';
+import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
+import { NexControlClient } from '../nex/controlClient';
+import type { NexProtocolVersion, StopRequest, StopResponse } from '../nex/controlTypes';
+import { encodeWorkloadJwt } from '../nex/workloadJwt';
+import { nodeProtocol, withHint } from './nodeReplies';
+import { ISSUER_KEY_FILE, type PublisherKeys } from './publisherKeys';
+
+/** A workload a node reports running (WPING, or INFO for the deploy's own node). */
+export interface RunningWorkload {
+  nodeId: string;
+  /** The node's Nex version, e.g. 0.2.7. */
+  nodeVersion: string;
+  namespace: string;
+  workloadId: string;
+  name: string;
+}
+
+/** The Nex namespace when none is given (the `nex` CLI's default). */
+export const DEFAULT_NAMESPACE = 'default';
+
+/** A node refuses a stop whose JWT shares the deploy's `iat` second; the retry waits this long. */
+const SAME_SECOND_RETRY_MS = 1000;
+
+/** Waits `ms`, or rejects with the signal's reason when it is aborted first. */
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The workloads named `nameOrId` (case-insensitively, as nodes match names) or with that workload
+ * id, in the namespace, from every node that answers WPING within the window (only `nodeId`'s when
+ * given).
+ */
+export async function findWorkloads(client: NexControlClient, namespace: string, nameOrId: string, options: { nodeId?: string; windowMs?: number } = {}): Promise<RunningWorkload[]> {
+  const answers = await client.workloadPing(namespace, nameOrId, options.windowMs);
+  return answers.flatMap((answer) =>
+    answer.ok && (!options.nodeId || answer.value.node_id === options.nodeId)
+      ? answer.value.running_machines.map((m) => ({ nodeId: answer.value.node_id, nodeVersion: answer.value.version, namespace: m.namespace, workloadId: m.id, name: m.name }))
+      : [],
+  );
+}
+
+/** The stop body of the node's format, with a fresh JWT (0.2: `sub` = name; 0.3: `sub` = workload id). */
+function stopRequest(workload: RunningWorkload, keys: PublisherKeys, protocol: NexProtocolVersion): StopRequest {
+  const jwt = encodeWorkloadJwt(keys.issuer, { name: workload.name, hash: '', requestId: workload.workloadId }, protocol);
+  return protocol === '0.2'
+    ? { workload_id: workload.workloadId, workload_jwt: jwt, target_node: workload.nodeId }
+    : { node_id: workload.nodeId, workload_id: workload.workloadId, workload_jwt: jwt };
+}
+
+export interface StopOptions {
+  keys: PublisherKeys;
+  /** Which format the node takes, when its version does not tell (a source build). */
+  nexVersion?: NexProtocolVersion;
+  signal?: AbortSignal;
+}
+
+/** Sends a stop; when the node says its claims share the deploy's second, sends a fresh one a second later. */
+async function sendStop(send: () => Promise<StopResponse>, signal?: AbortSignal): Promise<StopResponse> {
+  try {
+    return await send();
+  } catch (e) {
+    if (!(e instanceof NodeError && /cloned or captured/.test(e.nodeMessage))) {
+      throw e;
+    }
+    await abortableDelay(SAME_SECOND_RETRY_MS, signal);
+    return send();
+  }
+}
+
+/**
+ * Stops one workload, signed with the issuer key (a second after its deploy when it must be, see
+ * sendStop). A refusal comes back as NodeRefusal with the node's text, plus a hint when only the
+ * deploy's issuer may stop it.
+ */
+export async function stopWorkload(client: NexControlClient, workload: RunningWorkload, options: StopOptions): Promise<StopResponse> {
+  const protocol = nodeProtocol(workload.nodeVersion, workload.nodeId, options.nexVersion);
+  try {
+    return await sendStop(() => client.stop(workload.namespace, workload.nodeId, stopRequest(workload, options.keys, protocol)), options.signal);
+  } catch (e) {
+    throw withHint(e, { nodeId: workload.nodeId, issuer: options.keys.issuerPublicKey, issuerFile: path.join(options.keys.dir, ISSUER_KEY_FILE) });
+  }
+}
+
+/**
+ * Stops every workload named `nameOrId` or with that id in the namespace (on `nodeId` only, when
+ * given). Throws when none runs, naming what was looked for and where.
+ */
+export async function stopWorkloads(client: NexControlClient, nameOrId: string, options: StopOptions & { namespace?: string; nodeId?: string; windowMs?: number }): Promise<RunningWorkload[]> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const found = await findWorkloads(client, namespace, nameOrId, options);
+  if (found.length === 0) {
+    throw new Error(`no workload named "${nameOrId}" or with that id runs in the namespace "${namespace}"${options.nodeId ? ` on node ${options.nodeId}` : ''}: no node answered ${controlSubjects.workloadPing(namespace, nameOrId)}`);
+  }
+  for (const workload of found) {
+    options.signal?.throwIfAborted();
+    await stopWorkload(client, workload, options);
+  }
+  return found;
+}
+
+/** The answer of a triggered function. */
+export interface TriggerResult {
+  subject: string;
+  reply: Uint8Array;
+  /** Reply bytes. */
+  size: number;
+  /** From sending the request to receiving the reply. */
+  roundTripMs: number;
+}
+
+/** A node waits this long for a function's answer before it gives up (reference §3.3). */
+export const NODE_TRIGGER_TIMEOUT_MS = 10000;
+
+/** Whether a request failed because nobody subscribes to its subject. */
+function isNoResponders(e: unknown): boolean {
+  const error = e as Error & { isNoResponders?: () => boolean };
+  return error.isNoResponders?.() === true || error.name === 'NoRespondersError' || /no responders/i.test(error.message ?? '');
+}
+
+/**
+ * Sends `payload` to a concrete subject as a request, as a client of a deployed function does, and
+ * returns the reply. Says so clearly when no function is subscribed there, and what a missing
+ * reply usually means (a function that fails sends none).
+ */
+export async function triggerFunction(nc: NatsConnection, subject: string, payload: Uint8Array, options: { timeoutMs?: number } = {}): Promise<TriggerResult> {
+  const problem = concreteSubjectProblem(subject);
+  if (problem) {
+    throw new Error(`subject "${subject}": ${problem}`);
+  }
+  const timeoutMs = options.timeoutMs ?? NODE_TRIGGER_TIMEOUT_MS;
+  const started = performance.now();
+  let reply: Msg;
+  try {
+    reply = await nc.request(subject, payload, { timeout: timeoutMs });
+  } catch (e) {
+    if (isNoResponders(e)) {
+      throw new Error(`no function is subscribed to ${subject} on ${nc.getServer()}: no deployed workload has a trigger that matches it (deploy one, or check the namespace's workloads and their triggers)`);
+    }
+    if ((e as Error).name === 'TimeoutError' || /timeout/i.test((e as Error).message)) {
+      throw new Error(
+        `no reply on ${subject} within ${timeoutMs} ms: a function that fails (or a wasm function that writes nothing to stdout) sends no reply; its node reports function_exec_failed in the events about ${NODE_TRIGGER_TIMEOUT_MS / 1000} s after the trigger, and a JavaScript function's error in its logs`,
+      );
+    }
+    throw e;
+  }
+  return { subject, reply: reply.data, size: reply.data.length, roundTripMs: performance.now() - started };
+}
+
+/** Subscriptions that follow logs or events until the caller stops them. */
+export interface Watch {
+  stop(): void;
+}
+
+/** Subscribes and waits until the server has the subscriptions, so nothing published after the call is missed. */
+async function watch(nc: NatsConnection, subjects: string[], onMessage: (msg: Msg) => void): Promise<Watch> {
+  const subs: Subscription[] = subjects.map((subject) =>
+    nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (!err) {
+          onMessage(msg);
+        }
+      },
+    }),
+  );
+  await nc.flush();
+  return { stop: () => subs.forEach((s) => s.unsubscribe()) };
+}
+
+export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
+
+/** One log message of a workload (one write of the agent, not always one line). */
+export interface WorkloadLogLine {
+  subject: string;
+  nodeId: string;
+  workloadId: string;
+  level: LogLevelName;
+  /** The level number as the node sent it. */
+  rawLevel: number;
+  text: string;
+}
+
+/** slog levels (0.3 everywhere, 0.2 node-generated lines): debug −4, info 0, warn 4, error 8. */
+function slogLevel(level: number): LogLevelName {
+  return level < 0 ? 'debug' : level < 4 ? 'info' : level < 8 ? 'warn' : 'error';
+}
+
+/** The 0.2 agent's enum: panic 0, fatal 1, error 2, warn 3, info 4, debug 5, trace 6. */
+function agentLevel(level: number): LogLevelName {
+  return level <= 2 ? 'error' : level === 3 ? 'warn' : level === 4 ? 'info' : 'debug';
+}
+
+/**
+ * The level of a log message, by the layout of its subject (reference §2.1, §2.2): 0.3
+ * (`$NEX.logs.<ns>.<node>.<id>`) and 0.2 node-generated lines (`….<node>.<name>.<id>`) use slog
+ * numbers; 0.2 agent-forwarded lines (`….<node>.<id>.<name>`) the agent's enum.
+ */
+export function logLevelName(subject: string, level: number, workloadId: string): LogLevelName {
+  const tokens = subject.split('.');
+  const agentLine = tokens.length === 6 && tokens[4] === workloadId;
+  return agentLine ? agentLevel(level) : slogLevel(level);
+}
+
+/** A log body `{text, level, id}`, or undefined when the message is not one. */
+function parseLogBody(data: Uint8Array): { text: string; level: number; id: string } | undefined {
+  try {
+    const body = JSON.parse(new TextDecoder().decode(data)) as { text?: unknown; level?: unknown; id?: unknown };
+    return typeof body.text === 'string' && typeof body.level === 'number' && typeof body.id === 'string' ? { text: body.text, level: body.level, id: body.id } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows `$NEX.logs.<ns>.>` (both versions' layouts) and passes on the messages of the given
+ * workload ids (every workload's when none are given), keyed on the body's `id` as the reference
+ * recommends.
+ */
+export function watchLogs(nc: NatsConnection, options: { namespace?: string; workloadIds?: readonly string[]; onLine: (line: WorkloadLogLine) => void }): Promise<Watch> {
+  const ids = options.workloadIds && new Set(options.workloadIds);
+  return watch(nc, [controlSubjects.logs(options.namespace ?? DEFAULT_NAMESPACE)], (msg) => {
+    const body = parseLogBody(msg.data);
+    if (!body || (ids && !ids.has(body.id))) {
+      return;
+    }
+    options.onLine({ subject: msg.subject, nodeId: msg.subject.split('.')[3], workloadId: body.id, level: logLevelName(msg.subject, body.level, body.id), rawLevel: body.level, text: body.text });
+  });
+}
+
+/** A node's CloudEvent, with what it is about taken out of it. */
+export interface NexEvent {
+  subject: string;
+  /** The namespace token of the subject ("system" for node lifecycle events). */
+  namespace: string;
+  type: string;
+  /** The node id, or "<nodeId>-<workloadId>" for events a workload's agent raised. */
+  source: string;
+  nodeId: string;
+  /** The workload the event is about, when it says (0.3 `workload_id`, 0.2.7 `vmid`, or the agent's source). */
+  workloadId?: string;
+  time?: string;
+  data: Record<string, unknown>;
+}
+
+/** A CloudEvent as a NexEvent, or undefined when the message is not one. */
+function parseEvent(msg: Msg): NexEvent | undefined {
+  let event: { type?: unknown; source?: unknown; time?: unknown; data?: unknown };
+  try {
+    event = JSON.parse(new TextDecoder().decode(msg.data));
+  } catch {
+    return undefined;
+  }
+  if (typeof event?.type !== 'string' || typeof event.source !== 'string') {
+    return undefined;
+  }
+  const data = event.data && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
+  const [nodeId, agent] = event.source.split('-');
+  const workloadId = [data.workload_id, data.vmid, agent].find((v): v is string => typeof v === 'string' && v !== '');
+  return { subject: msg.subject, namespace: msg.subject.split('.')[2], type: event.type, source: event.source, nodeId, workloadId, time: typeof event.time === 'string' ? event.time : undefined, data };
+}
+
+/** Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does. */
+export function watchEvents(nc: NatsConnection, options: { namespace?: string; onEvent: (event: NexEvent) => void }): Promise<Watch> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const subjects = [...new Set([controlSubjects.events(namespace), `${API_PREFIX}.events.system.*`])];
+  return watch(nc, subjects, (msg) => {
+    const event = parseEvent(msg);
+    if (event) {
+      options.onEvent(event);
+    }
+  });
+}
+
+/** A message seen on a recorded subject, and the reply to it when one was captured. */
+export interface RecordedMessage {
+  subject: string;
+  payload: Uint8Array;
+  headers?: Record<string, string>;
+  /** Where the sender wanted the reply; absent for a plain publish. */
+  replySubject?: string;
+  reply?: Uint8Array;
+}
+
+export interface RecordOptions {
+  /** Stop after this many messages. */
+  count?: number;
+  /** Stop after this many seconds. */
+  seconds?: number;
+  /**
+   * Replies are captured by a subscription to `<prefix>.>` made before recording starts, so a reply
+   * is seen however fast the function answers. Only requests whose reply subject is under this
+   * prefix get their reply (default "_INBOX", what NATS clients use unless told otherwise).
+   */
+  replyPrefix?: string;
+  /** After the last message, how long to wait for replies still due (default 2 s). */
+  replyWaitMs?: number;
+  /** Ends the recording early (Ctrl-C); what was recorded is kept. */
+  until?: Promise<unknown>;
+  /** Called once the server has the subscriptions: messages published from then on are recorded. */
+  onReady?: () => void;
+  onMessage?: (message: RecordedMessage) => void;
+}
+
+export interface Recording {
+  messages: RecordedMessage[];
+  /** Why replies could not be captured (e.g. no permission to subscribe to the inbox prefix); absent when they could. */
+  replyCaptureProblem?: string;
+}
+
+/** A message's headers as a case writes them (the first value of each). */
+function headerRecord(headers: MsgHdrs | undefined): Record<string, string> | undefined {
+  const keys = headers?.keys() ?? [];
+  return keys.length > 0 ? Object.fromEntries(keys.map((k) => [k, headers!.get(k)])) : undefined;
+}
+
+/** How many replies to keep while recording, so a busy inbox prefix cannot grow memory without end. */
+const MAX_KEPT_REPLIES = 10000;
+
+/**
+ * Records the messages on `subject` (wildcards allowed) until `count` messages or `seconds` pass,
+ * whichever comes first, or `until` resolves. Replies to recorded requests are captured through a
+ * subscription to the inbox prefix made beforehand (see RecordOptions.replyPrefix); a reply sent
+ * to another prefix is not captured.
+ */
+export async function recordSubject(nc: NatsConnection, subject: string, options: RecordOptions): Promise<Recording> {
+  if (!options.count && !options.seconds) {
+    throw new Error('say when recording ends: a message count, a number of seconds, or both');
+  }
+  const messages: RecordedMessage[] = [];
+  const replies = new Map<string, Uint8Array>();
+  let replyCaptureProblem: string | undefined;
+  const prefix = options.replyPrefix ?? '_INBOX';
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const replySub = nc.subscribe(`${prefix}.>`, {
+    callback: (err, msg) => {
+      if (err) {
+        replyCaptureProblem = `cannot subscribe to ${prefix}.> to see replies: ${err.message}`;
+      } else if (!replies.has(msg.subject) && replies.size < MAX_KEPT_REPLIES) {
+        replies.set(msg.subject, msg.data);
+      }
+    },
+  });
+  const sub = nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) {
+        finish();
+        return;
+      }
+      const message: RecordedMessage = { subject: msg.subject, payload: msg.data, headers: headerRecord(msg.headers), ...(msg.reply ? { replySubject: msg.reply } : {}) };
+      messages.push(message);
+      options.onMessage?.(message);
+      if (options.count && messages.length >= options.count) {
+        finish();
+      }
+    },
+  });
+  await nc.flush();
+  options.onReady?.();
+  const timer = options.seconds ? setTimeout(finish, options.seconds * 1000) : undefined;
+  void options.until?.then(finish, finish);
+  await finished;
+  clearTimeout(timer);
+  sub.unsubscribe();
+  await waitForReplies(messages, replies, options.replyWaitMs ?? 2000);
+  replySub.unsubscribe();
+  for (const message of messages) {
+    const reply = message.replySubject && replies.get(message.replySubject);
+    if (reply) {
+      message.reply = reply;
+    }
+  }
+  return { messages, ...(replyCaptureProblem ? { replyCaptureProblem } : {}) };
+}
+
+/** Waits until every recorded request has its reply, or `ms` pass. */
+async function waitForReplies(messages: RecordedMessage[], replies: Map<string, Uint8Array>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && messages.some((m) => m.replySubject && !replies.has(m.replySubject))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The case a recorded message becomes: the reply, when captured, is what the case expects. */
+function recordedCase(name: string, message: RecordedMessage): Record<string, unknown> {
+  return {
+    name,
+    subject: message.subject,
+    payload: encodeValue(message.payload, { json: true }),
+    ...(message.headers ? { headers: message.headers } : {}),
+    ...(message.reply ? { expect: { reply: encodeValue(message.reply, { json: true }) } } : {}),
+  };
+}
+
+/** The names of the cases a trigger file already has; throws when the text is not a trigger file. */
+function existingCaseNames(file: string, text: string): Set<string> {
+  const root = parseTree(text);
+  const cases = root && root.type === 'object' ? findNodeAtLocation(root, ['cases']) : undefined;
+  if (!cases || cases.type !== 'array') {
+    throw new Error(`${file} is not a trigger case file ({"cases": [...]}): it was left as it is; record to another file`);
+  }
+  return new Set((cases.children ?? []).map((c) => (c.type === 'object' ? getNodeValue(c)?.name : undefined)).filter((n): n is string => typeof n === 'string'));
+}
+
+/** Throws, naming the file, when `file` exists and is not a trigger case file: check it before recording into it. */
+export function checkCaseFile(file: string): void {
+  if (fs.existsSync(file)) {
+    existingCaseNames(file, fs.readFileSync(file, 'utf8'));
+  }
+}
+
+/**
+ * Adds the recorded messages as trigger cases `{name, subject, payload, headers?, expect?: {reply}}`
+ * to `file`: a new file is created; an existing one keeps its cases and formatting, the new cases
+ * are appended with names not yet taken ("<subject> #n"). Returns the names added.
+ */
+export function writeRecordedCases(file: string, messages: readonly RecordedMessage[]): string[] {
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '{\n  "cases": []\n}\n';
+  const taken = existingCaseNames(file, text);
+  const added: string[] = [];
+  for (const message of messages) {
+    let n = 1;
+    while (taken.has(`${message.subject} #${n}`)) {
+      n++;
+    }
+    const name = `${message.subject} #${n}`;
+    taken.add(name);
+    added.push(name);
+    text = applyEdits(text, modify(text, ['cases', -1], recordedCase(name, message), { isArrayInsertion: true, formattingOptions: { insertSpaces: true, tabSize: 2 } }));
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+  return added;
+}
