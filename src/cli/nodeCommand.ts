@@ -8,6 +8,7 @@ import * as path from 'path';
 import { LocalNodeHost, LocalNodeNats } from '../devnode/localNodeHost';
 import { EMULATED_VERSIONS, EmulatedVersion } from '../devnode/nodeConfig';
 import { loadNatsContext, parseServers } from '../nats/connection';
+import { stopSignal } from './stopSignal';
 
 export interface NodeCommandOptions {
   nats?: string;
@@ -69,22 +70,11 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
       '',
     ].join('\n'),
   );
-  const stopped = io.untilStopped ?? untilSignal();
-  await stopped;
+  const signal = stopSignal(io);
+  await signal.stopped;
+  signal.release();
   io.stderr('stopping the local node…\n');
   await host.stop();
   io.stdout('local Nex node stopped\n');
   return 0;
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      process.off('SIGINT', done);
-      process.off('SIGTERM', done);
-      resolve();
-    };
-    process.on('SIGINT', done);
-    process.on('SIGTERM', done);
-  });
 }
