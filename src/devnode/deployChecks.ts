@@ -248,7 +248,7 @@ async function fetchArtifact(nc: NatsConnection, bucket: string, key: string, do
     if (/stream not found|not found/i.test(message)) {
       throw fail('nats: stream not found');
     }
-    if (/no responders|503|jetstream not enabled/i.test(message)) {
+    if (/no responders|503|jetstream (is )?not enabled/i.test(message)) {
       throw fail('nats: no responders available for request');
     }
     if (/digest/i.test(message)) {
