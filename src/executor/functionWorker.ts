@@ -52,7 +52,7 @@ if (port) {
           outcome = runWasiFunction(request);
         } else {
           const deadline = Date.now() + request.limits.timeoutMs;
-          outcome = runJsFunction(qjs, request, { host: (call) => callHost(msg.id, deadline, call) });
+          outcome = runJsFunction(qjs, request, { host: (call) => callHost(msg.id, deadline, call), deadline });
         }
         const transfer = outcome.reply ? [outcome.reply.buffer as ArrayBuffer] : [];
         port.postMessage({ id: msg.id, outcome } satisfies WorkerResponse, transfer);

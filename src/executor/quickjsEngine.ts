@@ -58,6 +58,8 @@ export async function loadQuickJS(wasmPath: string = locateQuickJSWasm()): Promi
 export interface RunContext {
   /** Serves host-service calls; without one, every call fails as a node without that service. */
   host?: SyncHostCaller;
+  /** The run's deadline (Date.now() ms), when the caller's host calls use one: the run and its calls then end together. */
+  deadline?: number;
 }
 
 export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx: RunContext = {}): RunOutcome {
@@ -90,7 +92,7 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
     warn(sizeHint.code, sizeHint.message, 1);
   }
 
-  const deadline = Date.now() + req.limits.timeoutMs;
+  const deadline = runCtx.deadline ?? Date.now() + req.limits.timeoutMs;
   let timedOut = false;
   // One runtime per engine, reused: each run still gets a fresh context (fresh globals), as a node
   // gives each trigger. A run that fails discards the runtime, in case it left it damaged.
