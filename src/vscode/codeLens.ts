@@ -1,6 +1,6 @@
 /**
  * CodeLens: "▶ Run" above each case and "▶ Run all" above a trigger file; "▶ Run trigger…" above a
- * JavaScript function.
+ * JavaScript function; "☁ Deploy" above a manifest.
  */
 import * as path from 'path';
 import { CodeLens, CodeLensProvider, Event, EventEmitter, Range, TextDocument } from 'vscode';
@@ -35,6 +35,9 @@ export class TriggerCodeLensProvider extends DisposableObject implements CodeLen
         lenses.push(new CodeLens(new Range(tc.line - 1, 0, tc.line - 1, 0), { title: '▶ Run', tooltip: `Run "${tc.name}"`, command: 'nex.runTriggerCase', arguments: [caseId(tc)] }));
       }
       return lenses;
+    }
+    if (file === def.manifestPath) {
+      return [new CodeLens(new Range(0, 0, 0, 0), { title: '☁ Deploy', tooltip: `Deploy ${def.manifest.name} to a Nex node (the local node when nothing else is connected)`, command: 'nex.deployFunction', arguments: [{ function: def.dir }] })];
     }
     if (file === def.sourcePath) {
       const line = Math.max(0, (functionStartLine(doc.getText()) ?? 1) - 1);

@@ -78,6 +78,16 @@ export class Config extends DisposableObject {
     return LOCAL_NODE_RESTART_KEYS.some((k) => e.affectsConfiguration(`${SECTION}.${k}`));
   }
 
+  /** Where the issuer and publisher keys are (`nex.deploy.keysDir`; empty: ~/.nex, as the nex CLI). */
+  get deployKeysDir(): string {
+    return this.get<string>('deploy.keysDir').trim();
+  }
+
+  /** Run a function's trigger cases before deploying it (`nex.deploy.runCasesFirst`). */
+  get deployRunCasesFirst(): boolean {
+    return this.get<boolean>('deploy.runCasesFirst');
+  }
+
   /** The settings' part of a run's limits: below the manifest's own limits. */
   get runLimits(): LimitSources {
     return { settings: { timeoutMs: this.runTimeoutMs, memoryLimitBytes: this.runMemoryLimitMiB * 1048576 } };

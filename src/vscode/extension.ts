@@ -56,7 +56,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   own(new RunnerWarmUp(ext.catalog, ext.runner, ext.log));
   own(new SourceChecks(ext.catalog, ext.runner));
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
-  own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
+  own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', pattern: '**/nexfunction.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
   own(registerCommands(ext));
   own(startLocalNodeWithWorkspace(ext));
   void ext.catalog.refresh();

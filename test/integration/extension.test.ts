@@ -33,7 +33,7 @@ class ScriptedUi implements UserInterface {
     }
     return answer;
   }
-  async info(message: string) {
+  async info(message: string): Promise<string | undefined> {
     this.shown.push(`info: ${message}`);
     return undefined;
   }
@@ -459,6 +459,51 @@ describe('Nex Functions in VS Code', () => {
     } finally {
       await vscode.commands.executeCommand('nex.disconnect');
       await vscode.commands.executeCommand('nex.stopLocalNode');
+    }
+  });
+
+  it('deploys a function to the local node, triggers it there, follows its logs, and undeploys it', async () => {
+    const dir = path.join(workspaceDir(), 'deploy-me');
+    const keys = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nex-keys-'));
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'deploy-me', type: 'v8', source: 'fn.js', triggers: ['deploy.me.*'] }));
+    fs.writeFileSync(path.join(dir, 'fn.js'), '(subject, payload) => { console.log("deployed run on " + subject); return "hello " + String.fromCharCode(...payload); };\n');
+    const config = vscode.workspace.getConfiguration('nex');
+    await config.update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
+    const asked: string[] = [];
+    api.setUi(
+      new (class extends ScriptedUi {
+        override async info(message: string): Promise<string | undefined> {
+          asked.push(message);
+          return /create/i.test(message) ? 'Create Keys' : undefined;
+        }
+      })([]),
+    );
+    try {
+      await api.refresh();
+      const deployed = await vscode.commands.executeCommand<{ workloadId: string; name: string; version: string } | undefined>('nex.deployFunction', { function: dir });
+      assert.ok(deployed, `no deploy; the UI said: ${asked.join(' | ')}`);
+      assert.strictEqual(deployed.name, 'deploy-me');
+      assert.strictEqual(deployed.version, '0.2.7');
+      assert.ok(fs.existsSync(path.join(keys, 'issuer.nk')) && fs.existsSync(path.join(keys, 'publisher.xk')), 'the keys were created where the setting says');
+      assert.strictEqual(api.connections.state(), 'connected', 'deploying connected to the local node');
+      const logs = await vscode.commands.executeCommand<string[]>('nex.showDeployedLogs', { name: 'deploy-me' });
+      assert.deepStrictEqual(logs, [deployed.workloadId]);
+      const reply = await vscode.commands.executeCommand<{ reply: Uint8Array; size: number }>('nex.triggerDeployed', { function: dir, subject: 'deploy.me.now', payload: 'node' });
+      assert.strictEqual(Buffer.from(reply.reply).toString(), '"hello node"', 'a 0.2.7 node JSON-encodes the returned string');
+      assert.match(api.outputLines().join('\n'), /deploy-me on local node: "deploy\.me\.now" → 12 bytes/);
+      assert.strictEqual(await vscode.commands.executeCommand('nex.undeployFunction', { name: 'deploy-me' }), 1);
+      await assert.rejects(
+        Promise.resolve(vscode.commands.executeCommand('nex.triggerDeployed', { function: dir, subject: 'deploy.me.again', payload: '' })).then((r) => {
+          if (r === undefined) throw new Error('no reply: the command reported the error');
+        }),
+      );
+    } finally {
+      await config.update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
+      await vscode.commands.executeCommand('nex.disconnect');
+      await vscode.commands.executeCommand('nex.stopLocalNode');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(keys, { recursive: true, force: true });
     }
   });
 

@@ -10,6 +10,7 @@ import type { ConnectionTarget } from '../connections/connectionManager';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { addConnectionCommand, connectCommand, disconnectCommand, editConnectionCommand, removeConnectionCommand } from './connections';
+import { deployFunctionCommand, showDeployedLogsCommand, showIssuerKeyCommand, triggerDeployedCommand, undeployFunctionCommand } from './deploy';
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
 import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
@@ -39,6 +40,11 @@ export const COMMANDS = {
   'nex.addConnection': (ext) => () => addConnectionCommand(ext),
   'nex.editConnection': (ext) => (name?: string) => editConnectionCommand(ext, typeof name === 'string' ? name : undefined),
   'nex.removeConnection': (ext) => (name?: string) => removeConnectionCommand(ext, typeof name === 'string' ? name : undefined),
+  'nex.deployFunction': (ext) => (arg) => deployFunctionCommand(ext, arg),
+  'nex.undeployFunction': (ext) => (arg) => undeployFunctionCommand(ext, arg),
+  'nex.triggerDeployed': (ext) => (arg) => triggerDeployedCommand(ext, arg),
+  'nex.showDeployedLogs': (ext) => (arg) => showDeployedLogsCommand(ext, arg),
+  'nex.showIssuerKey': (ext) => () => showIssuerKeyCommand(ext),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;

@@ -1,0 +1,203 @@
+/**
+ * Deployed functions from the editor: Deploy Function…, Undeploy Function…, Trigger Deployed
+ * Function…, Show Deployed Logs, Show Issuer Key. They use the current connection (the local node
+ * when nothing else is connected), the issuer and publisher keys as the `nex` CLI keeps them, and
+ * report a node's own error text verbatim, with a hint where one helps.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { env as Env, LogOutputChannel, ProgressLocation, window as Window } from 'vscode';
+import { utf8 } from '../../core/bytes';
+import { ValidFunction } from '../../core/manifest';
+import { concreteSubjectProblem } from '../../core/subject';
+import { deployFunction, DeployResult } from '../../deploy/deployFunction';
+import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchLogs } from '../../deploy/deployedOps';
+import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
+import { NexControlClient } from '../../nex/controlClient';
+import { formatMs, renderReply } from '../../run/runReport';
+import { caseSummary } from '../../triggers/caseReport';
+import { loadTriggerFiles } from '../../triggers/triggerCases';
+import { NexConnection } from '../connections/connectionManager';
+import type { NexExtension } from '../nexExtension';
+import { FunctionNode } from '../views/functionsView';
+import { pickFunction, requireTrust } from './functionPick';
+
+/** The current connection; with none, the local node (started when needed), as the built-in default. */
+async function connection(ext: NexExtension): Promise<NexConnection> {
+  return ext.connections.connection ?? ext.connections.connect({ kind: 'local' });
+}
+
+/** The keys folder: `nex.deploy.keysDir`, else ~/.nex as the `nex` CLI uses. */
+function keysDir(ext: NexExtension): string {
+  return ext.config.deployKeysDir || defaultKeysDir();
+}
+
+/** The issuer and publisher keys; when missing, asks before creating them (never overwrites). */
+async function keys(ext: NexExtension): Promise<PublisherKeys | undefined> {
+  const dir = keysDir(ext);
+  const missing = [ISSUER_KEY_FILE, PUBLISHER_XKEY_FILE].filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length > 0) {
+    const choice = await ext.ui.info(
+      `Deploying signs the workload with an issuer key and seals its environment with a publisher key. ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} missing in ${dir}: create ${missing.length === 1 ? 'it' : 'them'} (as the nex CLI does)?`,
+      'Create Keys',
+    );
+    if (choice !== 'Create Keys') {
+      return undefined;
+    }
+  }
+  return loadPublisherKeys({ dir, onCreated: (line) => ext.log.info(line) });
+}
+
+/** Arguments for scripted use (tests, keybindings). */
+export interface DeployArgs {
+  function?: string;
+  nodeId?: string;
+}
+
+export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNode | DeployArgs): Promise<DeployResult | undefined> {
+  if (!(await requireTrust(ext))) {
+    return undefined;
+  }
+  const scripted = arg && !(arg instanceof FunctionNode) ? arg : {};
+  const fn = await pickFunction(ext, arg instanceof FunctionNode ? arg : scripted.function ? { function: scripted.function } : undefined, 'Deploy which function?');
+  if (!fn) {
+    return undefined;
+  }
+  if (ext.config.deployRunCasesFirst && !(await casesAllowDeploy(ext, fn))) {
+    return undefined;
+  }
+  const publisher = await keys(ext);
+  if (!publisher) {
+    return undefined;
+  }
+  const conn = await connection(ext);
+  const result = await Window.withProgress({ location: ProgressLocation.Notification, title: `Deploying ${fn.manifest.name}`, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    return deployFunction(conn.nc, fn, {
+      namespace: conn.namespace,
+      nodeId: scripted.nodeId,
+      keys: publisher,
+      jsDomain: conn.profile.jsDomain,
+      inboxPrefix: conn.profile.inboxPrefix,
+      signal: abort.signal,
+      onProgress: (p) => {
+        progress.report({ message: p.message });
+        ext.log.info(`deploy ${fn.manifest.name}: ${p.message}`);
+      },
+      onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),
+    });
+  });
+  const where = `${result.node.nodeName ?? result.node.nodeId.slice(0, 8)} (Nex ${result.version})`;
+  ext.log.info(`deployed ${result.name} as ${result.workloadId} on ${result.node.nodeId} in ${result.namespace}${result.replaced.length ? `, replacing ${result.replaced.join(', ')}` : ''}`);
+  ext.reporter.showStatusMessage(`$(cloud-upload) Nex: ${result.name} deployed on ${where}`);
+  void ext.ui.info(`${result.name} is deployed on ${where} as ${result.workloadId}${fn.manifest.triggers?.length ? `, triggered by ${fn.manifest.triggers.join(', ')}` : ''}.`);
+  return result;
+}
+
+/** Runs the function's trigger cases first (nex.deploy.runCasesFirst); a failing case asks before deploying. */
+async function casesAllowDeploy(ext: NexExtension, fn: ValidFunction): Promise<boolean> {
+  const ids = loadTriggerFiles(fn).flatMap((f) => f.cases.map((c) => `${c.file}#${c.name}`));
+  if (ids.length === 0) {
+    return true;
+  }
+  ext.triggerTests.rebuild();
+  const summary = await ext.triggerTests.runCases(ids);
+  const { failed, text } = caseSummary(summary.results);
+  if (failed === 0) {
+    return true;
+  }
+  const choice = await ext.ui.warn(`${fn.manifest.name}: its trigger cases ran before the deploy: ${text}. Deploy anyway?`, 'Deploy Anyway');
+  return choice === 'Deploy Anyway';
+}
+
+export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionNode | { name?: string; function?: string }): Promise<number | undefined> {
+  let name: string | undefined;
+  if (arg instanceof FunctionNode) {
+    name = arg.definition.manifest?.name;
+  } else if (arg?.name) {
+    name = arg.name;
+  } else {
+    const fn = await pickFunction(ext, arg?.function ? { function: arg.function } : undefined, 'Undeploy which function?');
+    name = fn?.manifest.name;
+  }
+  if (!name) {
+    return undefined;
+  }
+  const conn = await connection(ext);
+  const dir = keysDir(ext);
+  const stopped = await stopWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), name, { namespace: conn.namespace, keys: loadPublisherKeys({ dir, persist: false }) });
+  ext.log.info(`undeployed ${name}: ${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped`);
+  void ext.ui.info(`${name} is undeployed (${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped).`);
+  return stopped.length;
+}
+
+/** Sends a request to a deployed function: a subject that matches one of its triggers, a payload as text. */
+export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNode | { function?: string; subject?: string; payload?: string }): Promise<TriggerResult | undefined> {
+  const scripted = arg && !(arg instanceof FunctionNode) ? arg : {};
+  const fn = await pickFunction(ext, arg instanceof FunctionNode ? arg : scripted.function ? { function: scripted.function } : undefined, 'Trigger which deployed function?');
+  if (!fn) {
+    return undefined;
+  }
+  const example = (fn.manifest.triggers?.[0] ?? fn.manifest.name).replace(/\.>$/, '.test').replace(/\*/g, 'test').replace(/^>$/, 'test');
+  const subject = scripted.subject ?? (await ext.ui.input({ title: `Trigger ${fn.manifest.name} on its node: subject`, value: example, validate: concreteSubjectProblem }));
+  if (subject === undefined) {
+    return undefined;
+  }
+  const payload = scripted.payload ?? (await ext.ui.input({ title: `Trigger ${fn.manifest.name} on its node: payload`, prompt: 'Text (sent as UTF-8); empty for none', value: '' }));
+  if (payload === undefined) {
+    return undefined;
+  }
+  const conn = await connection(ext);
+  const result = await triggerFunction(conn.nc, subject, utf8(payload));
+  ext.reporter.output('info', `▶ ${fn.manifest.name} on ${conn.label}: "${subject}" → ${result.size} bytes in ${formatMs(result.roundTripMs)}`);
+  for (const line of renderReply(result.reply)) {
+    ext.reporter.output('info', `  ${line}`);
+  }
+  ext.log.show(true);
+  ext.reporter.showStatusMessage(`$(cloud) Nex: ${fn.manifest.name} replied ${result.size} bytes in ${formatMs(result.roundTripMs)} (deployed)`);
+  return result;
+}
+
+const logChannels = new Map<string, LogOutputChannel>();
+
+/** Streams a deployed function's logs (every workload of that name) into a log channel of its own. */
+export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionNode | { name?: string }): Promise<string[] | undefined> {
+  const name = arg instanceof FunctionNode ? arg.definition.manifest?.name : (arg?.name ?? (await pickFunction(ext, undefined, 'Show the logs of which deployed function?'))?.manifest.name);
+  if (!name) {
+    return undefined;
+  }
+  const conn = await connection(ext);
+  const workloads = await findWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), conn.namespace, name);
+  if (workloads.length === 0) {
+    void ext.ui.info(`${name} is not deployed on ${conn.label} (namespace ${conn.namespace}).`);
+    return [];
+  }
+  const key = `${conn.label}/${name}`;
+  let channel = logChannels.get(key);
+  if (!channel) {
+    channel = Window.createOutputChannel(`Nex: ${name} (deployed)`, { log: true });
+    logChannels.set(key, channel);
+    conn.scope.add({ dispose: () => (channel!.dispose(), logChannels.delete(key)) });
+  }
+  const ids = workloads.map((w) => w.workloadId);
+  const out = channel;
+  const watch = await watchLogs(conn.nc, { namespace: conn.namespace, workloadIds: ids, onLine: (line) => out[line.level](`[${line.workloadId}] ${line.text}`) });
+  conn.scope.add({ dispose: () => watch.stop() });
+  out.info(`following the logs of ${name} (${ids.join(', ')}) on ${conn.label}`);
+  out.show(true);
+  return ids;
+}
+
+/** Shows the issuer's public key (for nodes configured with valid_issuers); never the seed. */
+export async function showIssuerKeyCommand(ext: NexExtension): Promise<string | undefined> {
+  const publisher = await keys(ext);
+  if (!publisher) {
+    return undefined;
+  }
+  const choice = await ext.ui.info(`Issuer public key (add it to a node's valid_issuers): ${publisher.issuerPublicKey}`, 'Copy');
+  if (choice === 'Copy') {
+    await Env.clipboard.writeText(publisher.issuerPublicKey);
+  }
+  return publisher.issuerPublicKey;
+}
