@@ -1,8 +1,212 @@
-/** nexfn nodes and nexfn which: what is deployed where, and what a subject triggers. */
-import { Command } from 'commander';
+/**
+ * nexfn nodes and nexfn which: what is deployed where, and what a subject triggers. Both read the
+ * nodes once through the deployed model the editor's "Deployed" view follows, so they show the same
+ * thing. Results go to stdout, problems to stderr.
+ * Exit codes: 0 done, 1 nothing found (no node answered, no function triggered), 2 the command was wrong.
+ */
+import * as path from 'path';
+import { Command, InvalidArgumentError } from 'commander';
+import { plural } from '../core/bytes';
+import { isValid, loadFunction, type ValidFunction } from '../core/manifest';
+import { concreteSubjectProblem } from '../core/subject';
+import { DeployedModel, deployedFunctions, namespaceProblem, type DeployedSnapshot, type DeployedTriggers, type NodeView, type TriggerResolver } from '../explorer/deployedModel';
+import { type Handler, whichHandles } from '../explorer/subjectRouting';
+import { controlSubjects } from '../nex/controlApi';
+import { DISCOVERY_WINDOW_MS } from '../nex/controlClient';
+import { type ConnectionFlags, connectFromFlags, withConnectionFlags } from './connectionFlags';
 import type { CliIo } from './nexfn';
+import { functionsIn } from './testCommands';
+
+/** A mistake in the command line: exit code 2. */
+class CommandLineError extends Error {}
+
+interface NodesFlags extends ConnectionFlags {
+  json?: boolean;
+  wait?: number;
+}
+
+/** A positive whole number option; commander reports a bad one as a usage error. */
+function positiveWhole(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** What to say when no node answered the discovery PING. */
+function noNodeAnswered(waitMs: number): string {
+  return `no Nex node answered on ${controlSubjects.pingAll()} within ${waitMs} ms: is a node running (nexfn node starts a local one) and attached to this NATS server and account? A slow link may need a longer --wait`;
+}
+
+/** Reads the nodes and their workloads once (PING, then INFO of each), with the flags' connection; the connection is closed after. */
+async function readNodes(flags: NodesFlags, triggersFor?: TriggerResolver): Promise<DeployedSnapshot> {
+  const problem = namespaceProblem(flags.namespace);
+  if (problem) {
+    throw new CommandLineError(`--namespace: ${problem}`);
+  }
+  const { nc, profile } = await connectFromFlags(flags);
+  const model = new DeployedModel({ nc, namespace: flags.namespace, inboxPrefix: profile.inboxPrefix, discoveryWindowMs: flags.wait, triggersFor });
+  try {
+    return await model.refresh();
+  } finally {
+    model.dispose();
+    await nc.close().catch(() => undefined);
+  }
+}
+
+/** Rows as columns padded to their widest cell, two spaces apart. */
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+}
+
+/** A node's state in one word or two: up, unreachable, and lame duck. */
+function nodeState(node: NodeView): string {
+  return [node.state, node.lameDuck ? 'lame duck' : undefined].filter(Boolean).join(', ');
+}
+
+/** The nodes table, then the namespace's workloads, then what is wrong with single nodes. */
+function formatNodes(snapshot: DeployedSnapshot): string {
+  const label = (node: NodeView) => node.name ?? node.id.slice(0, 12);
+  let text = table([
+    ['NODE', 'ID', 'VERSION', 'UPTIME', 'RUNNING', 'TYPES', 'STATE'],
+    ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', n.uptime || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
+  ]);
+  const workloads = snapshot.nodes.flatMap((n) => n.workloads.map((w) => ({ w, node: label(n) })));
+  if (workloads.length === 0) {
+    text += `\nno workloads in the namespace ${snapshot.namespace}\n`;
+  } else {
+    text += `\nworkloads in the namespace ${snapshot.namespace}:\n`;
+    text += table([
+      ['WORKLOAD', 'ID', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],
+      ...workloads.map(({ w, node }) => [w.name, w.id, w.type, node, w.uptime || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? `${w.triggers.subjects.join(', ')} (${w.triggers.source})` : '?']),
+    ]);
+  }
+  for (const n of snapshot.nodes) {
+    if (n.stateReason) {
+      text += `node ${label(n)} is ${n.state}: ${n.stateReason}\n`;
+    }
+    if (n.problem) {
+      text += `node ${label(n)}: ${n.problem}\n`;
+    }
+  }
+  return text;
+}
+
+async function nodesCommand(flags: NodesFlags, io: CliIo): Promise<number> {
+  const snapshot = await readNodes(flags);
+  if (flags.json) {
+    io.stdout(`${JSON.stringify(snapshot, null, 2)}\n`);
+  } else if (snapshot.nodes.length > 0) {
+    io.stdout(formatNodes(snapshot));
+  }
+  for (const problem of snapshot.problems) {
+    io.stderr(`${problem}\n`);
+  }
+  if (snapshot.nodes.length === 0) {
+    io.stderr(`nexfn nodes: ${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS)}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Whether the user gave any way to reach NATS: only then does `which` ask the nodes. */
+function connectionGiven(flags: ConnectionFlags): boolean {
+  return [flags.server, flags.context, flags.creds, flags.nkey, flags.user, flags.password, flags.token, flags.tlscert, flags.tlskey, flags.tlsca, flags.jsdomain].some((v) => v !== undefined);
+}
+
+/** Deployed workloads' triggers from the local manifest of the same name (INFO does not carry them). */
+function manifestTriggers(local: readonly ValidFunction[]): TriggerResolver {
+  return (name) => {
+    const fn = local.find((f) => f.manifest.name === name);
+    return fn?.manifest.triggers ? { subjects: fn.manifest.triggers, source: 'manifest' } : undefined;
+  };
+}
+
+/** The function folders under the paths, loaded; a missing path is a command-line mistake. */
+function loadFunctions(paths: string[]): { local: ValidFunction[]; withProblems: number } {
+  let dirs: string[];
+  try {
+    dirs = functionsIn(paths);
+  } catch (e) {
+    throw new CommandLineError((e as Error).message);
+  }
+  const defs = dirs.map(loadFunction);
+  const local = defs.filter(isValid);
+  return { local, withProblems: defs.length - local.length };
+}
+
+const folderOf = (fn: ValidFunction): string => path.relative(process.cwd(), fn.dir) || '.';
+
+async function whichCommand(subject: string, paths: string[], flags: NodesFlags, io: CliIo): Promise<number> {
+  const problem = concreteSubjectProblem(subject);
+  if (problem) {
+    throw new CommandLineError(`subject "${subject}": ${problem}`);
+  }
+  const { local, withProblems } = loadFunctions(paths);
+  if (withProblems > 0) {
+    io.stderr(`${plural(withProblems, 'function')} with problems left out (nexfn validate lists them)\n`);
+  }
+  const snapshot = connectionGiven(flags) ? await readNodes(flags, manifestTriggers(local)) : undefined;
+  const found = whichHandles(subject, snapshot ? deployedFunctions(snapshot) : [], local);
+
+  if (found.local.length > 0) {
+    io.stdout(`local functions that ${subject} triggers:\n`);
+    found.local.forEach(({ fn, trigger }) => io.stdout(`  ${fn.manifest.name} (${folderOf(fn)}) via ${trigger}\n`));
+  } else {
+    io.stdout(`no local function is triggered by ${subject} (${plural(local.length, 'function')} looked at)\n`);
+  }
+  if (snapshot) {
+    reportDeployed(subject, snapshot, found.deployed, flags, io);
+  }
+  return found.local.length + found.deployed.length > 0 ? 0 : 1;
+}
+
+/** The deployed side of `which`, and what it could not know: nodes that did not answer, workloads without a manifest. */
+function reportDeployed(subject: string, snapshot: DeployedSnapshot, deployed: Array<Handler<DeployedTriggers>>, flags: NodesFlags, io: CliIo): void {
+  const ns = snapshot.namespace;
+  if (snapshot.nodes.length === 0) {
+    io.stderr(`${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS)}: only local functions were checked\n`);
+    return;
+  }
+  if (deployed.length > 0) {
+    io.stdout(`deployed workloads in the namespace ${ns} that ${subject} triggers:\n`);
+    deployed.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? fn.node} via ${trigger} (triggers from the ${fn.source})\n`));
+  } else {
+    io.stdout(`no deployed workload in the namespace ${ns} is known to be triggered by ${subject}\n`);
+  }
+  const unknown = snapshot.nodes.flatMap((n) => n.workloads.filter((w) => !w.triggers).map((w) => `${w.name} on node ${n.name ?? n.id}`));
+  if (unknown.length > 0) {
+    io.stderr(`the triggers of ${plural(unknown.length, 'deployed workload')} are unknown (nodes do not report them, and no local manifest has the name): ${unknown.join(', ')}\n`);
+  }
+}
 
 /** Adds the commands to the program; `setExitCode` sets nexfn's exit code. */
-export function registerNodesCommands(_program: Command, _io: CliIo, _setExitCode: (code: number) => void): void {
-  // Filled in by the explorer work (issue 11).
+export function registerNodesCommands(program: Command, io: CliIo, setExitCode: (code: number) => void): void {
+  /** Runs a command; errors become one line on stderr: exit code 2 for a command-line mistake, else 1. */
+  const run = async (command: string, handler: () => Promise<number>): Promise<void> => {
+    try {
+      setExitCode(await handler());
+    } catch (e) {
+      io.stderr(`nexfn ${command}: ${(e as Error).message}\n`);
+      setExitCode(e instanceof CommandLineError ? 2 : 1);
+    }
+  };
+  const waitOption = `how long to listen for nodes answering ${controlSubjects.pingAll()}, in milliseconds (default ${DISCOVERY_WINDOW_MS})`;
+
+  withConnectionFlags(program.command('nodes'))
+    .description('list the Nex nodes that answer, and their workloads in the namespace')
+    .option('--json', 'print everything as JSON (the same data the editor\'s Deployed view shows)')
+    .option('--wait <ms>', waitOption, positiveWhole('--wait'))
+    .action((flags: NodesFlags) => run('nodes', () => nodesCommand(flags, io)));
+
+  withConnectionFlags(program.command('which'))
+    .description('which local functions, and with connection flags which deployed workloads, a message on a subject triggers')
+    .argument('<subject>', 'a concrete subject')
+    .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
+    .option('--wait <ms>', waitOption, positiveWhole('--wait'))
+    .action((subject: string, paths: string[], flags: NodesFlags) => run('which', () => whichCommand(subject, paths, flags, io)));
 }

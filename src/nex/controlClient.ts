@@ -89,7 +89,9 @@ export class NexControlClient {
     const inbox = createInbox(this.inboxPrefix);
     const sub = this.nc.subscribe(inbox, {
       callback: (err, msg) => {
-        if (err) {
+        // The server's own "no responders" status (an empty 503 message, when no node subscribes at
+        // all) is not a node's answer: a node always sends an envelope.
+        if (err || msg.headers?.code === 503) {
           return;
         }
         try {

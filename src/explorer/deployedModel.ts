@@ -1,0 +1,874 @@
+/**
+ * One connection's view of the Nex nodes that answer it and of their workloads in one namespace:
+ * what the "Deployed" tree and `nexfn nodes` show. `refresh()` reads it all (PING, then INFO of each
+ * node); once started, the model follows the nodes' events (reference §2), notices nodes whose
+ * heartbeats stop, re-reads everything now and then (less often while nothing changes), and reads
+ * it all again when the NATS connection comes back. Whatever a node answers, nothing is thrown:
+ * unreadable answers become problems next to the node (or the model) they came from.
+ *
+ * The state comes out as frozen plain data (`snapshot()`), so the editor and the CLI render the same
+ * thing, and listeners hear about changes at most once per `coalesceMs`, however many events arrive.
+ */
+import type { NatsConnection, QueuedIterator, Status } from '@nats-io/nats-core';
+import { DEFAULT_NAMESPACE, type NexEvent, type Watch, watchEvents } from '../deploy/deployedOps';
+import { controlSubjects, NodeError } from '../nex/controlApi';
+import { DISCOVERY_WINDOW_MS, NexControlClient, NoAnswerError, REQUEST_TIMEOUT_MS } from '../nex/controlClient';
+import type { MemoryStat } from '../nex/controlTypes';
+import type { DeployedFunction } from './subjectRouting';
+
+/** Where a deployed workload's trigger subjects were learnt: INFO does not carry them. */
+export type TriggerSource =
+  /** The workspace's manifest of the same name: what the function would be deployed with. */
+  | 'manifest'
+  /** The deploy request this client sent itself. */
+  | 'deploy';
+
+/** A deployed workload's trigger subjects, and where they come from. */
+export interface ResolvedTriggers {
+  subjects: readonly string[];
+  source: TriggerSource;
+}
+
+/** Finds the trigger subjects of a deployed workload by its name; undefined when nothing says. */
+export type TriggerResolver = (workloadName: string) => ResolvedTriggers | undefined;
+
+/** The model's NATS connection: nodes are only read while it is connected. */
+export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
+
+/** A workload in the namespace, as its node's INFO lists it. */
+export interface WorkloadView {
+  /** The node-local workload id (an `rs/xid`): what STOP, logs and events use. */
+  id: string;
+  name: string;
+  /** `v8`, `wasm`, `native`… */
+  type: string;
+  /** Hex SHA-256 of the artifact, computed by the node. */
+  hash: string;
+  /** Functions: their total execution time so far (e.g. `350ms`); services: their uptime. */
+  runtime: string;
+  description: string;
+  namespace: string;
+  /** NATS-server style, e.g. `2m26s`. */
+  uptime: string;
+  /** The node it runs on. */
+  nodeId: string;
+  /** Its trigger subjects, when the resolver knows them. */
+  triggers?: ResolvedTriggers;
+}
+
+/** A Nex node that answers the connection. */
+export interface NodeView {
+  /** Its server nkey (N…): new on every node start. */
+  id: string;
+  /** Its `node_name` tag. */
+  name?: string;
+  /** E.g. `0.2.7`, `0.3.0`, `development`. */
+  version: string;
+  /** NATS-server style, as the node last said. */
+  uptime: string;
+  /** The cluster name from `nex node up --nexus`. */
+  nexus?: string;
+  /** Its running workloads in every namespace, as its PING or heartbeat last said. */
+  runningCount?: number;
+  tags: Readonly<Record<string, string>>;
+  /** It refuses deploys (lame duck mode). */
+  lameDuck: boolean;
+  /** Its curve public key (X…) that deploy environments are sealed to. */
+  xkey?: string;
+  /** Its `workload_types` config, from INFO. */
+  supportedTypes?: readonly string[];
+  /** Its host's memory, in kB, from INFO. */
+  memory?: Readonly<MemoryStat>;
+  /** `unreachable`: it missed its heartbeats, or did not answer the last PING. */
+  state: 'up' | 'unreachable';
+  /** Why it is unreachable. */
+  stateReason?: string;
+  /** When it was last heard from (ISO 8601). */
+  lastSeenAt: string;
+  /** Its workloads in the namespace; empty until its INFO was read. */
+  workloads: readonly WorkloadView[];
+  /** Why its last INFO could not be read: the node's own text, or what was wrong with the answer. */
+  problem?: string;
+}
+
+/** Everything the model knows, as plain frozen data. */
+export interface DeployedSnapshot {
+  namespace: string;
+  connection: ConnectionState;
+  /** When the last complete refresh ended (ISO 8601); absent before the first. */
+  refreshedAt?: string;
+  /** Sorted by name, then id. */
+  nodes: readonly NodeView[];
+  /** Problems of the last refresh not tied to a node: unreadable PING answers, a PING that could not be sent. */
+  problems: readonly string[];
+}
+
+export interface DeployedModelOptions {
+  nc: NatsConnection;
+  /** Default "default", as the `nex` CLI; one subject token. */
+  namespace?: string;
+  /** The connection's inbox prefix, when it has one (discovery replies come there). */
+  inboxPrefix?: string;
+  /** Finds the trigger subjects of a deployed workload (e.g. the workspace's manifest of the same name). */
+  triggersFor?: TriggerResolver;
+  /** How long a PING listens for nodes (default the CLI's 750 ms). */
+  discoveryWindowMs?: number;
+  /** How long an INFO waits for its node (default 2 s). */
+  infoTimeoutMs?: number;
+  /** How often nodes send heartbeats (30 s on a real node). */
+  heartbeatIntervalMs?: number;
+  /** A node that misses this many heartbeats in a row is unreachable (default 3). */
+  missedHeartbeats?: number;
+  /** The periodic re-read waits this long after a change (default 10 s)… */
+  refreshMinMs?: number;
+  /** …and twice as long each time nothing changed, up to this (default 5 min). */
+  refreshMaxMs?: number;
+  /** Listeners hear about changes at most once per this many milliseconds (default 100). */
+  coalesceMs?: number;
+}
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30000;
+export const DEFAULT_MISSED_HEARTBEATS = 3;
+export const DEFAULT_REFRESH_MIN_MS = 10000;
+export const DEFAULT_REFRESH_MAX_MS = 300000;
+export const DEFAULT_COALESCE_MS = 100;
+
+/** Why `namespace` cannot be a Nex namespace, or undefined when it can: nodes read it from one subject token. */
+export function namespaceProblem(namespace: string): string | undefined {
+  if (namespace === '' || /[\s.*>]/.test(namespace)) {
+    return `"${namespace}" is not a namespace: a namespace is one subject token (no ".", "*", ">" or whitespace), e.g. "default"`;
+  }
+  return undefined;
+}
+
+/** The deployed workloads whose triggers are known, in the shape subject routing takes. */
+export interface DeployedTriggers extends DeployedFunction {
+  workloadId: string;
+  nodeName?: string;
+  source: TriggerSource;
+}
+
+/** The workloads of a snapshot whose trigger subjects are known, for `whichHandles` and `triggerOverlaps`. */
+export function deployedFunctions(snapshot: DeployedSnapshot): DeployedTriggers[] {
+  return snapshot.nodes.flatMap((node) =>
+    node.workloads.flatMap((w) => (w.triggers ? [{ name: w.name, node: node.id, nodeName: node.name, workloadId: w.id, triggers: w.triggers.subjects, source: w.triggers.source }] : [])),
+  );
+}
+
+/** A workload as the model keeps it; its triggers are looked up when a snapshot is made. */
+type WorkloadState = Omit<WorkloadView, 'triggers'>;
+
+/** A node as the model keeps it. */
+interface NodeState {
+  id: string;
+  version: string;
+  uptime: string;
+  nexus?: string;
+  runningCount?: number;
+  tags: Record<string, string>;
+  lameDuck: boolean;
+  xkey?: string;
+  supportedTypes?: string[];
+  memory?: MemoryStat;
+  reachable: boolean;
+  stateReason?: string;
+  /** Epoch ms. */
+  lastSeen: number;
+  workloads: WorkloadState[];
+  problem?: string;
+}
+
+/** What a PING answer, a heartbeat or a node_started event says about a node. */
+interface Sighting {
+  id: string;
+  version?: string;
+  uptime?: string;
+  nexus?: string;
+  tags?: Record<string, string>;
+  runningCount?: number;
+  xkey?: string;
+}
+
+/** What an INFO answer says. */
+interface InfoReading {
+  version?: string;
+  uptime?: string;
+  xkey?: string;
+  tags?: Record<string, string>;
+  memory?: MemoryStat;
+  supportedTypes?: string[];
+  workloads: WorkloadState[];
+  /** Workloads listed without an id or a name. */
+  unreadable: number;
+}
+
+const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const asNumber = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const asObject = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** The string entries of an object (tags), or undefined when it is not one. */
+function stringMap(v: unknown): Record<string, string> | undefined {
+  const o = asObject(v);
+  return o && Object.fromEntries(Object.entries(o).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+/** The strings of a list; Go writes an empty list as null. */
+function stringList(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : undefined;
+}
+
+/** A node id is a subject token of the control API. */
+const isNodeId = (v: unknown): v is string => typeof v === 'string' && /^[^\s.*>]+$/.test(v);
+
+/**
+ * A node as a PING answer (`node_id`, `target_xkey`), a heartbeat (`node_id`, `public_xkey` at
+ * ec4c2b4) or node_started (`id`) describes it, or why it cannot be read.
+ */
+function readSighting(value: unknown, fallbackId?: string): Sighting | string {
+  const o = asObject(value);
+  if (!o) {
+    return 'it is not a JSON object';
+  }
+  const id = [o.node_id, o.id, fallbackId].find(isNodeId);
+  if (!id) {
+    return 'it has no usable node_id';
+  }
+  return {
+    id,
+    version: asString(o.version),
+    uptime: asString(o.uptime),
+    nexus: asString(o.nexus),
+    tags: stringMap(o.tags),
+    runningCount: asNumber(o.running_machines),
+    xkey: asString(o.target_xkey) ?? asString(o.public_xkey),
+  };
+}
+
+/** An INFO answer's data, or why it cannot be read. Machines without an id or name are counted, not kept. */
+function readInfo(value: unknown, nodeId: string, namespace: string): InfoReading | string {
+  const o = asObject(value);
+  if (!o) {
+    return 'it is not a JSON object';
+  }
+  if (o.machines !== undefined && o.machines !== null && !Array.isArray(o.machines)) {
+    return '"machines" is not a list';
+  }
+  const machines = (o.machines ?? []) as unknown[];
+  const workloads: WorkloadState[] = [];
+  for (const m of machines.map(asObject)) {
+    const w = asObject(m?.workload);
+    const id = asString(m?.id);
+    const name = asString(w?.name);
+    if (!m || !w || !id || !name) {
+      continue;
+    }
+    workloads.push({
+      id,
+      name,
+      type: asString(w.type) ?? '',
+      hash: asString(w.hash) ?? '',
+      runtime: asString(w.runtime) ?? '',
+      description: asString(w.description) ?? '',
+      namespace: asString(m.namespace) ?? namespace,
+      uptime: asString(m.uptime) ?? asString(w.uptime) ?? '',
+      nodeId,
+    });
+  }
+  const memory = asObject(o.memory);
+  const total = asNumber(memory?.total);
+  const free = asNumber(memory?.free);
+  const available = asNumber(memory?.available);
+  return {
+    version: asString(o.version),
+    uptime: asString(o.uptime),
+    xkey: asString(o.public_xkey),
+    tags: stringMap(o.tags),
+    memory: total !== undefined && free !== undefined && available !== undefined ? { total, free, available } : undefined,
+    supportedTypes: stringList(o.supported_workload_types),
+    workloads,
+    unreadable: machines.length - workloads.length,
+  };
+}
+
+/** What went wrong with an INFO, in words a user can act on. */
+function infoProblem(e: unknown): string {
+  if (e instanceof NodeError) {
+    return `it answered INFO with an error: ${e.nodeMessage}`;
+  }
+  if (e instanceof NoAnswerError) {
+    return e.message;
+  }
+  return `its INFO answer cannot be read: ${(e as Error).message ?? String(e)}`;
+}
+
+/** Freezes plain data all the way down. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** A duration in words for messages: "450 ms", "90 s". */
+const inWords = (ms: number): string => (ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 1000)} s`);
+
+/** A listener registration; `dispose()` removes it (the shape VS Code's subscriptions take). */
+export interface Disposable {
+  dispose(): void;
+}
+
+export type DeployedListener = (snapshot: DeployedSnapshot) => void;
+
+export class DeployedModel {
+  readonly namespace: string;
+  private readonly nc: NatsConnection;
+  private readonly client: NexControlClient;
+  private triggersFor: TriggerResolver;
+  private readonly timing: Required<Omit<DeployedModelOptions, 'nc' | 'namespace' | 'inboxPrefix' | 'triggersFor'>>;
+  private readonly nodes = new Map<string, NodeState>();
+  /** Nodes that said node_stopped: a late answer must not bring them back (node ids are never reused). */
+  private readonly stoppedIds = new Set<string>();
+  private readonly listeners = new Set<DeployedListener>();
+  private problems: string[] = [];
+  private connection: ConnectionState;
+  /** Since when the connection is up: heartbeats missed while it was down do not count. */
+  private connectedSince = Date.now();
+  private refreshedAt?: number;
+  private cached?: DeployedSnapshot;
+
+  private live = false;
+  private disposed = false;
+  private events?: Watch;
+  private statuses?: QueuedIterator<Status>;
+  private sweepTimer?: ReturnType<typeof setInterval>;
+
+  private refreshRun?: Promise<DeployedSnapshot>;
+  private refreshQueued = false;
+  private refreshTimer?: ReturnType<typeof setTimeout>;
+  private refreshDelay: number;
+  /** Counts changes of the node/workload structure (not of uptimes or last-seen times): the backoff restarts on one. */
+  private structureVersion = 0;
+  private structureAtLastRefresh = 0;
+  private lastStructure = '';
+
+  private readonly infoRuns = new Map<string, { again: boolean; done: Promise<void> }>();
+
+  private notifyTimer?: ReturnType<typeof setTimeout>;
+  private lastNotified = 0;
+
+  constructor(options: DeployedModelOptions) {
+    this.namespace = options.namespace ?? DEFAULT_NAMESPACE;
+    const problem = namespaceProblem(this.namespace);
+    if (problem) {
+      throw new Error(problem);
+    }
+    this.nc = options.nc;
+    this.client = new NexControlClient(options.nc, options.inboxPrefix);
+    this.triggersFor = options.triggersFor ?? (() => undefined);
+    this.timing = {
+      discoveryWindowMs: options.discoveryWindowMs ?? DISCOVERY_WINDOW_MS,
+      infoTimeoutMs: options.infoTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      missedHeartbeats: options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS,
+      refreshMinMs: options.refreshMinMs ?? DEFAULT_REFRESH_MIN_MS,
+      refreshMaxMs: options.refreshMaxMs ?? DEFAULT_REFRESH_MAX_MS,
+      coalesceMs: options.coalesceMs ?? DEFAULT_COALESCE_MS,
+    };
+    this.refreshDelay = this.timing.refreshMinMs;
+    this.connection = options.nc.isClosed() ? 'closed' : 'connected';
+  }
+
+  /** How long a node may stay silent before it counts as unreachable. */
+  private get silenceLimitMs(): number {
+    return this.timing.heartbeatIntervalMs * this.timing.missedHeartbeats;
+  }
+
+  /**
+   * Follows the nodes from now on: subscribes to the namespace's and the system's events, watches
+   * heartbeats and the connection, re-reads periodically, and reads everything once now.
+   */
+  async start(): Promise<DeployedSnapshot> {
+    if (this.disposed) {
+      throw new Error('this deployed model was disposed: make a new one');
+    }
+    if (!this.live) {
+      this.live = true;
+      this.watchConnection();
+      const events = await watchEvents(this.nc, { namespace: this.namespace, onEvent: (event) => this.onEvent(event) });
+      if (this.disposed) {
+        events.stop();
+        return this.snapshot();
+      }
+      this.events = events;
+      this.sweepTimer = setInterval(() => this.sweep(), this.timing.heartbeatIntervalMs);
+      this.sweepTimer.unref?.();
+    }
+    return this.refresh();
+  }
+
+  /**
+   * Reads everything again: PING (every node that answers within the discovery window), then INFO
+   * of each of them in parallel. Never throws; a refresh asked for while one runs makes one more
+   * run after it, and both callers get the state after that one.
+   */
+  refresh(): Promise<DeployedSnapshot> {
+    if (this.refreshRun) {
+      this.refreshQueued = true;
+      return this.refreshRun;
+    }
+    this.refreshRun = this.refreshLoop().finally(() => (this.refreshRun = undefined));
+    return this.refreshRun;
+  }
+
+  /** The state now, frozen; the same object until something changes. */
+  snapshot(): DeployedSnapshot {
+    this.cached ??= deepFreeze(this.buildSnapshot());
+    return this.cached;
+  }
+
+  /** Calls `listener` with the new state after changes, at most once per `coalesceMs`. */
+  onDidChange(listener: DeployedListener): Disposable {
+    this.listeners.add(listener);
+    return { dispose: () => this.listeners.delete(listener) };
+  }
+
+  /** Uses another resolver for trigger subjects (e.g. after the workspace's manifests changed). */
+  setTriggerResolver(resolver: TriggerResolver): void {
+    this.triggersFor = resolver;
+    this.changed();
+  }
+
+  /** Unsubscribes, stops every timer and forgets the listeners; answers still under way are ignored. */
+  dispose(): void {
+    if (this.disposed) {
+      return;
+    }
+    this.disposed = true;
+    this.live = false;
+    this.events?.stop();
+    this.statuses?.stop();
+    clearInterval(this.sweepTimer);
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.notifyTimer);
+    this.listeners.clear();
+  }
+
+  private async refreshLoop(): Promise<DeployedSnapshot> {
+    do {
+      this.refreshQueued = false;
+      await this.refreshOnce();
+    } while (this.refreshQueued && !this.disposed);
+    this.scheduleNextRefresh();
+    return this.snapshot();
+  }
+
+  private async refreshOnce(): Promise<void> {
+    if (this.connection !== 'connected') {
+      this.problems = [`the NATS connection is ${this.connection === 'closed' ? 'closed' : 'down (reconnecting)'}: the nodes are shown as they were last seen`];
+      this.changed();
+      return;
+    }
+    const pingSentAt = Date.now();
+    let answers;
+    try {
+      answers = await this.client.ping(this.timing.discoveryWindowMs);
+    } catch (e) {
+      this.problems = [`${controlSubjects.pingAll()} could not be sent: ${(e as Error).message}`];
+      this.changed();
+      return;
+    }
+    if (this.disposed) {
+      return;
+    }
+    const problems: string[] = [];
+    const answered = new Set<string>();
+    for (const answer of answers) {
+      const sighting = answer.ok ? readSighting(answer.value) : answer.error;
+      if (typeof sighting === 'string') {
+        problems.push(`an answer to ${controlSubjects.pingAll()} could not be used: ${sighting}`);
+      } else if (this.see(sighting)) {
+        answered.add(sighting.id);
+      }
+    }
+    this.dropSilentNodes(answered, pingSentAt);
+    this.problems = problems;
+    await Promise.all([...answered].map((id) => this.reinfo(id)));
+    this.refreshedAt = Date.now();
+    this.changed();
+  }
+
+  /**
+   * Nodes that did not answer the PING and were not heard from since it went out: unreachable
+   * while they were heard from within the heartbeat limit, forgotten after that (a restarted node
+   * comes back under a new id, so the old one would stay forever).
+   */
+  private dropSilentNodes(answered: Set<string>, pingSentAt: number): void {
+    for (const node of [...this.nodes.values()]) {
+      if (answered.has(node.id) || node.lastSeen >= pingSentAt) {
+        continue;
+      }
+      if (Date.now() - Math.max(node.lastSeen, this.connectedSince) > this.silenceLimitMs) {
+        this.nodes.delete(node.id);
+      } else {
+        this.markUnreachable(node, `it did not answer ${controlSubjects.pingAll()} within ${inWords(this.timing.discoveryWindowMs)}`);
+      }
+    }
+  }
+
+  /**
+   * Schedules the periodic re-read: `refreshMinMs` after a refresh that saw the structure change
+   * (or after a change since the last one), else twice the last wait, up to `refreshMaxMs`.
+   */
+  private scheduleNextRefresh(): void {
+    if (!this.live) {
+      return;
+    }
+    const changedSince = this.structureVersion !== this.structureAtLastRefresh;
+    this.structureAtLastRefresh = this.structureVersion;
+    this.refreshDelay = changedSince ? this.timing.refreshMinMs : Math.min(this.refreshDelay * 2, this.timing.refreshMaxMs);
+    this.armRefreshTimer();
+  }
+
+  private armRefreshTimer(): void {
+    clearTimeout(this.refreshTimer);
+    if (!this.live || this.connection === 'closed') {
+      return;
+    }
+    this.refreshTimer = setTimeout(() => void this.refresh(), this.refreshDelay);
+    this.refreshTimer.unref?.();
+  }
+
+  /** Reads a node's INFO; while one is under way, one more follows it so the latest state is read. */
+  private reinfo(nodeId: string): Promise<void> {
+    const running = this.infoRuns.get(nodeId);
+    if (running) {
+      running.again = true;
+      return running.done;
+    }
+    const run = { again: false, done: Promise.resolve() };
+    this.infoRuns.set(nodeId, run);
+    run.done = (async () => {
+      try {
+        do {
+          run.again = false;
+          await this.readNodeInfo(nodeId);
+        } while (run.again && !this.disposed);
+      } finally {
+        this.infoRuns.delete(nodeId);
+      }
+    })();
+    return run.done;
+  }
+
+  /** A node's INFO, read; or what went wrong, in words for the node's problem. */
+  private async fetchInfo(nodeId: string): Promise<InfoReading | string> {
+    let answer: unknown;
+    try {
+      answer = await this.client.info(this.namespace, nodeId, this.timing.infoTimeoutMs);
+    } catch (e) {
+      return infoProblem(e);
+    }
+    const reading = readInfo(answer, nodeId, this.namespace);
+    return typeof reading === 'string' ? `its INFO answer cannot be used: ${reading}` : reading;
+  }
+
+  /** One INFO: the node's workloads and details, or its problem. A node known only from an event is added here. */
+  private async readNodeInfo(nodeId: string): Promise<void> {
+    const reading = await this.fetchInfo(nodeId);
+    if (this.disposed) {
+      return;
+    }
+    let node = this.nodes.get(nodeId);
+    if (typeof reading === 'string') {
+      if (node) {
+        node.problem = reading;
+        this.changed();
+      }
+      return;
+    }
+    node ??= this.addNode(nodeId);
+    if (!node) {
+      return;
+    }
+    node.version = reading.version ?? node.version;
+    node.uptime = reading.uptime ?? node.uptime;
+    node.xkey = reading.xkey ?? node.xkey;
+    node.tags = reading.tags ?? node.tags;
+    node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
+    node.memory = reading.memory;
+    node.supportedTypes = reading.supportedTypes;
+    node.workloads = reading.workloads;
+    node.problem = reading.unreadable > 0 ? `its INFO listed ${reading.unreadable} workload(s) without an id or a name; they are left out` : undefined;
+    this.heardFrom(node);
+    this.changed();
+  }
+
+  /** A new node entry, unless the node said it stopped. */
+  private addNode(id: string): NodeState | undefined {
+    if (this.stoppedIds.has(id)) {
+      return undefined;
+    }
+    const node: NodeState = { id, version: '', uptime: '', tags: {}, lameDuck: false, reachable: true, lastSeen: Date.now(), workloads: [] };
+    this.nodes.set(id, node);
+    return node;
+  }
+
+  /**
+   * Takes in what a PING answer, heartbeat or node_started says about a node (adding it when new).
+   * Returns the node, with whether it is new and whether its running count changed, or undefined
+   * for a node that stopped.
+   */
+  private see(s: Sighting): { node: NodeState; isNew: boolean; countChanged: boolean } | undefined {
+    const known = this.nodes.get(s.id);
+    const node = known ?? this.addNode(s.id);
+    if (!node) {
+      return undefined;
+    }
+    const countChanged = s.runningCount !== undefined && s.runningCount !== node.runningCount;
+    node.version = s.version ?? node.version;
+    node.uptime = s.uptime ?? node.uptime;
+    node.nexus = s.nexus ?? node.nexus;
+    node.tags = s.tags ?? node.tags;
+    node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
+    node.runningCount = s.runningCount ?? node.runningCount;
+    node.xkey = s.xkey ?? node.xkey;
+    this.heardFrom(node);
+    return { node, isNew: !known, countChanged };
+  }
+
+  private heardFrom(node: NodeState): void {
+    node.lastSeen = Date.now();
+    node.reachable = true;
+    node.stateReason = undefined;
+  }
+
+  private markUnreachable(node: NodeState, reason: string): void {
+    node.reachable = false;
+    node.stateReason = reason;
+  }
+
+  private onEvent(event: NexEvent): void {
+    if (this.disposed) {
+      return;
+    }
+    switch (event.type) {
+      case 'heartbeat':
+        return this.onHeartbeat(event);
+      case 'node_started':
+        return this.onNodeStarted(event);
+      case 'node_stopped':
+        return this.onNodeStopped(event);
+      case 'node_entered_lameduck':
+        return this.onLameDuck(event);
+      case 'workload_deployed':
+      case 'workload_undeployed':
+        return this.onWorkloadEvent(event);
+      case 'function_exec_succeeded':
+      case 'function_exec_failed':
+        return this.onFunctionEvent(event);
+    }
+  }
+
+  /**
+   * A heartbeat: the node is alive (added when unknown). A changed running count means workloads
+   * came or went without an event (a 0.2.7 STOP publishes none, reference §11), so INFO is read.
+   */
+  private onHeartbeat(event: NexEvent): void {
+    const sighting = readSighting(event.data, event.nodeId);
+    const seen = typeof sighting === 'string' ? undefined : this.see(sighting);
+    if (!seen) {
+      return;
+    }
+    if (seen.isNew || seen.countChanged) {
+      void this.reinfo(seen.node.id);
+    }
+    this.changed();
+  }
+
+  private onNodeStarted(event: NexEvent): void {
+    const sighting = readSighting(event.data, event.nodeId);
+    const seen = typeof sighting === 'string' ? undefined : this.see(sighting);
+    if (seen) {
+      void this.reinfo(seen.node.id);
+      this.changed();
+    }
+  }
+
+  private onNodeStopped(event: NexEvent): void {
+    const id = [asObject(event.data)?.id, event.nodeId].find(isNodeId);
+    if (id) {
+      this.stoppedIds.add(id);
+      this.nodes.delete(id);
+      this.changed();
+    }
+  }
+
+  private onLameDuck(event: NexEvent): void {
+    const id = [asObject(event.data)?.id, event.nodeId].find(isNodeId);
+    const node = id ? this.nodes.get(id) : undefined;
+    if (node) {
+      node.lameDuck = true;
+      this.heardFrom(node);
+      this.changed();
+    } else if (id) {
+      void this.reinfo(id);
+    }
+  }
+
+  /** A workload of the namespace came or went on a node: read that node's INFO (adding the node when new). */
+  private onWorkloadEvent(event: NexEvent): void {
+    if (event.namespace !== this.namespace || !isNodeId(event.nodeId)) {
+      return;
+    }
+    void this.reinfo(event.nodeId);
+  }
+
+  /** A function ran: the node is alive; a workload the model does not know means it missed a deploy. */
+  private onFunctionEvent(event: NexEvent): void {
+    if (event.namespace !== this.namespace || !isNodeId(event.nodeId)) {
+      return;
+    }
+    const node = this.nodes.get(event.nodeId);
+    const name = asString(event.data.workload_name);
+    const known = node?.workloads.some((w) => w.id === event.workloadId || w.name === name);
+    if (node) {
+      this.heardFrom(node);
+      this.changed();
+    }
+    if (!known) {
+      void this.reinfo(event.nodeId);
+    }
+  }
+
+  /** Marks the nodes that missed their heartbeats; not while the connection is down (they could not arrive). */
+  private sweep(): void {
+    if (this.connection !== 'connected') {
+      return;
+    }
+    const now = Date.now();
+    let marked = false;
+    for (const node of this.nodes.values()) {
+      const silentFor = now - Math.max(node.lastSeen, this.connectedSince);
+      if (node.reachable && silentFor > this.silenceLimitMs) {
+        this.markUnreachable(node, `it missed ${this.timing.missedHeartbeats} heartbeats (nothing heard for ${inWords(silentFor)})`);
+        marked = true;
+      }
+    }
+    if (marked) {
+      this.changed();
+    }
+  }
+
+  /** Follows the connection: reads everything again when it comes back; stops the timers when it closes. */
+  private watchConnection(): void {
+    const statuses = this.nc.status() as QueuedIterator<Status>;
+    this.statuses = statuses;
+    void (async () => {
+      for await (const status of statuses) {
+        if (this.disposed) {
+          return;
+        }
+        if (status.type === 'disconnect') {
+          this.connection = 'reconnecting';
+          this.changed();
+        } else if (status.type === 'reconnect') {
+          this.connection = 'connected';
+          this.connectedSince = Date.now();
+          this.changed();
+          void this.refresh();
+        }
+      }
+    })();
+    void this.nc.closed().then(() => {
+      if (!this.disposed) {
+        this.connection = 'closed';
+        clearInterval(this.sweepTimer);
+        clearTimeout(this.refreshTimer);
+        this.changed();
+      }
+    });
+  }
+
+  /** What restarts the refresh backoff: nodes, their reachability and lame duck state, and workload ids. */
+  private structureKey(): string {
+    return [...this.nodes.values()]
+      .map((n) => `${n.id}:${n.reachable}:${n.lameDuck}:${n.workloads.map((w) => w.id).sort().join(',')}`)
+      .sort()
+      .join('|');
+  }
+
+  /** Something changed: listeners hear about it (coalesced), and a structural change restarts the backoff. */
+  private changed(): void {
+    if (this.disposed) {
+      return;
+    }
+    this.cached = undefined;
+    const structure = this.structureKey();
+    if (structure !== this.lastStructure) {
+      this.lastStructure = structure;
+      this.structureVersion++;
+      if (this.live && !this.refreshRun && this.refreshDelay > this.timing.refreshMinMs) {
+        this.refreshDelay = this.timing.refreshMinMs;
+        this.armRefreshTimer();
+      }
+    }
+    this.scheduleNotify();
+  }
+
+  /** Notifies at most once per `coalesceMs`, with the state at that moment. */
+  private scheduleNotify(): void {
+    if (this.notifyTimer || this.listeners.size === 0) {
+      return;
+    }
+    const wait = Math.max(0, this.lastNotified + this.timing.coalesceMs - Date.now());
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = undefined;
+      this.lastNotified = Date.now();
+      const snapshot = this.snapshot();
+      for (const listener of [...this.listeners]) {
+        listener(snapshot);
+      }
+    }, wait);
+  }
+
+  private buildSnapshot(): DeployedSnapshot {
+    const nodes = [...this.nodes.values()].map((n) => this.nodeView(n));
+    nodes.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id));
+    return {
+      namespace: this.namespace,
+      connection: this.connection,
+      ...(this.refreshedAt !== undefined ? { refreshedAt: new Date(this.refreshedAt).toISOString() } : {}),
+      nodes,
+      problems: [...this.problems],
+    };
+  }
+
+  private nodeView(n: NodeState): NodeView {
+    const workloads = n.workloads.map((w): WorkloadView => {
+      const triggers = this.triggersFor(w.name);
+      return { ...w, ...(triggers ? { triggers: { subjects: [...triggers.subjects], source: triggers.source } } : {}) };
+    });
+    workloads.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    const view: NodeView = {
+      id: n.id,
+      name: n.tags.node_name,
+      version: n.version,
+      uptime: n.uptime,
+      nexus: n.nexus,
+      runningCount: n.runningCount,
+      tags: { ...n.tags },
+      lameDuck: n.lameDuck,
+      xkey: n.xkey,
+      supportedTypes: n.supportedTypes && [...n.supportedTypes],
+      memory: n.memory && { ...n.memory },
+      state: n.reachable ? 'up' : 'unreachable',
+      stateReason: n.stateReason,
+      lastSeenAt: new Date(n.lastSeen).toISOString(),
+      workloads,
+      problem: n.problem,
+    };
+    // Leave out what is unknown, so the JSON of a snapshot has no "undefined" holes.
+    return Object.fromEntries(Object.entries(view).filter(([, v]) => v !== undefined)) as unknown as NodeView;
+  }
+}
