@@ -1,5 +1,6 @@
 import { Disposable, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
 import { FunctionDefinition, isValid } from '../core/manifest';
+import type { DeployedSnapshot } from '../explorer/deployedModel';
 import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
 import { PanelSnapshot } from '../hostservices/panelModel';
@@ -41,6 +42,10 @@ export interface NexTestApi {
     state(): string;
     /** What the secret storage holds for a saved connection (test builds only). */
     secretsOf(name: string): Promise<Record<string, string>>;
+  };
+  deployed: {
+    /** What the Deployed view shows: the connection's nodes and their workloads. */
+    snapshot(): DeployedSnapshot | undefined;
   };
 }
 
@@ -96,6 +101,9 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       status: () => ext.connections.statusText,
       state: () => ext.connections.state,
       secretsOf: async (name) => JSON.parse((await context.secrets.get(`nex.connection:${name}`)) ?? '{}') as Record<string, string>,
+    },
+    deployed: {
+      snapshot: () => ext.deployed.snapshot,
     },
   };
 }

@@ -12,6 +12,7 @@ import { FunctionCatalog } from './functionCatalog';
 import { DisposableStore } from './lifecycle';
 import { LocalNodeController, localNodeStateDir } from './localNode/localNodeController';
 import { ConnectionManager } from './connections/connectionManager';
+import { DeployedView } from './views/deployedView';
 import { MockStates } from './mockStates';
 import { HostServicesPanels } from './panels/hostServicesPanel';
 import { RunReporter } from './runReporter';
@@ -35,6 +36,8 @@ export class NexExtension {
   /** The local Nex node of this window, with its log and status bar; stopped with the extension. */
   readonly localNode: LocalNodeController;
   readonly connections: ConnectionManager;
+  /** The Deployed view (nodes and workloads of the connection). */
+  readonly deployed: DeployedView;
   /** Every question to the user goes through this port (tests script it). */
   ui: UserInterface = vscodeUi;
 
@@ -55,6 +58,7 @@ export class NexExtension {
     this.connections = own(
       new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, memento: context.workspaceState, log: this.log, newScope: () => this.newConnectionScope() }),
     );
+    this.deployed = own(new DeployedView(this.connections, this.catalog));
     own({ dispose: () => this.connection.dispose() });
     this.config.logEffective();
   }

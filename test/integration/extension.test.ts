@@ -487,12 +487,25 @@ describe('Nex Functions in VS Code', () => {
       assert.strictEqual(deployed.version, '0.2.7');
       assert.ok(fs.existsSync(path.join(keys, 'issuer.nk')) && fs.existsSync(path.join(keys, 'publisher.xk')), 'the keys were created where the setting says');
       assert.strictEqual(api.connections.state(), 'connected', 'deploying connected to the local node');
+      const deployedHere = async (present: boolean) => {
+        const deadline = Date.now() + 15000;
+        const has = () => (api.deployed.snapshot()?.nodes ?? []).some((n) => n.workloads.some((w) => w.id === deployed.workloadId));
+        while (has() !== present) {
+          assert.ok(Date.now() < deadline, `the Deployed view did not ${present ? 'show' : 'drop'} the workload: ${JSON.stringify(api.deployed.snapshot())}`);
+          await vscode.commands.executeCommand('nex.refreshDeployed');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      };
+      await deployedHere(true);
+      const workload = api.deployed.snapshot()!.nodes.flatMap((n) => n.workloads).find((w) => w.id === deployed.workloadId)!;
+      assert.deepStrictEqual(workload.triggers, { subjects: ['deploy.me.*'], source: 'manifest' }, 'INFO has no triggers: they come from the workspace manifest');
       const logs = await vscode.commands.executeCommand<string[]>('nex.showDeployedLogs', { name: 'deploy-me' });
       assert.deepStrictEqual(logs, [deployed.workloadId]);
       const reply = await vscode.commands.executeCommand<{ reply: Uint8Array; size: number }>('nex.triggerDeployed', { function: dir, subject: 'deploy.me.now', payload: 'node' });
       assert.strictEqual(Buffer.from(reply.reply).toString(), '"hello node"', 'a 0.2.7 node JSON-encodes the returned string');
       assert.match(api.outputLines().join('\n'), /deploy-me on local node: "deploy\.me\.now" → 12 bytes/);
       assert.strictEqual(await vscode.commands.executeCommand('nex.undeployFunction', { name: 'deploy-me' }), 1);
+      await deployedHere(false);
       await assert.rejects(
         Promise.resolve(vscode.commands.executeCommand('nex.triggerDeployed', { function: dir, subject: 'deploy.me.again', payload: '' })).then((r) => {
           if (r === undefined) throw new Error('no reply: the command reported the error');

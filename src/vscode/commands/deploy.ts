@@ -133,29 +133,31 @@ export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionN
 }
 
 /** Sends a request to a deployed function: a subject that matches one of its triggers, a payload as text. */
-export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNode | { function?: string; subject?: string; payload?: string }): Promise<TriggerResult | undefined> {
+export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNode | { function?: string; name?: string; subject?: string; payload?: string }): Promise<TriggerResult | undefined> {
   const scripted = arg && !(arg instanceof FunctionNode) ? arg : {};
-  const fn = await pickFunction(ext, arg instanceof FunctionNode ? arg : scripted.function ? { function: scripted.function } : undefined, 'Trigger which deployed function?');
-  if (!fn) {
+  // A deployed workload without a local source (from the Deployed view) has a name and no folder.
+  const fn = scripted.name && !scripted.function ? undefined : await pickFunction(ext, arg instanceof FunctionNode ? arg : scripted.function ? { function: scripted.function } : undefined, 'Trigger which deployed function?');
+  const name = fn?.manifest.name ?? scripted.name;
+  if (!name) {
     return undefined;
   }
-  const example = (fn.manifest.triggers?.[0] ?? fn.manifest.name).replace(/\.>$/, '.test').replace(/\*/g, 'test').replace(/^>$/, 'test');
-  const subject = scripted.subject ?? (await ext.ui.input({ title: `Trigger ${fn.manifest.name} on its node: subject`, value: example, validate: concreteSubjectProblem }));
+  const example = (fn?.manifest.triggers?.[0] ?? `${name}.test`).replace(/\.>$/, '.test').replace(/\*/g, 'test').replace(/^>$/, 'test');
+  const subject = scripted.subject ?? (await ext.ui.input({ title: `Trigger ${name} on its node: subject`, value: example, validate: concreteSubjectProblem }));
   if (subject === undefined) {
     return undefined;
   }
-  const payload = scripted.payload ?? (await ext.ui.input({ title: `Trigger ${fn.manifest.name} on its node: payload`, prompt: 'Text (sent as UTF-8); empty for none', value: '' }));
+  const payload = scripted.payload ?? (await ext.ui.input({ title: `Trigger ${name} on its node: payload`, prompt: 'Text (sent as UTF-8); empty for none', value: '' }));
   if (payload === undefined) {
     return undefined;
   }
   const conn = await connection(ext);
   const result = await triggerFunction(conn.nc, subject, utf8(payload));
-  ext.reporter.output('info', `▶ ${fn.manifest.name} on ${conn.label}: "${subject}" → ${result.size} bytes in ${formatMs(result.roundTripMs)}`);
+  ext.reporter.output('info', `▶ ${name} on ${conn.label}: "${subject}" → ${result.size} bytes in ${formatMs(result.roundTripMs)}`);
   for (const line of renderReply(result.reply)) {
     ext.reporter.output('info', `  ${line}`);
   }
   ext.log.show(true);
-  ext.reporter.showStatusMessage(`$(cloud) Nex: ${fn.manifest.name} replied ${result.size} bytes in ${formatMs(result.roundTripMs)} (deployed)`);
+  ext.reporter.showStatusMessage(`$(cloud) Nex: ${name} replied ${result.size} bytes in ${formatMs(result.roundTripMs)} (deployed)`);
   return result;
 }
 

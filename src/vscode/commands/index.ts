@@ -11,6 +11,7 @@ import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { addConnectionCommand, connectCommand, disconnectCommand, editConnectionCommand, removeConnectionCommand } from './connections';
 import { deployFunctionCommand, showDeployedLogsCommand, showIssuerKeyCommand, triggerDeployedCommand, undeployFunctionCommand } from './deploy';
+import { copyDeployedIdCommand, refreshDeployedCommand, revealLocalFunctionCommand, showNodeInfoCommand } from './deployedView';
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
 import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
@@ -45,6 +46,10 @@ export const COMMANDS = {
   'nex.triggerDeployed': (ext) => (arg) => triggerDeployedCommand(ext, arg),
   'nex.showDeployedLogs': (ext) => (arg) => showDeployedLogsCommand(ext, arg),
   'nex.showIssuerKey': (ext) => () => showIssuerKeyCommand(ext),
+  'nex.refreshDeployed': (ext) => () => refreshDeployedCommand(ext),
+  'nex.showNodeInfo': (ext) => (item) => showNodeInfoCommand(ext, item),
+  'nex.copyDeployedId': (ext) => (item) => copyDeployedIdCommand(ext, item),
+  'nex.revealLocalFunction': (ext) => (item) => revealLocalFunctionCommand(ext, item),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;

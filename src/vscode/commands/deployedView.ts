@@ -1,0 +1,55 @@
+/** Commands on the Deployed view's items: refresh, Show Node Info, copy an id, reveal the local function. */
+import { env as Env, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { DeployedSnapshot } from '../../explorer/deployedModel';
+import type { NexExtension } from '../nexExtension';
+import { DeployedNodeItem, DeployedWorkloadItem } from '../views/deployedView';
+
+export async function refreshDeployedCommand(ext: NexExtension): Promise<DeployedSnapshot | undefined> {
+  if (!ext.connections.connection) {
+    void ext.ui.info('Not connected: Nex: Connect… (or Start Local Node) first.');
+    return undefined;
+  }
+  return ext.deployed.refresh();
+}
+
+/** A read-only JSON document with everything the node said about itself (INFO and PING). */
+export async function showNodeInfoCommand(ext: NexExtension, item?: DeployedNodeItem): Promise<string | undefined> {
+  const node = item?.node ?? (await pickNode(ext));
+  if (!node) {
+    return undefined;
+  }
+  const doc = await Workspace.openTextDocument({ language: 'json', content: JSON.stringify(node, null, 2) + '\n' });
+  await Window.showTextDocument(doc, { preview: true });
+  return node.id;
+}
+
+async function pickNode(ext: NexExtension) {
+  const nodes = ext.deployed.snapshot?.nodes ?? [];
+  if (nodes.length === 0) {
+    void ext.ui.info('No Nex node is known on this connection.');
+    return undefined;
+  }
+  return ext.ui.pick(
+    nodes.map((n) => ({ label: n.name ?? n.id, description: `Nex ${n.version} · ${n.id}`, value: n })),
+    { title: 'Show the info of which node?' },
+  );
+}
+
+/** Copies a node's or a workload's id. */
+export async function copyDeployedIdCommand(_ext: NexExtension, item?: DeployedNodeItem | DeployedWorkloadItem): Promise<string | undefined> {
+  const id = item instanceof DeployedNodeItem ? item.node.id : item?.workload.id;
+  if (id) {
+    await Env.clipboard.writeText(id);
+  }
+  return id;
+}
+
+/** Opens the workspace function whose name the workload has. */
+export async function revealLocalFunctionCommand(ext: NexExtension, item?: DeployedWorkloadItem): Promise<void> {
+  const local = item?.local;
+  if (!local) {
+    void ext.ui.info(`No function of the workspace is named ${item?.workload.name ?? 'so'}.`);
+    return;
+  }
+  await Window.showTextDocument(Uri.file(local.sourcePath ?? local.manifestPath));
+}
