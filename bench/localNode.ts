@@ -53,7 +53,7 @@ function echoes(reply: Uint8Array, payload: Uint8Array): boolean {
 }
 
 /** Appends a custom section ("bench-padding") to a wasm module so the module is `size` bytes long. */
-function padWasm(module: Uint8Array, size: number): Uint8Array {
+export function padWasm(module: Uint8Array, size: number): Uint8Array {
   const leb = (n: number) => {
     const out: number[] = [];
     do {

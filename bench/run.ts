@@ -24,6 +24,7 @@ import { MockHostServices } from '../src/hostservices/mockBackend';
 import { loadWasi, runWasiFunction } from '../src/executor/wasiEngine';
 import { buildWat, tempDir } from '../test/support/wasmFixtures';
 import { benchLocalNode } from './localNode';
+import { benchDeploy } from './deploy';
 import { ms, row, stats, timeAsync, timeSync, us, WARMUP } from './measure';
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   const wasiWorker = stats(await timeAsync(N, async () => check(await runner.run(wasmEcho))));
   runner.dispose();
   const reportLocalNode = await benchLocalNode({ jsWarmRun: worker, wasmWarmRun: wasiWorker });
+  const reportDeploy = await benchDeploy();
 
   console.log(`Local runs, ${N} samples each after ${WARMUP} warm-up runs (p50 and ratio to the baseline above it)`);
   console.log('warm echo:');
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
   console.log(`  ${'whole loop'.padEnd(48)} p50 ${ms(str.p50)}  p95 ${ms(str.p95)}   ${(str.p50 / bare.p50).toFixed(2)}x`);
   console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
   reportLocalNode();
+  reportDeploy();
 }
 
 main().catch((e) => {
