@@ -46,7 +46,7 @@ export async function benchDeploy(): Promise<() => void> {
   try {
     server = await startNatsServer();
     host = await LocalNodeHost.start({ stateDir: path.join(root, 'node'), nats: { attach: { servers: [server.url] } }, config: { heartbeatMs: 60000 } });
-    const conn = await connect({ servers: server.url });
+    const conn: NatsConnection = await connect({ servers: server.url });
     nc = conn;
     const keys = loadPublisherKeys({ dir: path.join(root, 'keys') });
     const wasmEcho = new Uint8Array(fs.readFileSync(await buildWat('echo', root)));
