@@ -82,7 +82,7 @@ function formatNodes(snapshot: DeployedSnapshot): string {
     text += `\nworkloads in the namespace ${snapshot.namespace}:\n`;
     text += table([
       ['WORKLOAD', 'ID', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],
-      ...workloads.map(({ w, node }) => [w.name, w.id, w.type, node, w.uptime || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? `${w.triggers.subjects.join(', ')} (${w.triggers.source})` : '?']),
+      ...workloads.map(({ w, node }) => [w.name, w.id, w.type, node, w.uptime || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? `${w.triggers.subjects.join(', ')} (${w.triggers.source})` : 'unknown (not in INFO)']),
     ]);
   }
   for (const n of snapshot.nodes) {
