@@ -17,6 +17,7 @@ import { testCommand, validateCommand } from './testCommands';
 import { defaultNodeStateDir, nodeCommand, NodeCommandOptions } from './nodeCommand';
 import { registerNodesCommands } from './nodesCommands';
 import { registerDeployCommands } from './deployCommands';
+import { type ConnectionFlags, withConnectionFlags } from './connectionFlags';
 import { EMULATED_VERSIONS } from '../devnode/nodeConfig';
 import { formatMs, formatRunReport } from '../run/runReport';
 import { freshMocks, runFunction, RunSink } from '../run/functionRun';
@@ -165,14 +166,14 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   registerNodesCommands(program, io, (code) => (exitCode = code));
   registerDeployCommands(program, io, (code) => (exitCode = code));
 
-  program
-    .command('test')
+  withConnectionFlags(program.command('test'))
     .description("run the functions' trigger cases (triggers/*.json) and check their expectations")
     .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
     .option('--junit <file>', 'also write the results as JUnit XML')
-    .option('--timeout <ms>', 'time limit per case in milliseconds', positiveInt('--timeout'))
-    .action(async (paths: string[], opts: { junit?: string; timeout?: number }) => {
-      exitCode = await testCommand(paths, { junit: opts.junit, timeoutMs: opts.timeout }, { stdout: (t) => io.stdout(t), stderr: io.stderr });
+    .option('--timeout <ms>', 'time limit per case in milliseconds (with --remote: how long to wait for each reply, default 10000)', positiveInt('--timeout'))
+    .option('--remote', 'send the cases to the deployed functions (the connection flags say where) instead of running them here; logs, host calls and KV are not checked there')
+    .action(async (paths: string[], opts: ConnectionFlags & { junit?: string; timeout?: number; remote?: boolean }) => {
+      exitCode = await testCommand(paths, { junit: opts.junit, timeoutMs: opts.timeout, remote: opts.remote ? opts : undefined }, { stdout: (t) => io.stdout(t), stderr: io.stderr });
     });
 
   try {

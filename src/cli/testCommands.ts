@@ -1,4 +1,7 @@
-/** nexfn validate and nexfn test: the same checks and runs as the editor, for CI. */
+/**
+ * nexfn validate and nexfn test: the same checks and runs as the editor, for CI. `nexfn test
+ * --remote` sends the cases to the deployed functions instead (the connection flags say where).
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 import { functionDirFor, isValid, loadFunction, ValidFunction } from '../core/manifest';
@@ -9,8 +12,10 @@ import { BuildFailedError } from '../toolchain/buildRunner';
 import { RunSink } from '../run/functionRun';
 import { formatCaseResults, caseSummary } from '../triggers/caseReport';
 import { FunctionRunner } from '../executor/functionRunner';
-import { CaseResult, runTriggerCase } from '../triggers/caseRunner';
-import { loadTriggerFiles, TriggerFile } from '../triggers/triggerCases';
+import { CaseResult, runTriggerCase, runTriggerCaseRemote } from '../triggers/caseRunner';
+import { loadTriggerFiles, TriggerCase, TriggerFile } from '../triggers/triggerCases';
+import { ConnectionFlags, connectFromFlags } from './connectionFlags';
+import type { NatsConnection } from '@nats-io/nats-core';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -52,13 +57,54 @@ export function validateCommand(paths: string[], io: Io): number {
   return problems.length === 0 && dirs.length > 0 ? 0 : 1;
 }
 
-export async function testCommand(paths: string[], options: { junit?: string; timeoutMs?: number }, io: Io): Promise<number> {
+export interface TestCommandOptions {
+  junit?: string;
+  /** Per case: the time limit of a local run, or how long to wait for a deployed function's reply. */
+  timeoutMs?: number;
+  /** Run the cases against the deployed functions over this connection instead of locally. */
+  remote?: ConnectionFlags;
+}
+
+export async function testCommand(paths: string[], options: TestCommandOptions, io: Io): Promise<number> {
   const dirs = functionsIn(paths);
-  const runner = new FunctionRunner();
   const results: Array<{ def: ValidFunction; file: string; result: CaseResult }> = [];
   const problems: FileProblem[] = [];
   const started = performance.now();
   const fileLabel = (file: string) => path.relative(process.cwd(), file);
+  /** Runs one case; undefined when the function's build failed (its other cases cannot run either). */
+  let runCase: (def: ValidFunction, tc: TriggerCase) => Promise<CaseResult | undefined>;
+  let close: () => Promise<void>;
+  if (options.remote) {
+    let nc: NatsConnection;
+    try {
+      ({ nc } = await connectFromFlags(options.remote));
+    } catch (e) {
+      // An unreachable server or refused credentials: the message says what to fix.
+      io.stderr(`nexfn test --remote: ${(e as Error).message}\n`);
+      return 1;
+    }
+    io.stderr(`running the trigger cases against the deployed functions on ${nc.getServer()}\n`);
+    runCase = (_def, tc) => runTriggerCaseRemote(nc, tc, { timeoutMs: options.timeoutMs });
+    close = () => nc.close().catch(() => undefined);
+  } else {
+    const runner = new FunctionRunner();
+    runCase = async (def, tc) => {
+      const sink: RunSink = {
+        buildOutput: (line) => io.stderr(`  ${line}\n`),
+        buildFinished: (_fn, result) => problems.push(...result.problems),
+      };
+      try {
+        return await runTriggerCase(runner, def, tc, { limits: { overrides: { timeoutMs: options.timeoutMs } }, sink });
+      } catch (e) {
+        if (!(e instanceof BuildFailedError)) {
+          throw e;
+        }
+        problems.push({ file: def.manifestPath, message: e.message });
+        return undefined;
+      }
+    };
+    close = async () => runner.dispose();
+  }
   try {
     for (const dir of dirs) {
       const def = loadFunction(dir);
@@ -73,19 +119,9 @@ export async function testCommand(paths: string[], options: { junit?: string; ti
         continue;
       }
       io.stdout(`${def.manifest.name} (${path.relative(process.cwd(), dir) || '.'})\n`);
-      const sink: RunSink = {
-        buildOutput: (line) => io.stderr(`  ${line}\n`),
-        buildFinished: (_fn, result) => problems.push(...result.problems),
-      };
       for (const tc of cases) {
-        let result: CaseResult;
-        try {
-          result = await runTriggerCase(runner, def, tc, { limits: { overrides: { timeoutMs: options.timeoutMs } }, sink });
-        } catch (e) {
-          if (!(e instanceof BuildFailedError)) {
-            throw e;
-          }
-          problems.push({ file: def.manifestPath, message: e.message });
+        const result = await runCase(def, tc);
+        if (!result) {
           break; // the function's other cases cannot run either
         }
         results.push({ def, file: tc.file, result });
@@ -95,7 +131,7 @@ export async function testCommand(paths: string[], options: { junit?: string; ti
       }
     }
   } finally {
-    runner.dispose();
+    await close();
   }
   for (const p of problems) {
     io.stdout(`${formatProblem(p)}\n`);

@@ -1,15 +1,21 @@
 /**
  * Runs trigger cases with the same engine as every other run, and checks their expectations.
  * Each case gets fresh host-service mocks: the function's mocks file, then the case's own mocks.
+ * A case can also run against a deployed instance: its payload goes as a request on its subject
+ * and the same checks apply to what comes back, as far as a node lets them be seen.
  */
 import { isDeepStrictEqual } from 'util';
 import * as path from 'path';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { ValidFunction } from '../core/manifest';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { decodeValue } from '../core/valueCodec';
 import { FunctionRunner } from '../executor/functionRunner';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
+import { NODE_TRIGGER_TIMEOUT_MS, triggerFunction } from '../deploy/deployedOps';
+import type { FunctionError, FunctionLogLine } from '../executor/types';
+import type { HostCallRecord } from '../hostservices/types';
 import { CaseExpectation, TriggerCase } from './triggerCases';
 
 export type CaseStatus = 'passed' | 'failed';
@@ -25,7 +31,20 @@ export interface CaseResult {
   /** Soft problems (e.g. over maxMs): they do not fail the case. */
   warnings: string[];
   run?: FunctionRunResult;
+  /** For a case run against a deployed instance: what the node sent back. */
+  remote?: RemoteCaseRun;
   durationMs: number;
+}
+
+/** A request a case sent to a deployed instance, and its answer. */
+export interface RemoteCaseRun {
+  /** The NATS server the request went through. */
+  server: string;
+  subject: string;
+  /** The reply; null when none came within the timeout. */
+  reply: Uint8Array | null;
+  /** From sending the request to the reply (or to giving up). */
+  roundTripMs: number;
 }
 
 export interface CaseRunOptions {
@@ -60,19 +79,105 @@ export async function runTriggerCase(runner: FunctionRunner, fn: ValidFunction, 
     return { case: tc, status: 'failed', failures: [(e as Error).message], warnings, durationMs: performance.now() - started };
   }
   const result: CaseResult = { case: tc, status: 'passed', failures, warnings, run, durationMs: performance.now() - started };
-  check(tc.expect ?? {}, run, mock, result);
+  const o = run.outcome;
+  check(tc.expect ?? {}, { reply: o.reply, error: o.error, logs: o.logs, hostCalls: o.hostCalls, mock, durationMs: o.durationMs }, result);
   result.status = failures.length > 0 ? 'failed' : 'passed';
   return result;
 }
 
-function check(expect: CaseExpectation, run: FunctionRunResult, mock: MockHostServices | undefined, result: CaseResult): void {
+export interface RemoteCaseOptions {
+  /** How long to wait for the reply (default NODE_TRIGGER_TIMEOUT_MS, what a node waits for a function). */
+  timeoutMs?: number;
+  /** Stops waiting: the run then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Whether triggerFunction gave up waiting (rather than finding nobody subscribed, or failing otherwise). */
+function isNoReply(e: unknown): boolean {
+  return /^no reply on /.test((e as Error).message ?? '');
+}
+
+/** `promise`, or the signal's reason as soon as it aborts (the promise is left to settle on its own). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) {
+    return promise;
+  }
+  promise.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Runs one case against a deployed instance: sends its payload as a request on its subject over
+ * `nc` (triggerFunction) and checks the case's expectations on what comes back. A node sends no
+ * reply for a failing function, so an error expectation passes when no reply comes within the
+ * timeout (its message cannot be seen); logs, host calls and KV state cannot be seen from outside
+ * and are reported as skipped warnings, as are the case's mocks (a node uses its real host
+ * services). Nobody subscribed to the subject, or an unreadable payload, fails the case.
+ */
+export async function runTriggerCaseRemote(nc: NatsConnection, tc: TriggerCase, options: RemoteCaseOptions = {}): Promise<CaseResult> {
+  const started = performance.now();
+  const failures: string[] = [];
+  const warnings: string[] = [];
+  const timeoutMs = options.timeoutMs ?? NODE_TRIGGER_TIMEOUT_MS;
+  options.signal?.throwIfAborted();
+  let reply: Uint8Array | null;
+  try {
+    const payload = decodeValue(tc.payload, { where: `${path.basename(tc.file)}: case "${tc.name}" payload`, baseDir: path.dirname(tc.file) });
+    reply = (await abortable(triggerFunction(nc, tc.subject, payload, { timeoutMs }), options.signal)).reply;
+  } catch (e) {
+    if (options.signal?.aborted) {
+      throw e;
+    }
+    if (!isNoReply(e)) {
+      return { case: tc, status: 'failed', failures: [(e as Error).message], warnings, durationMs: performance.now() - started };
+    }
+    reply = null;
+  }
+  const durationMs = performance.now() - started;
+  const result: CaseResult = { case: tc, status: 'passed', failures, warnings, remote: { server: nc.getServer(), subject: tc.subject, reply, roundTripMs: durationMs }, durationMs };
+  if (tc.mocks) {
+    warnings.push("the case's mocks do not apply to a deployed function: it uses the node's real host services");
+  }
+  check(tc.expect ?? {}, { reply, durationMs, remote: { timeoutMs } }, result);
+  result.status = failures.length > 0 ? 'failed' : 'passed';
+  return result;
+}
+
+/**
+ * What the checks see of a run: a local run's outcome, or what a deployed instance sent back
+ * (`remote`), where logs, host calls and mocks are not there to see.
+ */
+interface Observed {
+  /** The reply bytes; null when none came. */
+  reply: Uint8Array | null;
+  /** The function's error (a local run only: a node sends nothing for a failing function). */
+  error?: FunctionError;
+  logs?: readonly FunctionLogLine[];
+  hostCalls?: readonly HostCallRecord[];
+  mock?: MockHostServices;
+  durationMs: number;
+  /** Set for a deployed instance: no reply means none came within `timeoutMs`. */
+  remote?: { timeoutMs: number };
+}
+
+function check(expect: CaseExpectation, o: Observed, result: CaseResult): void {
   const { failures } = result;
-  const o = run.outcome;
   const compare = (expected: string, actual: string, message: string) => {
     failures.push(message);
     result.expected ??= expected;
     result.actual ??= actual;
   };
+  const who = o.remote ? 'the deployed function' : 'the function';
+  const waited = o.remote ? ` within ${o.remote.timeoutMs} ms` : '';
+  const skipped = (what: string, why: string) => result.warnings.push(`expect.${what} skipped on a deployed function: ${why}`);
   if (o.error) {
     if (expect.error !== undefined) {
       if (!new RegExp(expect.error).test(o.error.message)) {
@@ -83,21 +188,29 @@ function check(expect: CaseExpectation, run: FunctionRunResult, mock: MockHostSe
     }
     return;
   }
+  // A node sends no reply for a failing function: on a node, silence is what an error looks like.
+  const silent = o.remote !== undefined && o.reply === null;
   if (expect.error !== undefined) {
-    failures.push(`expected an error matching /${expect.error}/, but the function ${o.reply === null ? 'sent no reply' : 'replied'}`);
+    if (silent) {
+      result.warnings.push(`expect.error passed on no reply${waited}, as a node sends none for a failing function; it does not say why, so /${expect.error}/ is checked only locally`);
+    } else {
+      failures.push(`expected an error matching /${expect.error}/, but ${who} ${o.reply === null ? 'sent no reply' : 'replied'}`);
+    }
+  } else if (silent && expect.noReply === undefined && expect.reply === undefined) {
+    result.warnings.push(`no reply came${waited}: a node sends none when the function fails, nor when it has nothing to say, so this case cannot tell them apart`);
   }
   const replyText = o.reply === null ? undefined : tryDecodeUtf8(o.reply);
   const shownReply = o.reply === null ? '(no reply)' : (replyText ?? `(${o.reply.length} binary bytes) ${Buffer.from(o.reply).toString('base64')}`);
   if (expect.noReply === true && o.reply !== null) {
-    compare('(no reply)', shownReply, 'expected no reply, but the function replied');
+    compare('(no reply)', shownReply, `expected no reply, but ${who} replied`);
   }
   if (expect.noReply === false && o.reply === null) {
-    failures.push('expected a reply, but the function sent none');
+    failures.push(`expected a reply, but ${who} sent none${waited}`);
   }
   const spec = expect.reply;
   if (spec !== undefined) {
     if (o.reply === null) {
-      compare(typeof spec === 'string' ? spec : JSON.stringify(spec), '(no reply)', 'expected a reply, but the function sent none');
+      compare(typeof spec === 'string' ? spec : JSON.stringify(spec), '(no reply)', `expected a reply, but ${who} sent none${waited}${silent ? ' (a node sends none when the function fails: see its logs and function_exec_failed events)' : ''}`);
     } else if (typeof spec === 'string') {
       if (replyText !== spec) {
         compare(spec, shownReply, 'the reply differs from the expected text');
@@ -122,20 +235,32 @@ function check(expect: CaseExpectation, run: FunctionRunResult, mock: MockHostSe
       compare(`/${spec.regex}/`, shownReply, `the reply does not match /${spec.regex}/`);
     }
   }
-  for (const pattern of expect.logs ?? []) {
+  const logs = o.logs ?? [];
+  if (!o.logs && expect.logs?.length) {
+    skipped('logs', 'its log lines cannot be tied to one request from outside the node');
+  }
+  for (const pattern of o.logs ? (expect.logs ?? []) : []) {
     const re = new RegExp(pattern);
-    if (!o.logs.some((l) => re.test(l.text))) {
-      failures.push(`no log line matches /${pattern}/ (${o.logs.length} lines${o.logs.length ? `: ${o.logs.map((l) => JSON.stringify(l.text)).join(', ')}` : ''})`);
+    if (!logs.some((l) => re.test(l.text))) {
+      failures.push(`no log line matches /${pattern}/ (${logs.length} lines${logs.length ? `: ${logs.map((l) => JSON.stringify(l.text)).join(', ')}` : ''})`);
     }
   }
-  for (const call of expect.hostCalls ?? []) {
-    const found = o.hostCalls.some(
+  const hostCalls = o.hostCalls ?? [];
+  if (!o.hostCalls && expect.hostCalls?.length) {
+    skipped('hostCalls', 'a node does not report the host calls a function makes');
+  }
+  for (const call of o.hostCalls ? (expect.hostCalls ?? []) : []) {
+    const found = hostCalls.some(
       (c) => c.service === call.service && c.method === call.method && (call.subject === undefined || c.args.subject === call.subject) && (call.key === undefined || c.args.key === call.key),
     );
     if (!found) {
-      const made = o.hostCalls.map((c) => `${c.service}.${c.method}(${Object.entries(c.args).filter(([k]) => k !== 'value' && k !== 'bucket').map(([k, v]) => `${k}=${v}`).join(' ')})`);
+      const made = hostCalls.map((c) => `${c.service}.${c.method}(${Object.entries(c.args).filter(([k]) => k !== 'value' && k !== 'bucket').map(([k, v]) => `${k}=${v}`).join(' ')})`);
       failures.push(`expected a host call ${call.service}.${call.method}${call.subject ? ` on "${call.subject}"` : ''}${call.key ? ` for key "${call.key}"` : ''}; calls made: ${made.join(', ') || 'none'}`);
     }
+  }
+  const mock = o.mock;
+  if (expect.kv && o.remote) {
+    skipped('kv', "it uses the node's real buckets, which a case does not read");
   }
   if (expect.kv && mock) {
     const bucket = mock.kv.get(mock.defaultKvBucket);
@@ -155,7 +280,7 @@ function check(expect: CaseExpectation, run: FunctionRunResult, mock: MockHostSe
       }
     }
   }
-  if (expect.maxMs !== undefined && o.durationMs > expect.maxMs) {
-    result.warnings.push(`took ${o.durationMs.toFixed(1)} ms, over maxMs ${expect.maxMs}`);
+  if (expect.maxMs !== undefined && !silent && o.durationMs > expect.maxMs) {
+    result.warnings.push(`took ${o.durationMs.toFixed(1)} ms${o.remote ? ' (the round trip)' : ''}, over maxMs ${expect.maxMs}`);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Trigger cases in the Test Explorer: functions → trigger files → cases, a run profile with
- * continuous run, results with expected/actual diffs at the case's line. Also the run-on-save
+ * continuous run, results with expected/actual diffs at the case's line, and a "Run on Node"
+ * profile that sends the cases to the deployed functions over the current connection. Also the run-on-save
  * loop: saving a function's source, manifest, mocks or trigger file re-runs its cases (a newer
  * run cancels a stale one), with a status bar summary, inline results and diagnostics.
  */
@@ -32,13 +33,15 @@ import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest'
 import { formatProblem } from '../../core/problems';
 import { formatMs } from '../../run/runReport';
 import { BuildFailedError } from '../../toolchain/buildRunner';
-import { CaseResult, runTriggerCase } from '../../triggers/caseRunner';
+import { CaseResult, runTriggerCase, runTriggerCaseRemote } from '../../triggers/caseRunner';
 import { affectsFunction, caseId, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
 import { diagnostic, publishByFile } from '../diagnostics';
 import type { FunctionRunner } from '../../executor/functionRunner';
 import type { Config } from '../config';
 import type { FunctionCatalog } from '../functionCatalog';
 import type { RunReporter } from '../runReporter';
+import type { ConnectionManager, NexConnection } from '../connections/connectionManager';
+import { currentConnection } from '../connections/currentConnection';
 
 /** What the Test Explorer integration needs from the context. */
 export interface TriggerTestsDeps {
@@ -46,6 +49,12 @@ export interface TriggerTestsDeps {
   readonly runner: FunctionRunner;
   readonly config: Config;
   readonly reporter: RunReporter;
+  readonly connections: ConnectionManager;
+}
+
+export interface CaseRunOptions {
+  /** Send the cases to the deployed functions over the current connection (the local node when none). */
+  remote?: boolean;
 }
 
 interface CaseRef {
@@ -78,6 +87,7 @@ export class TriggerTests implements Disposable {
     this.controller = Tests.createTestController('nex.triggerCases', 'Nex Trigger Cases');
     this.controller.refreshHandler = () => this.ext.catalog.refresh().then(() => this.rebuild());
     this.controller.createRunProfile('Run', TestRunProfileKind.Run, (request, token) => this.runRequest(request, token), true, undefined, true);
+    this.controller.createRunProfile('Run on Node', TestRunProfileKind.Run, (request, token) => this.execute(request, token, { remote: true }).then(() => undefined), false);
     this.passDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconPassed'), margin: '0 0 0 2em' } });
     this.failDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconFailed'), margin: '0 0 0 2em' } });
     this.statusBar.name = 'Nex Trigger Cases';
@@ -130,10 +140,10 @@ export class TriggerTests implements Disposable {
     return [...this.cases.entries()].filter(([, ref]) => !def || ref.def.dir === def.dir).map(([id]) => id);
   }
 
-  /** Runs cases by id (all when none given), reporting to the Test Explorer. */
-  async runCases(ids: string[] = this.caseIds(), token?: CancellationToken): Promise<CaseRunSummary> {
+  /** Runs cases by id (all when none given), here or on the node (`remote`), reporting to the Test Explorer. */
+  async runCases(ids: string[] = this.caseIds(), token?: CancellationToken, options: CaseRunOptions = {}): Promise<CaseRunSummary> {
     const items = ids.map((id) => this.findItem(id)).filter((i): i is TestItem => i !== undefined);
-    return this.execute(new TestRunRequest(items), token ?? new CancellationTokenSource().token);
+    return this.execute(new TestRunRequest(items), token ?? new CancellationTokenSource().token, options);
   }
 
   private async runRequest(request: TestRunRequest, token: CancellationToken): Promise<void> {
@@ -167,9 +177,14 @@ export class TriggerTests implements Disposable {
     return ids;
   }
 
-  private async execute(request: TestRunRequest, token: CancellationToken): Promise<CaseRunSummary> {
+  /**
+   * Runs the request's cases and reports them. Locally they update the status bar, diagnostics and
+   * inline results; on the node (`remote`) they show in the Test Explorer only, since they test the
+   * deployed function rather than the workspace's.
+   */
+  private async execute(request: TestRunRequest, token: CancellationToken, options: CaseRunOptions = {}): Promise<CaseRunSummary> {
     const ids = this.leafIds(request);
-    const run = this.controller.createTestRun(request, undefined, true);
+    const run = this.controller.createTestRun(request, options.remote ? 'Nex trigger cases on the node' : undefined, true);
     const summary: CaseRunSummary = { passed: 0, failed: 0, results: [], cancelled: false };
     if (!Workspace.isTrusted) {
       for (const id of ids) {
@@ -185,6 +200,20 @@ export class TriggerTests implements Disposable {
     for (const id of ids) {
       const item = this.findItem(id)!;
       run.enqueued(item);
+    }
+    let conn: NexConnection | undefined;
+    if (options.remote) {
+      try {
+        conn = await currentConnection(this.ext.connections);
+      } catch (e) {
+        for (const id of ids) {
+          run.errored(this.findItem(id)!, new TestMessage(`cannot run the cases on a node: ${(e as Error).message}`));
+          summary.failed++;
+        }
+        run.end();
+        return summary;
+      }
+      run.appendOutput(`Sending the cases to the deployed functions on ${conn.label} (${conn.nc.getServer()}).\r\n`);
     }
     for (const id of ids) {
       const item = this.findItem(id)!;
@@ -205,8 +234,15 @@ export class TriggerTests implements Disposable {
       const sub = token.onCancellationRequested(() => abort.abort());
       let result: CaseResult;
       try {
-        result = await runTriggerCase(this.ext.runner, ref.def, ref.tc, { signal: abort.signal, limits: this.ext.config.runLimits, sink });
+        result = conn
+          ? await runTriggerCaseRemote(conn.nc, ref.tc, { signal: abort.signal })
+          : await runTriggerCase(this.ext.runner, ref.def, ref.tc, { signal: abort.signal, limits: this.ext.config.runLimits, sink });
       } catch (e) {
+        if (conn && token.isCancellationRequested) {
+          summary.cancelled = true;
+          run.skipped(item);
+          continue;
+        }
         // Only a failed build gets here: runTriggerCase turns every other problem into a failed case.
         if (e instanceof BuildFailedError) {
           buildFailures.set(ref.def.dir, e);
@@ -223,10 +259,15 @@ export class TriggerTests implements Disposable {
         continue;
       }
       summary.results.push(result);
-      this.lastResults.set(id, result);
+      if (!conn) {
+        this.lastResults.set(id, result);
+      }
       const location = new Location(Uri.file(ref.tc.file), new Position(ref.tc.line - 1, 0));
-      if (result.run) {
-        run.appendOutput(`${ref.def.manifest.name} › ${ref.tc.name}: ${result.status} in ${formatMs(result.durationMs)}\r\n`, location, item);
+      if (result.run || result.remote) {
+        run.appendOutput(`${ref.def.manifest.name} › ${ref.tc.name}: ${result.status} in ${formatMs(result.durationMs)}${conn ? ` on ${conn.label}` : ''}\r\n`, location, item);
+      }
+      for (const warning of result.warnings) {
+        run.appendOutput(`  ⚠ ${warning}\r\n`, location, item);
       }
       if (result.status === 'passed') {
         summary.passed++;
@@ -242,7 +283,9 @@ export class TriggerTests implements Disposable {
       }
     }
     run.end();
-    this.publish();
+    if (!conn) {
+      this.publish();
+    }
     return summary;
   }
 
