@@ -1,16 +1,16 @@
 /**
- * Deployed functions from the editor: Deploy Function…, Undeploy Function…, Trigger Deployed
- * Function…, Show Deployed Logs, Show Issuer Key. They use the current connection (the local node
+ * Deployed functions from the editor: Deploy Function…, Preview Deploy…, Undeploy Function…,
+ * Trigger Deployed Function…, Show Deployed Logs, Show Issuer Key. They use the current connection (the local node
  * when nothing else is connected), the issuer and publisher keys as the `nex` CLI keeps them, and
  * report a node's own error text verbatim, with a hint where one helps.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { env as Env, LogOutputChannel, ProgressLocation, window as Window } from 'vscode';
+import { commands as Commands, env as Env, LogOutputChannel, ProgressLocation, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { deployFunction, DeployResult } from '../../deploy/deployFunction';
+import { deployFunction, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchLogs } from '../../deploy/deployedOps';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';
@@ -18,13 +18,14 @@ import { formatMs, renderReply } from '../../run/runReport';
 import { caseSummary } from '../../triggers/caseReport';
 import { loadTriggerFiles } from '../../triggers/triggerCases';
 import { NexConnection } from '../connections/connectionManager';
+import { currentConnection } from '../connections/currentConnection';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { pickFunction, requireTrust } from './functionPick';
 
 /** The current connection; with none, the local node (started when needed), as the built-in default. */
-async function connection(ext: NexExtension): Promise<NexConnection> {
-  return ext.connections.connection ?? ext.connections.connect({ kind: 'local' });
+function connection(ext: NexExtension): Promise<NexConnection> {
+  return currentConnection(ext.connections);
 }
 
 /** The keys folder: `nex.deploy.keysDir`, else ~/.nex as the `nex` CLI uses. */
@@ -93,6 +94,43 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
   ext.reporter.showStatusMessage(`$(cloud-upload) Nex: ${result.name} deployed on ${where}`);
   void ext.ui.info(`${result.name} is deployed on ${where} as ${result.workloadId}${fn.manifest.triggers?.length ? `, triggered by ${fn.manifest.triggers.join(', ')}` : ''}.`);
   return result;
+}
+
+/**
+ * Shows what deploying a function would send, as a read-only JSON document (untitled), the
+ * environment's values hidden: the node, the subjects, the artifact, the JWT's claims and the
+ * DEPLOY body. Nothing is uploaded, stopped or deployed, and missing keys are not written.
+ */
+export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode | DeployArgs): Promise<DeployPreview | undefined> {
+  if (!(await requireTrust(ext))) {
+    return undefined;
+  }
+  const scripted = arg && !(arg instanceof FunctionNode) ? arg : {};
+  const fn = await pickFunction(ext, arg instanceof FunctionNode ? arg : scripted.function ? { function: scripted.function } : undefined, 'Preview the deploy of which function?');
+  if (!fn) {
+    return undefined;
+  }
+  const conn = await connection(ext);
+  const preview = await Window.withProgress({ location: ProgressLocation.Notification, title: `Previewing the deploy of ${fn.manifest.name}`, cancellable: true }, async (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    return previewDeploy(conn.nc, fn, {
+      namespace: conn.namespace,
+      nodeId: scripted.nodeId,
+      keysDir: keysDir(ext),
+      jsDomain: conn.profile.jsDomain,
+      inboxPrefix: conn.profile.inboxPrefix,
+      signal: abort.signal,
+      onProgress: (p) => progress.report({ message: p.message }),
+      onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),
+    });
+  });
+  const doc = await Workspace.openTextDocument({ language: 'json', content: `${JSON.stringify(preview, null, 2)}\n` });
+  await Window.showTextDocument(doc, { preview: true });
+  // Read-only for this session where the editor allows it; the preview is for reading, not editing.
+  await Promise.resolve(Commands.executeCommand('workbench.action.files.setActiveEditorReadonlyInSession')).catch(() => undefined);
+  ext.log.info(`deploy preview of ${fn.manifest.name}: node ${preview.node.nodeId} (Nex ${preview.node.version}), ${preview.subjects.deploy}${preview.replaces.length ? `, would replace ${preview.replaces.join(', ')}` : ''}`);
+  return preview;
 }
 
 /** Runs the function's trigger cases first (nex.deploy.runCasesFirst); a failing case asks before deploying. */
