@@ -25,6 +25,7 @@ import { loadWasi, runWasiFunction } from '../src/executor/wasiEngine';
 import { buildWat, tempDir } from '../test/support/wasmFixtures';
 import { benchLocalNode } from './localNode';
 import { benchDeploy } from './deploy';
+import { benchExplorer } from './explorer';
 import { ms, row, stats, timeAsync, timeSync, us, WARMUP } from './measure';
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -121,6 +122,7 @@ async function main(): Promise<void> {
   console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
   reportLocalNode();
   reportDeploy();
+  await benchExplorer();
 }
 
 main().catch((e) => {

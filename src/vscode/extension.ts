@@ -57,7 +57,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   active = ext;
   context.subscriptions.push(ext);
   const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
-  own(new FunctionsView(ext.catalog));
+  own(new FunctionsView(ext.catalog, ext.deployed));
   own(new RunnerWarmUp(ext.catalog, ext.runner, ext.log));
   own(new SourceChecks(ext.catalog, ext.runner));
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));

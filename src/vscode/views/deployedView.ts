@@ -130,6 +130,9 @@ export class DeployedView extends DisposableObject {
   private readonly provider: DeployedTreeProvider;
   private readonly view: TreeView<Item>;
   private model?: DeployedModel;
+  private readonly snapshotChanged = this.register(new EventEmitter<DeployedSnapshot | undefined>());
+  /** Fires with what the view shows after it changed; undefined when there is no connection. */
+  readonly onDidChange: Event<DeployedSnapshot | undefined> = this.snapshotChanged.event;
 
   constructor(
     private readonly connections: ConnectionManager,
@@ -156,6 +159,7 @@ export class DeployedView extends DisposableObject {
   private async follow(connection: NexConnection | undefined): Promise<void> {
     this.model = undefined;
     this.provider.update(undefined);
+    this.snapshotChanged.fire(undefined);
     void Commands.executeCommand('setContext', 'nex.connected', connection !== undefined);
     this.view.message = undefined;
     if (!connection) {
@@ -182,6 +186,7 @@ export class DeployedView extends DisposableObject {
       return;
     }
     this.provider.update(snapshot);
+    this.snapshotChanged.fire(snapshot);
     const problems = [...snapshot.problems, ...snapshot.nodes.filter((n) => n.problem).map((n) => `${n.name ?? n.id.slice(0, 12)}: ${n.problem}`)];
     this.view.message =
       snapshot.nodes.length === 0

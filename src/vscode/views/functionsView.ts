@@ -2,7 +2,9 @@
 import * as path from 'path';
 import {
   commands as Commands,
+  Disposable,
   Event,
+  EventEmitter,
   MarkdownString,
   ThemeColor,
   ThemeIcon,
@@ -15,16 +17,42 @@ import {
 } from 'vscode';
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import { FileProblem } from '../../core/problems';
+import { deployedFunctions, DeployedSnapshot, DeployedTriggers } from '../../explorer/deployedModel';
+import { triggerOverlaps } from '../../explorer/subjectRouting';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
 
+/** Where a function's triggers overlap another function's: one per other function. */
+export interface TriggerOverlap {
+  /** The other function's name. */
+  other: string;
+  /** The colliding triggers: this function's, the other's. */
+  pairs: Array<[mine: string, theirs: string]>;
+  /** The other is a workspace function. */
+  local: boolean;
+  /** The nodes (names, else ids) where a workload of the other name with colliding triggers runs. */
+  deployedOn: string[];
+}
+
+/** What the Deployed view adds to a function: where it is deployed, and whose triggers overlap its own. */
+export interface FunctionMarks {
+  /** How many nodes run a workload of its name; absent when not deployed (or not connected). */
+  deployedNodes?: number;
+  /** The names (else ids) of those nodes. */
+  deployedOn?: string[];
+  overlaps?: TriggerOverlap[];
+}
+
 export class FunctionNode {
-  constructor(readonly definition: FunctionDefinition) {}
+  constructor(
+    readonly definition: FunctionDefinition,
+    readonly marks: FunctionMarks = {},
+  ) {}
 
   toTreeItem(): TreeItem {
     const def = this.definition;
     const name = def.manifest?.name ?? path.basename(def.dir);
-    const hasChildren = !isValid(def) || (def.manifest.triggers?.length ?? 0) > 0;
+    const hasChildren = !isValid(def) || (def.manifest.triggers?.length ?? 0) > 0 || (this.marks.overlaps?.length ?? 0) > 0;
     const item = new TreeItem(name, hasChildren ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
     item.id = def.dir;
     item.resourceUri = Uri.file(def.dir);
@@ -32,12 +60,15 @@ export class FunctionNode {
       const m = def.manifest;
       const kind = m.type === 'v8' ? 'JavaScript' : 'WebAssembly';
       const profile = m.compat && m.compat !== 'docs' ? ` · Nex ${m.compat}` : '';
-      item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}`;
+      const nodes = this.marks.deployedNodes ?? 0;
+      const deployed = nodes > 1 ? ` · deployed on ${nodes} nodes` : nodes === 1 ? ' · deployed' : '';
+      item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}${deployed}`;
       item.iconPath = new ThemeIcon(m.type === 'v8' ? 'symbol-function' : 'file-binary');
       item.contextValue = `nexFunction.${m.type}`;
       // A wasm function opens its manifest: the artifact is binary, the sources are the build's.
       item.command = { title: 'Open', command: 'vscode.open', arguments: [Uri.file(def.sourcePath ?? def.manifestPath)] };
-      item.tooltip = new MarkdownString(`**${name}** (${kind}, workload type \`${m.type}\`)${m.description ? `\n\n${m.description}` : ''}\n\n${def.dir}`);
+      const where = nodes > 0 ? `\n\nDeployed on ${this.marks.deployedOn!.join(', ')}` : '';
+      item.tooltip = new MarkdownString(`**${name}** (${kind}, workload type \`${m.type}\`)${m.description ? `\n\n${m.description}` : ''}${where}\n\n${def.dir}`);
     } else {
       item.description = 'invalid manifest';
       item.iconPath = new ThemeIcon('error', new ThemeColor('problemsErrorIcon.foreground'));
@@ -64,6 +95,27 @@ export class ProblemNode {
   }
 }
 
+/** A warning under a function: its triggers overlap another function's, so one message runs both. */
+export class OverlapNode {
+  constructor(
+    readonly definition: ValidFunction,
+    readonly overlap: TriggerOverlap,
+  ) {}
+
+  toTreeItem(): TreeItem {
+    const o = this.overlap;
+    const where = [o.local ? 'local' : '', o.deployedOn.length > 0 ? `deployed on ${o.deployedOn.join(', ')}` : ''].filter(Boolean).join(', ');
+    const item = new TreeItem(`triggers overlap ${o.other} (${where})`, TreeItemCollapsibleState.None);
+    item.id = `${this.definition.dir}#overlap:${o.other}`;
+    item.description = o.pairs.map(([mine, theirs]) => (mine === theirs ? mine : `${mine} ↔ ${theirs}`)).join(', ');
+    item.iconPath = new ThemeIcon('warning', new ThemeColor('problemsWarningIcon.foreground'));
+    item.tooltip = `A message that matches ${o.pairs.map(([mine, theirs]) => `${mine} and ${theirs}`).join(', or ')} triggers both ${this.definition.manifest.name} and ${o.other} (${where}): every subscriber gets it.`;
+    item.contextValue = 'nexTriggerOverlap';
+    item.command = { title: 'Open Manifest', command: 'vscode.open', arguments: [Uri.file(this.definition.manifestPath)] };
+    return item;
+  }
+}
+
 /** A trigger subject of a function. */
 export class TriggerNode {
   constructor(
@@ -82,13 +134,91 @@ export class TriggerNode {
   }
 }
 
-export type FunctionsViewNode = FunctionNode | ProblemNode | TriggerNode;
+export type FunctionsViewNode = FunctionNode | ProblemNode | OverlapNode | TriggerNode;
 
-export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode> {
-  readonly onDidChangeTreeData: Event<void>;
+/** What the Functions view needs of the Deployed view: the nodes it shows now, and when that changes. */
+export interface DeployedSource {
+  readonly snapshot: DeployedSnapshot | undefined;
+  readonly onDidChange: Event<DeployedSnapshot | undefined>;
+}
 
-  constructor(private readonly catalog: FunctionCatalog) {
-    this.onDidChangeTreeData = catalog.onDidChange;
+/** A node as a mark names it: its node_name, else the start of its id. */
+const nodeLabel = (d: { node: string; nodeName?: string }) => d.nodeName ?? `${d.node.slice(0, 12)}…`;
+
+/** The marks of every valid function: where it is deployed, and the overlaps of its triggers. */
+export function functionMarks(functions: readonly FunctionDefinition[], snapshot: DeployedSnapshot | undefined): Map<string, FunctionMarks> {
+  const valid = functions.filter(isValid);
+  const marks = new Map<string, FunctionMarks>(valid.map((f) => [f.dir, {}]));
+  const overlapsOf = new Map<string, Map<string, TriggerOverlap>>();
+  const overlap = (fn: ValidFunction, other: string): TriggerOverlap => {
+    const byOther = overlapsOf.get(fn.dir) ?? new Map<string, TriggerOverlap>();
+    overlapsOf.set(fn.dir, byOther);
+    const found = byOther.get(other) ?? { other, pairs: [], local: false, deployedOn: [] };
+    byOther.set(other, found);
+    return found;
+  };
+  const addPair = (o: TriggerOverlap, mine: string, theirs: string) => {
+    if (!o.pairs.some(([a, b]) => a === mine && b === theirs)) {
+      o.pairs.push([mine, theirs]);
+    }
+  };
+  const deployed: DeployedTriggers[] = snapshot ? deployedFunctions(snapshot) : [];
+  const found = triggerOverlaps(valid, deployed);
+  for (const { first, second } of found.local) {
+    const a = overlap(first.fn, second.fn.manifest.name);
+    a.local = true;
+    addPair(a, first.trigger, second.trigger);
+    const b = overlap(second.fn, first.fn.manifest.name);
+    b.local = true;
+    addPair(b, second.trigger, first.trigger);
+  }
+  for (const { local, deployed: d } of found.deployed) {
+    const o = overlap(local.fn, d.fn.name);
+    addPair(o, local.trigger, d.trigger);
+    if (!o.deployedOn.includes(nodeLabel(d.fn))) {
+      o.deployedOn.push(nodeLabel(d.fn));
+    }
+  }
+  for (const fn of valid) {
+    const m = marks.get(fn.dir)!;
+    const nodes = (snapshot?.nodes ?? []).filter((n) => n.workloads.some((w) => w.name === fn.manifest.name));
+    if (nodes.length > 0) {
+      m.deployedNodes = nodes.length;
+      m.deployedOn = nodes.map((n) => n.name ?? `${n.id.slice(0, 12)}…`);
+    }
+    const overlaps = [...(overlapsOf.get(fn.dir)?.values() ?? [])];
+    if (overlaps.length > 0) {
+      m.overlaps = overlaps.sort((x, y) => x.other.localeCompare(y.other));
+    }
+  }
+  return marks;
+}
+
+export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode>, Disposable {
+  private readonly changed = new EventEmitter<void>();
+  readonly onDidChangeTreeData: Event<void> = this.changed.event;
+  private readonly subscriptions: Disposable[];
+  /** The marks the tree shows, as JSON: a deployed change that leaves them as they are (an uptime, a heartbeat) redraws nothing. */
+  private shownMarks = '';
+
+  constructor(
+    private readonly catalog: FunctionCatalog,
+    private readonly deployed?: DeployedSource,
+  ) {
+    this.subscriptions = [this.changed, catalog.onDidChange(() => this.changed.fire())];
+    if (deployed) {
+      this.subscriptions.push(
+        deployed.onDidChange((snapshot) => {
+          if (JSON.stringify([...functionMarks(catalog.functions, snapshot)]) !== this.shownMarks) {
+            this.changed.fire();
+          }
+        }),
+      );
+    }
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((d) => d.dispose());
   }
 
   getTreeItem(node: FunctionsViewNode): TreeItem {
@@ -97,11 +227,15 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
 
   getChildren(node?: FunctionsViewNode): FunctionsViewNode[] {
     if (!node) {
-      return this.catalog.functions.map((f) => new FunctionNode(f));
+      const marks = functionMarks(this.catalog.functions, this.deployed?.snapshot);
+      this.shownMarks = JSON.stringify([...marks]);
+      return this.catalog.functions.map((f) => new FunctionNode(f, marks.get(f.dir)));
     }
     if (node instanceof FunctionNode) {
       const def = node.definition;
-      return isValid(def) ? (def.manifest.triggers ?? []).map((t) => new TriggerNode(def, t)) : def.problems.map((p) => new ProblemNode(p));
+      return isValid(def)
+        ? [...(node.marks.overlaps ?? []).map((o) => new OverlapNode(def, o)), ...(def.manifest.triggers ?? []).map((t) => new TriggerNode(def, t))]
+        : def.problems.map((p) => new ProblemNode(p));
     }
     return [];
   }
@@ -109,9 +243,11 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
 
 /** The "Functions" tree view and its context keys; in Restricted Mode it says why nothing runs. */
 export class FunctionsView extends DisposableObject {
-  constructor(catalog: FunctionCatalog) {
+  /** @param deployed the Deployed view, for the marks of deployed functions and overlapping triggers */
+  constructor(catalog: FunctionCatalog, deployed?: DeployedSource) {
     super();
-    const view = this.register(Window.createTreeView('nex.functions', { treeDataProvider: new FunctionsViewProvider(catalog), showCollapseAll: false }));
+    const provider = this.register(new FunctionsViewProvider(catalog, deployed));
+    const view = this.register(Window.createTreeView('nex.functions', { treeDataProvider: provider, showCollapseAll: false }));
     // An empty view shows its welcome content instead of a message.
     const explainTrust = () => {
       view.message =
