@@ -520,6 +520,23 @@ describe('Nex Functions in VS Code', () => {
     }
   });
 
+  it('says which function handles a subject: the local function whose trigger matches it', async () => {
+    const ui = new ScriptedUi([]);
+    api.setUi(ui);
+    await api.refresh();
+    const answer = await vscode.commands.executeCommand<{ subject: string; local: Array<{ name: string; dir: string; trigger: string }>; deployed: unknown[] } | undefined>('nex.whichFunction', {
+      subject: 'counter.hit',
+    });
+    assert.ok(answer, `no answer; the UI said: ${ui.shown.join(' | ')}`);
+    assert.deepStrictEqual(
+      answer.local.map((h) => [h.name, path.basename(h.dir), h.trigger]),
+      [['counter', 'counter', 'counter.*']],
+    );
+    assert.deepStrictEqual(answer.deployed, [], 'nothing of that name is deployed');
+    assert.ok(ui.shown.some((s) => /^info: A message on counter\.hit would trigger local counter \(counter\.\*\)/.test(s)), ui.shown.join('\n'));
+    assert.match(api.outputLines().join('\n'), /local counter .* via counter\.\*/);
+  });
+
   it('starts and stops the local Nex node from the commands, with its status bar', async () => {
     api.setUi(new ScriptedUi([]));
     const started = await vscode.commands.executeCommand<{ nodeId: string; natsUrl: string } | undefined>('nex.startLocalNode');
@@ -555,5 +572,77 @@ describe('Nex Functions in VS Code', () => {
     assert.match(api.localNode.status(), /stopped/);
     assert.strictEqual(api.localNode.nodeId(), undefined);
     assert.match(await ping(), /^no (connection|answer)/, 'the private nats-server is gone with the node');
+  });
+
+  it('previews a deploy on the local node (env values hidden) and records trigger cases from a subject', async () => {
+    const dir = path.join(workspaceDir(), 'record-me');
+    const keys = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nex-keys-'));
+    const secret = 'preview-never-shows-this';
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'record-me', type: 'v8', source: 'fn.js', triggers: ['record.me.*'], env: { SECRET: secret } }));
+    fs.writeFileSync(path.join(dir, 'fn.js'), '(subject, payload) => "got " + String.fromCharCode(...payload);\n');
+    const config = vscode.workspace.getConfiguration('nex');
+    await config.update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
+    const asked: string[] = [];
+    api.setUi(
+      new (class extends ScriptedUi {
+        override async info(message: string): Promise<string | undefined> {
+          asked.push(message);
+          return /create/i.test(message) ? 'Create Keys' : undefined;
+        }
+      })([]),
+    );
+    let nc: Awaited<ReturnType<typeof connect>> | undefined;
+    try {
+      await api.refresh();
+      const deployed = await vscode.commands.executeCommand<{ workloadId: string } | undefined>('nex.deployFunction', { function: dir });
+      assert.ok(deployed, `no deploy; the UI said: ${asked.join(' | ')}`);
+
+      const preview = await vscode.commands.executeCommand<{ node: { version: string }; environment: { names: string[] }; replaces: string[]; request: Record<string, unknown> } | undefined>('nex.previewDeploy', { function: dir });
+      assert.ok(preview, `no preview; the UI said: ${asked.join(' | ')}`);
+      assert.strictEqual(preview.node.version, '0.2.7');
+      assert.deepStrictEqual(preview.environment.names, ['SECRET']);
+      assert.deepStrictEqual(preview.replaces, [deployed.workloadId], 'a deploy would replace the running one');
+      assert.ok(!JSON.stringify(preview).includes(secret), 'the env value is not in the preview');
+      const doc = vscode.window.activeTextEditor?.document;
+      assert.ok(doc?.isUntitled, 'the preview opens as an untitled document');
+      assert.strictEqual(doc.languageId, 'json');
+      assert.deepStrictEqual(JSON.parse(doc.getText()), JSON.parse(JSON.stringify(preview)));
+      assert.ok(!doc.getText().includes(secret));
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+      const file = path.join(dir, 'triggers', 'recorded.json');
+      const recording = Promise.resolve(
+        vscode.commands.executeCommand<{ file: string; added: string[]; withReply: number } | undefined>('nex.recordTriggerCases', { function: dir, subject: 'record.me.*', count: 2, seconds: 30, file: 'triggers/recorded.json' }),
+      );
+      const deadline = Date.now() + 15000;
+      while (!api.outputLines().some((l) => l.includes('● recording record.me.* on local node until 2 messages or 30 s'))) {
+        assert.ok(Date.now() < deadline, `the recording did not start: ${api.outputLines().slice(-5).join(' | ')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      nc = await connect({ servers: api.localNode.natsUrl()! });
+      assert.strictEqual((await nc.request('record.me.one', 'a', { timeout: 5000 })).string(), '"got a"');
+      assert.strictEqual((await nc.request('record.me.two', '{"b":2}', { timeout: 5000 })).string(), '"got {\\"b\\":2}"');
+      const recorded = await recording;
+      assert.deepStrictEqual(recorded, { file, added: ['record.me.one #1', 'record.me.two #1'], withReply: 2 });
+      assert.deepStrictEqual(JSON.parse(fs.readFileSync(file, 'utf8')), {
+        cases: [
+          { name: 'record.me.one #1', subject: 'record.me.one', payload: 'a', expect: { reply: '"got a"' } },
+          { name: 'record.me.two #1', subject: 'record.me.two', payload: { json: { b: 2 } }, expect: { reply: '"got {\\"b\\":2}"' } },
+        ],
+      });
+      assert.strictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, file, 'the file is opened');
+    } finally {
+      await nc?.close();
+      await config.update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
+      for (let i = 0; i < 5 && vscode.window.activeTextEditor?.document.isUntitled; i++) {
+        await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor'); // the preview, when a check failed before it was closed
+      }
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('nex.disconnect');
+      await vscode.commands.executeCommand('nex.stopLocalNode');
+      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(keys, { recursive: true, force: true });
+    }
   });
 });

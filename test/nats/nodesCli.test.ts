@@ -88,7 +88,7 @@ describe('nexfn nodes and which', function () {
     assert.match(lines[2], new RegExp(`^beta +${nodes[1].nodeId} +0\\.3\\.0 +\\d+s +0 +v8,wasm +up$`));
     assert.strictEqual(lines[4], 'workloads in the namespace default:');
     assert.match(lines[5], /^WORKLOAD +ID +TYPE +NODE +UPTIME +RUNTIME +HASH +TRIGGERS$/);
-    assert.match(lines[6], new RegExp(`^greet +${greetId} +v8 +alpha +\\d+s +\\S+ +[0-9a-f]{12} +\\?$`));
+    assert.match(lines[6], new RegExp(`^greet +${greetId} +v8 +alpha +\\d+s +\\S+ +[0-9a-f]{12} +unknown \\(not in INFO\\)$`));
   });
 
   it('nodes in a namespace without workloads says so', async () => {

@@ -10,13 +10,15 @@ import type { ConnectionTarget } from '../connections/connectionManager';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { addConnectionCommand, connectCommand, disconnectCommand, editConnectionCommand, removeConnectionCommand } from './connections';
-import { deployFunctionCommand, showDeployedLogsCommand, showIssuerKeyCommand, triggerDeployedCommand, undeployFunctionCommand } from './deploy';
+import { deployFunctionCommand, previewDeployCommand, showDeployedLogsCommand, showIssuerKeyCommand, triggerDeployedCommand, undeployFunctionCommand } from './deploy';
+import { recordTriggerCasesCommand } from './record';
 import { copyDeployedIdCommand, refreshDeployedCommand, revealLocalFunctionCommand, showNodeInfoCommand } from './deployedView';
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
 import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
 import { runFunctionCommand } from './runFunction';
 import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './runTriggerCases';
+import { whichFunctionCommand } from './whichFunction';
 
 // Handlers take whatever VS Code passes (tree nodes, URIs, scripted arguments).
 export type CommandFactory = (ext: NexExtension) => (...args: any[]) => unknown;
@@ -46,10 +48,13 @@ export const COMMANDS = {
   'nex.triggerDeployed': (ext) => (arg) => triggerDeployedCommand(ext, arg),
   'nex.showDeployedLogs': (ext) => (arg) => showDeployedLogsCommand(ext, arg),
   'nex.showIssuerKey': (ext) => () => showIssuerKeyCommand(ext),
+  'nex.previewDeploy': (ext) => (arg) => previewDeployCommand(ext, arg),
+  'nex.recordTriggerCases': (ext) => (arg) => recordTriggerCasesCommand(ext, arg),
   'nex.refreshDeployed': (ext) => () => refreshDeployedCommand(ext),
   'nex.showNodeInfo': (ext) => (item) => showNodeInfoCommand(ext, item),
   'nex.copyDeployedId': (ext) => (item) => copyDeployedIdCommand(ext, item),
   'nex.revealLocalFunction': (ext) => (item) => revealLocalFunctionCommand(ext, item),
+  'nex.whichFunction': (ext) => (arg) => whichFunctionCommand(ext, arg),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;
