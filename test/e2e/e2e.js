@@ -51,6 +51,7 @@ async function main() {
   const extDir = path.join(tmp, 'extensions');
   const ws = path.join(tmp, 'workspace');
   fs.cpSync(WORKSPACE_SRC, ws, { recursive: true });
+  const keysDir = path.join(tmp, 'nex-keys');
   fs.mkdirSync(path.join(ud, 'User'), { recursive: true });
   fs.writeFileSync(
     path.join(ud, 'User', 'settings.json'),
@@ -69,6 +70,8 @@ async function main() {
       'security.workspace.trust.startupPrompt': 'never',
       'editor.autoClosingBrackets': 'never',
       'editor.autoClosingQuotes': 'never',
+      // Deploying signs with keys the extension creates when asked: here, never in ~/.nex.
+      'nex.deploy.keysDir': keysDir,
     }),
   );
   const env = { ...process.env, XDG_CONFIG_HOME: path.join(tmp, 'xdg-config'), XDG_DATA_HOME: path.join(tmp, 'xdg-data') };
@@ -158,6 +161,28 @@ async function main() {
       await page.keyboard.press('Enter');
       await answer(`Run ${name} (1/2): trigger subject`, subject, screenshot);
       await answer(`Run ${name} (2/2): payload`, payload);
+    };
+
+    const nexView = async () => {
+      if (!(await page.locator('.pane-header', { hasText: 'Functions' }).first().isVisible())) {
+        await page.locator('.activitybar [aria-label^="Nex"]').first().click();
+      }
+    };
+    /** A function's row in the Functions view, by its description ("JavaScript · echo.js"). */
+    const functionRow = (source) => page.locator('.pane-body .monaco-list-row', { hasText: `JavaScript · ${source}` }).first();
+    const openSource = async (source) => {
+      // Through the Nex view: its rows open the function's source.
+      await nexView();
+      await functionRow(source).click();
+      await page.locator('.tabs-container .tab.active', { hasText: source }).waitFor();
+    };
+    /** The Deployed view's pane (its rows are nodes, workloads and triggers). */
+    const deployedPane = () => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Deployed' }) }).first();
+    const toast = (text) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+    const triggerDeployed = async (name, subject, payload, screenshot) => {
+      await palette('Nex: Trigger Deployed Function…');
+      await answer(`Trigger ${name} on its node: subject`, subject);
+      await answer(`Trigger ${name} on its node: payload`, payload, screenshot);
     };
 
     console.log('e2e: Nex Functions in code-server + Chromium');
@@ -253,16 +278,7 @@ async function main() {
     });
 
     await step('saving a function re-runs its trigger cases: status bar and Test Explorer show the failure', async () => {
-      const openEcho = async () => {
-        // Through the Nex view: its rows open the function's source.
-        const row = page.locator('.pane-body .monaco-list-row', { hasText: 'JavaScript · echo.js' }).first();
-        if (!(await row.isVisible())) {
-          await page.locator('.activitybar [aria-label^="Nex"]').first().click();
-        }
-        await row.click();
-        await page.locator('.tabs-container .tab.active', { hasText: 'echo.js' }).waitFor();
-      };
-      await openEcho();
+      await openSource('echo.js');
       await page.locator('.view-line', { hasText: 'return payload;' }).first().click();
       await page.keyboard.press('Control+A');
       await page.keyboard.press('Delete');
@@ -288,6 +304,105 @@ async function main() {
       await page.locator('.statusbar-item', { hasText: /Nex: \d+ passed/ }).first().waitFor();
     });
 
+    await step('Nex: Deploy Function… deploys greet (palette) and echo (inline action) to the local node, creating the keys when asked', async () => {
+      // The example workspace starts the local node once trusted; the extension connects to it.
+      await page.locator('.statusbar-item', { hasText: /Nex node: 0 functions/ }).first().waitFor({ timeout: 60000 });
+      await page.locator('.statusbar-item', { hasText: 'Nex: local node' }).first().waitFor();
+      // greet: from the palette, with its source open. Its trigger cases run first, then the keys prompt.
+      await openSource('greet.js');
+      await palette('Nex: Deploy Function…');
+      const ask = toast(`issuer.nk and publisher.xk are missing in ${keysDir}: create them (as the nex CLI does)?`);
+      await ask.waitFor();
+      await page.waitForTimeout(500); // let the toast finish sliding in
+      await page.screenshot({ path: path.join(SHOTS, '09-deploy-keys.png') });
+      await ask.locator('a.monaco-button', { hasText: 'Create Keys' }).click();
+      await toast('greet is deployed on').waitFor();
+      await toast('triggered by greetings.*').waitFor();
+      for (const f of ['issuer.nk', 'publisher.xk']) {
+        if (!fs.existsSync(path.join(keysDir, f))) throw new Error(`${f} was not created in ${keysDir}`);
+      }
+      await page.locator('.statusbar-item', { hasText: 'Nex node: 1 function' }).first().waitFor();
+      // echo: the cloud-upload inline action on its row in the Functions view; the keys exist now,
+      // so no prompt comes between (one would hold the deploy and the wait below would fail).
+      await nexView();
+      const row = functionRow('echo.js');
+      await row.hover();
+      await row.locator('.action-label[aria-label^="Deploy Function"]').click();
+      await toast('echo is deployed on').waitFor();
+      await toast('triggered by demo.echo').waitFor();
+      await page.locator('.statusbar-item', { hasText: 'Nex node: 2 functions' }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '10-deployed.png') });
+      await palette('Notifications: Clear All Notifications');
+      await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached' });
+    });
+
+    await step('the Deployed view lists both functions under the local node, with their triggers', async () => {
+      await nexView();
+      const pane = deployedPane();
+      const header = pane.locator('.pane-header');
+      if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+      const row = (text) => pane.locator('.monaco-list-row', { hasText: text }).first();
+      const node = row(/Nex [\d.]+ · 2 in \S+ · up .* · local/);
+      await node.waitFor();
+      if ((await node.getAttribute('aria-expanded')) === 'false') await node.click();
+      for (const [name, trigger] of [['greet', 'greetings.*'], ['echo', 'demo.echo']]) {
+        const workload = pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) }).first();
+        await workload.waitFor();
+        await workload.locator('.label-description', { hasText: /^v8 · \S+ · local source$/ }).waitFor();
+        if ((await workload.getAttribute('aria-expanded')) === 'false') await workload.click();
+        await row(trigger).waitFor();
+      }
+      // Give the tree the room for the picture: fold the Functions view and widen the side bar
+      // (dragging its edge, as a user does); then put both back.
+      const functions = page.locator('.pane-header', { hasText: 'Functions' }).first();
+      await functions.click();
+      const sidebar = await page.locator('.part.sidebar').boundingBox();
+      const edge = sidebar.x + sidebar.width;
+      const dragEdge = async (from, to) => {
+        await page.mouse.move(from, sidebar.y + sidebar.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(to, sidebar.y + sidebar.height / 2, { steps: 10 });
+        await page.mouse.up();
+      };
+      await dragEdge(edge, edge + 300);
+      await pane.locator('.monaco-list-row', { hasText: /· up .* · local$/ }).first().waitFor();
+      await page.mouse.move(900, 300); // no hover highlight in the picture
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(SHOTS, '11-deployed-view.png') });
+      const wide = await page.locator('.part.sidebar').boundingBox();
+      await dragEdge(wide.x + wide.width, edge);
+      await functions.click();
+    });
+
+    await step('Nex: Trigger Deployed Function… sends a request to greet on the node and shows the reply', async () => {
+      await openSource('greet.js');
+      await triggerDeployed('greet', 'greetings.deployed', 'Nex node');
+      const panel = page.locator('.part.panel');
+      await panel.locator('.view-lines', { hasText: '▶ greet on local node: "greetings.deployed" →' }).first().waitFor();
+      await panel.locator('.view-lines', { hasText: 'Hello, Nex node!' }).first().waitFor();
+      await page.locator('.statusbar-item', { hasText: /Nex: greet replied \d+ bytes in .* \(deployed\)/ }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '12-deployed-trigger.png') });
+    });
+
+    await step('Nex: Show Deployed Logs follows greet in a log channel of its own', async () => {
+      await palette('Nex: Show Deployed Logs');
+      const panel = page.locator('.part.panel');
+      await panel.locator('.view-lines', { hasText: /following\sthe\slogs\sof\sgreet\s\(\w+\)\son\slocal\snode/ }).first().waitFor();
+      // A call makes the node log a line; the trigger shows the Nex Functions output, so pick the log channel again.
+      await triggerDeployed('greet', 'greetings.logs', 'logs');
+      await panel.locator('.view-lines', { hasText: '"greetings.logs"' }).first().waitFor();
+      await palette('Output: Show Output Channels');
+      await page.locator('.quick-input-widget input.input').fill('Nex: greet (deployed)');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Nex: greet (deployed)' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await panel.locator('.view-lines', { hasText: 'calling js function via trigger subject: greetings.logs' }).first().waitFor();
+      await page.keyboard.press('Control+1'); // focus back in the editor: no cursor in the log for the picture
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '13-deployed-logs.png') });
+    });
+
     await step('an empty workspace shows the welcome view', async () => {
       const empty = path.join(tmp, 'empty-workspace');
       fs.mkdirSync(empty);
@@ -297,7 +412,7 @@ async function main() {
       await nex.waitFor({ timeout: 60000 });
       if (!(await page.locator('.pane-header', { hasText: 'Functions' }).first().isVisible())) await nex.click();
       await page.locator('.welcome-view-content', { hasText: 'No Nex functions found in this workspace' }).waitFor();
-      await page.screenshot({ path: path.join(SHOTS, '08-welcome.png') });
+      await page.screenshot({ path: path.join(SHOTS, '14-welcome.png') });
     });
   } finally {
     if (ctx) await ctx.close().catch(() => {});
