@@ -3,7 +3,7 @@
 # Debian packages (nats-server, chromium, libkrb5-dev, WASI toolchains for C and Rust), the npm packages of package-lock.json, and
 # the offline VS Code host (code-server + Node 24, cached outside the clone). Safe to run again.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 need_apt=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)

@@ -93,7 +93,8 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
   getTreeItem(item: Item): TreeItem {
     if (item instanceof DeployedNodeItem) {
       const n = item.node;
-      const t = new TreeItem(n.name ?? n.id.slice(0, 12), n.workloads.length > 0 ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
+      // Always expandable: a node's first deploy must show without the user opening it.
+      const t = new TreeItem(n.name ?? n.id.slice(0, 12), TreeItemCollapsibleState.Expanded);
       t.id = `node:${n.id}`;
       const flags = [n.lameDuck ? 'lame duck' : '', n.state === 'unreachable' ? 'unreachable' : '', n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean);
       t.description = `Nex ${n.version} · ${n.workloads.length} in ${this.snapshot!.namespace} · up ${n.uptime}${flags.length ? ` · ${flags.join(' · ')}` : ''}`;
