@@ -6,6 +6,7 @@
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
+import type { ValidFunction } from '../core/manifest';
 import * as path from 'path';
 import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -75,4 +76,15 @@ export async function uploadArtifact(nc: NatsConnection, file: string, options: 
     throw uploadError(e, file, nc, options.jsDomain);
   }
   return artifact;
+}
+
+/** The hex SHA-256 of a function's local artifact (its source or wasm file), as a node hashes it; undefined when unreadable. */
+export function localArtifactHash(fn: ValidFunction): string | undefined {
+  try {
+    return createHash('sha256')
+      .update(fs.readFileSync((fn.sourcePath ?? fn.artifactPath)!))
+      .digest('hex');
+  } catch {
+    return undefined;
+  }
 }

@@ -46,6 +46,11 @@ export class RunReporter extends DisposableObject {
     return this.recentLines;
   }
 
+  /** Remembers a run made elsewhere (e.g. a request to a deployed function) as the last run, for Save as Trigger Case. */
+  rememberRun(result: FunctionRunResult): void {
+    this.last = result;
+  }
+
   /** Writes a line to the output channel, and keeps it for the test API. */
   output(level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
     this.deps.log[level](text);

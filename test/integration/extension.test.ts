@@ -504,6 +504,8 @@ describe('Nex Functions in VS Code', () => {
       const reply = await vscode.commands.executeCommand<{ reply: Uint8Array; size: number }>('nex.triggerDeployed', { function: dir, subject: 'deploy.me.now', payload: 'node' });
       assert.strictEqual(Buffer.from(reply.reply).toString(), '"hello node"', 'a 0.2.7 node JSON-encodes the returned string');
       assert.match(api.outputLines().join('\n'), /deploy-me on local node: "deploy\.me\.now" → 12 bytes/);
+      assert.strictEqual(api.lastRun()?.subject, 'deploy.me.now', 'a remote run is the last run, for Save as Trigger Case');
+      assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), '"hello node"');
       assert.strictEqual(await vscode.commands.executeCommand('nex.undeployFunction', { name: 'deploy-me' }), 1);
       await deployedHere(false);
       await assert.rejects(

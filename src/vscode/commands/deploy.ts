@@ -11,7 +11,7 @@ import { utf8 } from '../../core/bytes';
 import { ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import { deployFunction, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
-import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchLogs } from '../../deploy/deployedOps';
+import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchEvents, watchLogs } from '../../deploy/deployedOps';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';
 import { formatMs, renderReply } from '../../run/runReport';
@@ -194,6 +194,18 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
   for (const line of renderReply(result.reply)) {
     ext.reporter.output('info', `  ${line}`);
   }
+  if (fn) {
+    // A remote run becomes the last run too: Save as Trigger Case records its subject, payload and reply.
+    ext.reporter.rememberRun({
+      functionName: name,
+      entryPath: (fn.sourcePath ?? fn.artifactPath)!,
+      subject,
+      payloadBytes: Buffer.byteLength(payload),
+      payload: utf8(payload),
+      outcome: { ok: true, reply: result.reply, logs: [], durationMs: result.roundTripMs, profile: fn.manifest.compat ?? 'docs', hostCalls: [], warnings: [] },
+      wallMs: result.roundTripMs,
+    });
+  }
   ext.log.show(true);
   ext.reporter.showStatusMessage(`$(cloud) Nex: ${name} replied ${result.size} bytes in ${formatMs(result.roundTripMs)} (deployed)`);
   return result;
@@ -224,6 +236,18 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   const out = channel;
   const watch = await watchLogs(conn.nc, { namespace: conn.namespace, workloadIds: ids, onLine: (line) => out[line.level](`[${line.workloadId}] ${line.text}`) });
   conn.scope.add({ dispose: () => watch.stop() });
+  // Its events too: deploys, undeploys, each execution's success (with its time) or failure.
+  const events = await watchEvents(conn.nc, {
+    namespace: conn.namespace,
+    onEvent: (event) => {
+      const data = event.data as Record<string, unknown>;
+      if ((event.workloadId && ids.includes(event.workloadId)) || data.workload_name === name || data.name === name) {
+        const failed = event.type === 'function_exec_failed';
+        out[failed ? 'error' : 'info'](`event ${event.type}${data.trigger_subject ? ` on ${data.trigger_subject}` : ''}${typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? ` in ${formatMs(data.elapsed_nanos / 1e6)}` : ''}${failed ? `: ${data.error}` : ''}`);
+      }
+    },
+  });
+  conn.scope.add({ dispose: () => events.stop() });
   out.info(`following the logs of ${name} (${ids.join(', ')}) on ${conn.label}`);
   out.show(true);
   return ids;

@@ -4,13 +4,11 @@
  * workload whose name is a workspace function is marked, and so is one whose artifact differs from
  * the local one ("local changes not deployed").
  */
-import { createHash } from 'crypto';
-import * as fs from 'fs';
 import { commands as Commands, Event, EventEmitter, MarkdownString, ThemeColor, ThemeIcon, TreeDataProvider, TreeItem, TreeItemCollapsibleState, TreeView, window as Window } from 'vscode';
 import { isValid, ValidFunction } from '../../core/manifest';
+import { localArtifactHash } from '../../deploy/artifactStore';
 import { DeployedModel, DeployedSnapshot, NodeView, WorkloadView } from '../../explorer/deployedModel';
-import { NexConnection } from '../connections/connectionManager';
-import { ConnectionManager } from '../connections/connectionManager';
+import { ConnectionManager, NexConnection } from '../connections/connectionManager';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
 
@@ -43,16 +41,6 @@ export class DeployedTriggerItem {
 
 type Item = DeployedNodeItem | DeployedWorkloadItem | DeployedTriggerItem;
 
-/** The hex SHA-256 of a function's local artifact, as a node hashes it; undefined when unreadable. */
-function localHash(fn: ValidFunction): string | undefined {
-  try {
-    return createHash('sha256')
-      .update(fs.readFileSync((fn.sourcePath ?? fn.artifactPath)!))
-      .digest('hex');
-  } catch {
-    return undefined;
-  }
-}
 
 class DeployedTreeProvider implements TreeDataProvider<Item> {
   private readonly changed = new EventEmitter<void>();
@@ -111,7 +99,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       const w = item.workload;
       const t = new TreeItem(w.name, (w.triggers?.subjects.length ?? 0) > 0 ? TreeItemCollapsibleState.Collapsed : TreeItemCollapsibleState.None);
       t.id = `workload:${w.nodeId}:${w.id}`;
-      const drift = item.local && localHash(item.local) !== w.hash;
+      const drift = item.local && localArtifactHash(item.local) !== w.hash;
       t.description = `${w.type} · ${w.id}${item.local ? (drift ? ' · local changes not deployed' : ' · local source') : ''}`;
       t.iconPath = new ThemeIcon(drift ? 'cloud-upload' : 'symbol-function');
       t.tooltip = new MarkdownString([`**${w.name}** (${w.type}) on ${w.nodeId.slice(0, 12)}…`, `id \`${w.id}\``, `hash \`${w.hash}\``, `runtime ${w.runtime}, up ${w.uptime}`, w.description].filter(Boolean).join('\n\n'));

@@ -16,6 +16,7 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
+import { localArtifactHash } from '../../deploy/artifactStore';
 import { FileProblem } from '../../core/problems';
 import { deployedFunctions, DeployedSnapshot, DeployedTriggers } from '../../explorer/deployedModel';
 import { triggerOverlaps } from '../../explorer/subjectRouting';
@@ -40,6 +41,8 @@ export interface FunctionMarks {
   deployedNodes?: number;
   /** The names (else ids) of those nodes. */
   deployedOn?: string[];
+  /** A deployed copy runs another artifact than the local one: local changes not deployed. */
+  drift?: boolean;
   overlaps?: TriggerOverlap[];
 }
 
@@ -61,7 +64,7 @@ export class FunctionNode {
       const kind = m.type === 'v8' ? 'JavaScript' : 'WebAssembly';
       const profile = m.compat && m.compat !== 'docs' ? ` · Nex ${m.compat}` : '';
       const nodes = this.marks.deployedNodes ?? 0;
-      const deployed = nodes > 1 ? ` · deployed on ${nodes} nodes` : nodes === 1 ? ' · deployed' : '';
+      const deployed = (nodes > 1 ? ` · deployed on ${nodes} nodes` : nodes === 1 ? ' · deployed' : '') + (this.marks.drift ? ' (local changes not deployed)' : '');
       item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}${deployed}`;
       item.iconPath = new ThemeIcon(m.type === 'v8' ? 'symbol-function' : 'file-binary');
       item.contextValue = `nexFunction.${m.type}`;
@@ -185,6 +188,8 @@ export function functionMarks(functions: readonly FunctionDefinition[], snapshot
     if (nodes.length > 0) {
       m.deployedNodes = nodes.length;
       m.deployedOn = nodes.map((n) => n.name ?? `${n.id.slice(0, 12)}…`);
+      const local = localArtifactHash(fn);
+      m.drift = local !== undefined && nodes.some((n) => n.workloads.some((w) => w.name === fn.manifest.name && w.hash !== local));
     }
     const overlaps = [...(overlapsOf.get(fn.dir)?.values() ?? [])];
     if (overlaps.length > 0) {
@@ -266,3 +271,4 @@ export class FunctionsView extends DisposableObject {
     );
   }
 }
+
