@@ -36,7 +36,7 @@ export function withConnectionFlags(command: Command): Command {
     .option('--tlskey <file>', 'the TLS client key')
     .option('--tlsca <file>', 'a TLS CA certificate')
     .option('--jsdomain <domain>', 'the JetStream domain')
-    .option('--namespace <ns>', 'the Nex namespace', process.env.NEX_NAMESPACE ?? 'default');
+    .option('--namespace <ns>', 'the Nex namespace ($NEX_NAMESPACE, else default; a deploy takes its manifest\'s deploy.namespace over the default)', defaultNamespace());
 }
 
 /** The profile and secrets the flags describe (a context first, flags over it). */
@@ -62,4 +62,9 @@ export async function connectFromFlags(flags: ConnectionFlags): Promise<{ nc: Na
   const { profile, secrets } = profileFromFlags(flags);
   const nc = await connectNats(profile, secrets, { maxReconnectAttempts: 0, name: 'nexfn' });
   return { nc, profile };
+}
+
+/** The namespace when none is given: $NEX_NAMESPACE, else "default" (as the nex CLI). */
+export function defaultNamespace(): string {
+  return process.env.NEX_NAMESPACE ?? 'default';
 }

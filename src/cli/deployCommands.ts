@@ -18,7 +18,7 @@ import type { ConnectionProfile } from '../nats/connection';
 import { NexControlClient } from '../nex/controlClient';
 import type { NexProtocolVersion } from '../nex/controlTypes';
 import { formatMs } from '../run/runReport';
-import { type ConnectionFlags, connectFromFlags, withConnectionFlags } from './connectionFlags';
+import { type ConnectionFlags, connectFromFlags, defaultNamespace, withConnectionFlags } from './connectionFlags';
 import type { CliIo } from './nexfn';
 import { stopSignal } from './stopSignal';
 
@@ -84,7 +84,8 @@ async function deployCommand(target: string, flags: DeployFlags, io: CliIo): Pro
   const fn = loadDeployable(target);
   return withNats(flags, async (nc, profile) => {
     const options: DeployOptions = {
-      namespace: flags.namespace,
+      // An explicit --namespace wins; the default one gives way to the manifest's deploy.namespace.
+      namespace: flags.namespace === defaultNamespace() ? (fn.manifest.deploy?.namespace ?? flags.namespace) : flags.namespace,
       nodeId: flags.node,
       keysDir: flags.keys,
       jsDomain: profile.jsDomain,

@@ -27,6 +27,22 @@ export interface FunctionLimits {
   memoryMiB?: number;
 }
 
+/** The deploy format a node takes: Nex 0.2.x or 0.3.x. */
+export type DeployNodeVersion = '0.2' | '0.3';
+
+/** The node versions `deploy.nodeVersion` may name. */
+export const DEPLOY_NODE_VERSIONS: readonly DeployNodeVersion[] = ['0.2', '0.3'];
+
+/** Deploy defaults; what a deploy is asked for (command options, CLI flags) wins over them. */
+export interface DeploySettings {
+  /** The Nex namespace to deploy into: one NATS subject token (default "default"). */
+  namespace?: string;
+  /** Only nodes with all these tags take part in the auction that picks the node. */
+  tags?: Record<string, string>;
+  /** The deploy format to send when a node's version does not tell (a source build reports "development"). */
+  nodeVersion?: DeployNodeVersion;
+}
+
 /**
  * A function's manifest. Unknown fields are left alone, not refused, so later versions' fields do
  * not break older extensions.
@@ -50,6 +66,11 @@ export interface FunctionManifest {
   compat?: CompatProfile;
   /** Host-service fixture for local runs (JSON), relative to the function folder. */
   mocks?: string;
+  /**
+   * Deploy defaults: the namespace, the tags a node must have to take the function, and the deploy
+   * format for nodes whose version does not tell. A deploy's own options win over them.
+   */
+  deploy?: DeploySettings;
 }
 
 /** A function found on disk: its folder, manifest file and, when valid, the parsed manifest. */
@@ -93,6 +114,11 @@ export function mocksPath(def: FunctionDefinition): string | undefined {
 }
 
 export const WORKLOAD_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
+
+/** A Nex namespace: one NATS subject token (nodes read it from the control subjects). */
+export const DEPLOY_NAMESPACE_PATTERN = /^[^\s.*>]+$/;
+
+const DEPLOY_KEYS = ['namespace', 'tags', 'nodeVersion'];
 
 /** Parses and checks a manifest's text. Never throws: everything wrong comes back as problems. */
 export function parseManifest(manifestPath: string, text: string): { manifest?: FunctionManifest; problems: FileProblem[] } {
@@ -275,6 +301,60 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
     }
   }
 
+  let deploy: DeploySettings | undefined;
+  const deployNode = findNodeAtLocation(root, ['deploy']);
+  if (deployNode) {
+    if (deployNode.type !== 'object') {
+      problems.push(at(deployNode.offset, 'must be an object such as {"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}', 'deploy'));
+    } else {
+      deploy = {};
+      const namespace = findNodeAtLocation(deployNode, ['namespace']);
+      if (namespace) {
+        if (namespace.type !== 'string') {
+          problems.push(at(namespace.offset, `must be a string, found ${namespace.type}: the namespace to deploy into, e.g. "prod"`, 'deploy.namespace'));
+        } else if (!DEPLOY_NAMESPACE_PATTERN.test(namespace.value as string)) {
+          problems.push(at(namespace.offset, `"${namespace.value}" is not a namespace: a namespace is one NATS subject token (not empty; no ".", "*", ">" or whitespace), e.g. "prod"`, 'deploy.namespace'));
+        } else {
+          deploy.namespace = namespace.value as string;
+        }
+      }
+      const tags = findNodeAtLocation(deployNode, ['tags']);
+      if (tags) {
+        if (tags.type !== 'object') {
+          problems.push(at(tags.offset, 'must be an object of tag names to text values, e.g. {"team": "a"}', 'deploy.tags'));
+        } else {
+          const values: Record<string, string> = {};
+          for (const prop of tags.children ?? []) {
+            const [key, value] = prop.children ?? [];
+            if (value?.type !== 'string') {
+              problems.push(at(value?.offset ?? prop.offset, `must be text: write "${key?.value}": "${value?.value}" with quotes`, `deploy.tags.${key?.value}`));
+            } else {
+              values[key.value as string] = value.value as string;
+            }
+          }
+          deploy.tags = values;
+        }
+      }
+      const nodeVersion = findNodeAtLocation(deployNode, ['nodeVersion']);
+      if (nodeVersion) {
+        if (nodeVersion.type === 'number' && (DEPLOY_NODE_VERSIONS as readonly string[]).includes(String(nodeVersion.value))) {
+          problems.push(at(nodeVersion.offset, `must be text: write "nodeVersion": "${nodeVersion.value}" with quotes`, 'deploy.nodeVersion'));
+        } else if (nodeVersion.type !== 'string' || !(DEPLOY_NODE_VERSIONS as readonly unknown[]).includes(nodeVersion.value)) {
+          const found = nodeVersion.type === 'string' ? `"${nodeVersion.value}"` : String(nodeVersion.value ?? nodeVersion.type);
+          problems.push(at(nodeVersion.offset, `${found} is not a deploy format: use ${DEPLOY_NODE_VERSIONS.map((v) => `"${v}"`).join(' or ')} (the node's Nex version, for nodes whose version does not tell)`, 'deploy.nodeVersion'));
+        } else {
+          deploy.nodeVersion = nodeVersion.value as DeployNodeVersion;
+        }
+      }
+      for (const prop of deployNode.children ?? []) {
+        const key = String(prop.children?.[0]?.value);
+        if (!DEPLOY_KEYS.includes(key)) {
+          problems.push(at(prop.offset, `"${key}" is not a deploy setting: use ${DEPLOY_KEYS.map((k) => `"${k}"`).join(', ')}`, 'deploy'));
+        }
+      }
+    }
+  }
+
   const compat = stringField('compat');
   if (compat.value !== undefined && !isCompatProfile(compat.value)) {
     problems.push(at(compat.node!.offset, `"${compat.value}" is not a compatibility profile: use ${COMPAT_PROFILES.map((p) => `"${p}"`).join(', ')}`, 'compat'));
@@ -314,6 +394,9 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   }
   if (mocks.value !== undefined) {
     manifest.mocks = mocks.value;
+  }
+  if (deploy) {
+    manifest.deploy = deploy;
   }
   return { manifest, problems };
 }

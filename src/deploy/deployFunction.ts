@@ -46,11 +46,11 @@ export interface DeployTarget {
 export const MIN_DEPLOY_TIMEOUT_MS = 10000;
 
 export interface DeployOptions {
-  /** Default "default", as the `nex` CLI. */
+  /** Default: the manifest's `deploy.namespace`, else "default", as the `nex` CLI. */
   namespace?: string;
   /** Deploy to this node; otherwise the auction picks one. */
   nodeId?: string;
-  /** Only nodes with all these tags take part in the auction. */
+  /** Only nodes with all these tags take part in the auction; default: the manifest's `deploy.tags`. */
   tags?: Record<string, string>;
   /**
    * Chooses among several nodes that answered the auction (e.g. the editor's own local node);
@@ -63,7 +63,10 @@ export interface DeployOptions {
   keysDir?: string;
   /** The JetStream domain of the object store the node fetches from. */
   jsDomain?: string;
-  /** The format the node takes, when its version does not tell (a source build says "development"). */
+  /**
+   * The format the node takes, when its version does not tell (a source build says "development");
+   * default: the manifest's `deploy.nodeVersion`.
+   */
   nexVersion?: NexProtocolVersion;
   /** The connection's inbox prefix, when it has one (discovery replies come there). */
   inboxPrefix?: string;
@@ -210,6 +213,18 @@ function checkTriggers(fn: ValidFunction): string[] {
   return triggers;
 }
 
+/**
+ * The options with the manifest's `deploy` section filling in what they leave out: the namespace,
+ * the auction's tags and the deploy format for nodes whose version does not tell.
+ */
+function withManifestDefaults(fn: ValidFunction, options: DeployOptions): DeployOptions {
+  const defaults = fn.manifest.deploy;
+  const namespace = options.namespace ?? defaults?.namespace ?? DEFAULT_NAMESPACE;
+  const tags = options.tags ?? defaults?.tags;
+  const nexVersion = options.nexVersion ?? defaults?.nodeVersion;
+  return { ...options, namespace, ...(tags ? { tags } : {}), ...(nexVersion ? { nexVersion } : {}) };
+}
+
 /** Builds, loads the keys, picks the node and reads what runs there; sends nothing but discovery and INFO. */
 async function planDeploy(nc: NatsConnection, fn: ValidFunction, options: DeployOptions, persistKeys: boolean): Promise<DeployPlan> {
   const progress = (step: DeployStep, message: string) => options.onProgress?.({ step, message });
@@ -255,7 +270,8 @@ function deployBody(plan: DeployPlan, options: DeployOptions): DeployRequest02 |
  * verbatim, plus a hint for the common refusals, when the node refuses the deploy or the stop of
  * the workload it replaces.
  */
-export async function deployFunction(nc: NatsConnection, fn: ValidFunction, options: DeployOptions = {}): Promise<DeployResult> {
+export async function deployFunction(nc: NatsConnection, fn: ValidFunction, given: DeployOptions = {}): Promise<DeployResult> {
+  const options = withManifestDefaults(fn, given);
   const progress = (step: DeployStep, message: string) => options.onProgress?.({ step, message });
   const plan = await planDeploy(nc, fn, options, true);
   const { target, namespace, keys } = plan;
@@ -294,7 +310,8 @@ export async function deployFunction(nc: NatsConnection, fn: ValidFunction, opti
  * writing missing keys (it says which are missing). Builds the function first when needed, as a
  * deploy would, since the artifact's size and hash are part of the request.
  */
-export async function previewDeploy(nc: NatsConnection, fn: ValidFunction, options: DeployOptions = {}): Promise<DeployPreview> {
+export async function previewDeploy(nc: NatsConnection, fn: ValidFunction, given: DeployOptions = {}): Promise<DeployPreview> {
+  const options = withManifestDefaults(fn, given);
   const plan = await planDeploy(nc, fn, options, false);
   const { target, namespace, keys } = plan;
   const body = deployBody(plan, options);

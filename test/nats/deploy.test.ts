@@ -227,6 +227,38 @@ describe('deploy (src/deploy) to local Nex nodes on a real nats-server', functio
     assert.strictEqual(artifactKey('/x/echo.function.js'), 'echofunctionjs', 'every dot removed, as the nex CLI does');
   });
 
+  it('takes the namespace and the auction\'s tags from the manifest\'s deploy section; options win over them', async () => {
+    const fn = jsFunction(root, 'teamed', '(s, p) => "team a";', { deploy: { namespace: 'team-a', tags: { team: 'three' } } });
+    assert.deepStrictEqual(fn.manifest.deploy, { namespace: 'team-a', tags: { team: 'three' } });
+    const subjects: string[] = [];
+    const spy = nc.subscribe('$NEX.DEPLOY.>', { callback: (_e, m) => void subjects.push(m.subject) });
+    // Two nodes take v8 workloads: with no tags the auction would ask which; the manifest's tags pick "three".
+    const result = await deployFunction(nc, fn, { keysDir });
+    await nc.flush();
+    spy.unsubscribe();
+    assert.strictEqual(result.node.nodeId, nodes.three.nodeId, 'the node without the tag team=three is not picked');
+    assert.strictEqual(result.namespace, 'team-a');
+    assert.deepStrictEqual(subjects, [`$NEX.DEPLOY.team-a.${nodes.three.nodeId}`]);
+    const inTeam = await client.info('team-a', nodes.three.nodeId);
+    assert.deepStrictEqual(inTeam.machines.filter((m) => m.workload.name === 'teamed').map((m) => m.id), [result.workloadId]);
+    const inDefault = await client.info('default', nodes.three.nodeId);
+    assert.deepStrictEqual(inDefault.machines.filter((m) => m.workload.name === 'teamed'), [], 'not in the default namespace');
+    assert.deepStrictEqual((await findWorkloads(client, 'team-a', 'teamed')).map((w) => w.workloadId), [result.workloadId]);
+
+    const preview = await previewDeploy(nc, fn, { keysDir });
+    assert.strictEqual(preview.namespace, 'team-a');
+    assert.strictEqual(preview.node.nodeId, nodes.three.nodeId);
+    assert.deepStrictEqual(preview.replaces, [result.workloadId]);
+    const overridden = await previewDeploy(nc, fn, { keysDir, namespace: 'default', tags: { team: 'two' } });
+    assert.strictEqual(overridden.namespace, 'default');
+    assert.strictEqual(overridden.node.nodeId, nodes.two.nodeId);
+    await assert.rejects(
+      previewDeploy(nc, jsFunction(root, 'untagged', '(s, p) => 1;', { deploy: { tags: { team: 'nobody' } } }), { keysDir }),
+      /^Error: no Nex node answered the auction for a v8 workload with tags team=nobody on .*: \d+ node\(s\) answer PING, but none takes v8 workloads with those tags/,
+    );
+    await stopWorkloads(client, result.workloadId, { namespace: 'team-a', keys: keysOf() });
+  });
+
   it('redeploys by replacing (new id, old one gone), and stops by name or id; another issuer gets the node\'s own text', async () => {
     const fn = jsFunction(root, 'counter', '(s, p) => "v1";');
     const first = await deployFunction(nc, fn, { nodeId: nodes.two.nodeId, keysDir });

@@ -2,6 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import Ajv from 'ajv';
 import { functionDirFor, loadFunction, parseManifest } from '../../src/core/manifest';
 import { formatProblem } from '../../src/core/problems';
 
@@ -78,6 +79,66 @@ describe('manifest', () => {
     assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "env": {"1X": "a"}}'), ['env: "1X" is not a valid environment variable name (letters, digits and _, not starting with a digit)']);
     assert.deepStrictEqual(messages('{"name": "j", "type": "v8", "source": "j.js", "compat": "0.4"}'), ['compat: "0.4" is not a compatibility profile: use "docs", "0.2", "0.3"']);
     assert.deepStrictEqual(messages('{"name": "j", "type": "v8", "source": "j.js", "build": {"command": "make"}}'), ['build: is for WebAssembly functions: a JavaScript function runs its source as it is']);
+  });
+
+  describe('the deploy section', () => {
+    const base = '"name": "d", "type": "v8", "source": "d.js"';
+    const messages = (deploy: string) => parseManifest(FILE, `{${base}, "deploy": ${deploy}}`).problems.map((p) => `${p.field}: ${p.message}`);
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../schemas/nexfunction.schema.json'), 'utf8'));
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+
+    it('reads the namespace, tags and node version', () => {
+      const { manifest, problems } = parseManifest(FILE, `{${base}, "deploy": {"namespace": "prod", "tags": {"team": "a", "zone": "eu-1"}, "nodeVersion": "0.3"}}`);
+      assert.deepStrictEqual(problems, []);
+      assert.deepStrictEqual(manifest?.deploy, { namespace: 'prod', tags: { team: 'a', zone: 'eu-1' }, nodeVersion: '0.3' });
+      assert.deepStrictEqual(parseManifest(FILE, `{${base}, "deploy": {}}`).manifest?.deploy, {});
+      assert.deepStrictEqual(parseManifest(FILE, `{${base}, "deploy": {"nodeVersion": "0.2"}}`).manifest?.deploy, { nodeVersion: '0.2' });
+      assert.strictEqual(parseManifest(FILE, `{${base}}`).manifest?.deploy, undefined);
+    });
+
+    it('explains a bad section, namespace, tag, node version or key, on its line', () => {
+      assert.deepStrictEqual(messages('"prod"'), ['deploy: must be an object such as {"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}']);
+      assert.deepStrictEqual(messages('{"namespace": 7}'), ['deploy.namespace: must be a string, found number: the namespace to deploy into, e.g. "prod"']);
+      for (const bad of ['', 'a.b', 'my ns', '*', 'team>', 'x\ty']) {
+        assert.deepStrictEqual(messages(JSON.stringify({ namespace: bad })), [
+          `deploy.namespace: "${bad}" is not a namespace: a namespace is one NATS subject token (not empty; no ".", "*", ">" or whitespace), e.g. "prod"`,
+        ]);
+      }
+      assert.deepStrictEqual(messages('{"tags": ["team"]}'), ['deploy.tags: must be an object of tag names to text values, e.g. {"team": "a"}']);
+      assert.deepStrictEqual(messages('{"tags": {"team": "a", "size": 2}}'), ['deploy.tags.size: must be text: write "size": "2" with quotes']);
+      assert.deepStrictEqual(messages('{"nodeVersion": "0.4"}'), ['deploy.nodeVersion: "0.4" is not a deploy format: use "0.2" or "0.3" (the node\'s Nex version, for nodes whose version does not tell)']);
+      assert.deepStrictEqual(messages('{"nodeVersion": 0.3}'), ['deploy.nodeVersion: must be text: write "nodeVersion": "0.3" with quotes']);
+      assert.deepStrictEqual(messages('{"nodeVersion": true}'), ['deploy.nodeVersion: true is not a deploy format: use "0.2" or "0.3" (the node\'s Nex version, for nodes whose version does not tell)']);
+      assert.deepStrictEqual(messages('{"namespace": "prod", "node": "N1"}'), ['deploy: "node" is not a deploy setting: use "namespace", "tags", "nodeVersion"']);
+      const { problems } = parseManifest(FILE, `{\n  ${base},\n  "deploy": {\n    "namespace": "a.b"\n  }\n}`);
+      assert.deepStrictEqual([problems[0].line, problems[0].column], [4, 18]);
+      assert.match(formatProblem(problems[0]), /^\/ws\/fn\/nexfunction\.json:4:18: /);
+    });
+
+    it('agrees with the JSON schema', () => {
+      const good = ['{}', '{"namespace": "team-a"}', '{"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}', '{"tags": {}}', '{"nodeVersion": "0.2"}'];
+      const bad = [
+        '"prod"',
+        '[]',
+        '{"namespace": 7}',
+        '{"namespace": ""}',
+        '{"namespace": "a.b"}',
+        '{"namespace": "my ns"}',
+        '{"namespace": "*"}',
+        '{"namespace": "a>"}',
+        '{"tags": ["team"]}',
+        '{"tags": {"team": 1}}',
+        '{"nodeVersion": "0.4"}',
+        '{"nodeVersion": 0.3}',
+        '{"node": "N1"}',
+      ];
+      for (const deploy of [...good, ...bad]) {
+        const text = `{${base}, "deploy": ${deploy}}`;
+        const expected = good.includes(deploy);
+        assert.strictEqual(validate(JSON.parse(text)), expected, `the schema ${expected ? 'refuses' : 'accepts'} ${deploy}: ${JSON.stringify(validate.errors)}`);
+        assert.strictEqual(parseManifest(FILE, text).problems.length === 0, expected, `the validator ${expected ? 'refuses' : 'accepts'} ${deploy}`);
+      }
+    });
   });
 
   it('refuses a manifest that is not an object', () => {

@@ -76,7 +76,8 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
     return deployFunction(conn.nc, fn, {
-      namespace: conn.namespace,
+      // The manifest's deploy.namespace, else the connection's.
+      namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
       nodeId: scripted.nodeId,
       keys: publisher,
       jsDomain: conn.profile.jsDomain,
@@ -115,7 +116,7 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
     return previewDeploy(conn.nc, fn, {
-      namespace: conn.namespace,
+      namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
       nodeId: scripted.nodeId,
       keysDir: keysDir(ext),
       jsDomain: conn.profile.jsDomain,
