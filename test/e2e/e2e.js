@@ -182,7 +182,12 @@ async function main() {
     const triggerDeployed = async (name, subject, payload, screenshot) => {
       await palette('Nex: Trigger Deployed Function…');
       await answer(`Trigger ${name} on its node: subject`, subject);
-      await answer(`Trigger ${name} on its node: payload`, payload, screenshot);
+      // The payload's kind first (text, JSON, a file or a saved trigger case), then the text.
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: `Trigger ${name} on its node: payload` }).waitFor();
+      await page.locator('.quick-input-widget input.input').fill('Text');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Text' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await answer(`Trigger ${name} on its node: payload (text)`, payload, screenshot);
     };
 
     console.log('e2e: Nex Functions in code-server + Chromium');

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { commands as Commands, env as Env, LogOutputChannel, ProgressLocation, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
+import { decodeValue } from '../../core/valueCodec';
 import { ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import { deployFunction, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
@@ -185,12 +186,12 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
   if (subject === undefined) {
     return undefined;
   }
-  const payload = scripted.payload ?? (await ext.ui.input({ title: `Trigger ${name} on its node: payload`, prompt: 'Text (sent as UTF-8); empty for none', value: '' }));
+  const payload = scripted.payload !== undefined ? utf8(scripted.payload) : await askPayload(ext, name, fn);
   if (payload === undefined) {
     return undefined;
   }
   const conn = await connection(ext);
-  const result = await triggerFunction(conn.nc, subject, utf8(payload));
+  const result = await triggerFunction(conn.nc, subject, payload);
   ext.reporter.output('info', `▶ ${name} on ${conn.label}: "${subject}" → ${result.size} bytes in ${formatMs(result.roundTripMs)}`);
   for (const line of renderReply(result.reply)) {
     ext.reporter.output('info', `  ${line}`);
@@ -201,8 +202,8 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
       functionName: name,
       entryPath: (fn.sourcePath ?? fn.artifactPath)!,
       subject,
-      payloadBytes: Buffer.byteLength(payload),
-      payload: utf8(payload),
+      payloadBytes: payload.length,
+      payload,
       outcome: { ok: true, reply: result.reply, logs: [], durationMs: result.roundTripMs, profile: fn.manifest.compat ?? 'docs', hostCalls: [], warnings: [] },
       wallMs: result.roundTripMs,
     });
@@ -210,6 +211,45 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
   ext.log.show(true);
   ext.reporter.showStatusMessage(`$(cloud) Nex: ${name} replied ${result.size} bytes in ${formatMs(result.roundTripMs)} (deployed)`);
   return result;
+}
+
+/** The payload of a remote trigger: text, JSON (checked), a file, or the payload of one of the function's saved trigger cases. */
+async function askPayload(ext: NexExtension, name: string, fn: ValidFunction | undefined): Promise<Uint8Array | undefined> {
+  const cases = fn ? loadTriggerFiles(fn).flatMap((f) => f.cases) : [];
+  const kind = await ext.ui.pick<string>(
+    [
+      { label: '$(edit) Text', description: 'sent as UTF-8', value: 'text' },
+      { label: '$(json) JSON', description: 'checked before it is sent', value: 'json' },
+      { label: '$(file) A file', description: 'its bytes as they are', value: 'file' },
+      ...cases.map((c) => ({ label: `$(beaker) ${c.name}`, description: `the payload of this trigger case (${path.basename(c.file)})`, value: `case:${c.file}#${c.name}` })),
+    ],
+    { title: `Trigger ${name} on its node: payload` },
+  );
+  if (kind === undefined) {
+    return undefined;
+  }
+  if (kind.startsWith('case:')) {
+    const tc = cases.find((c) => `case:${c.file}#${c.name}` === kind)!;
+    return decodeValue(tc.payload, { where: `${path.basename(tc.file)}: case "${tc.name}" payload`, baseDir: path.dirname(tc.file) });
+  }
+  const validate =
+    kind === 'json'
+      ? (v: string) => {
+          try {
+            JSON.parse(v);
+            return undefined;
+          } catch (e) {
+            return `not JSON: ${(e as Error).message}`;
+          }
+        }
+      : kind === 'file'
+        ? (v: string) => (fs.existsSync(v) ? undefined : `${v}: no such file`)
+        : undefined;
+  const value = await ext.ui.input({ title: `Trigger ${name} on its node: ${kind === 'file' ? 'payload file' : `payload (${kind})`}`, prompt: kind === 'file' ? 'The path of the file' : 'Empty for none', value: '', validate });
+  if (value === undefined) {
+    return undefined;
+  }
+  return kind === 'file' ? new Uint8Array(fs.readFileSync(value)) : utf8(value);
 }
 
 const logChannels = new Map<string, LogOutputChannel>();
