@@ -393,6 +393,32 @@ describe('deploy (src/deploy) to local Nex nodes on a real nats-server', functio
     assert.strictEqual(logLevelName('$NEX.logs.default.N1.wid', 0, 'wid'), 'info');
   });
 
+  it('says so when the node is gone (its id out of date), leaving nothing deployed; and when the object store is full', async () => {
+    const fn = jsFunction(root, 'orphan', '(s, p) => 1;');
+    await assert.rejects(deployFunction(nc, fn, { nodeId: 'NDOESNOTEXISTANYMORE', keysDir }), /no Nex node answers on \$NEX\.PING\.NDOESNOTEXISTANYMORE: the node is gone, or its id is out of date/);
+    for (const node of Object.values(nodes)) {
+      assert.ok(!node.workloads.some((w) => w.name === 'orphan'), 'nothing half-deployed');
+    }
+    const small = await startNatsServer();
+    const smallNc = await connect({ servers: small.url });
+    try {
+      await new Objm(smallNc).create('NEXCLIFILES', { max_bytes: 1024 });
+      const big = jsFunction(root, 'toobig', `(s, p) => 1; // ${'x'.repeat(4000)}`);
+      const smallState = tempDir('nex-deploy-small-');
+      dirs.push(smallState);
+      const node = await LocalNexNode.start({ nc: smallNc, stateDir: smallState, config: { heartbeatMs: 60000 } });
+      try {
+        await assert.rejects(deployFunction(smallNc, big, { nodeId: node.nodeId, keysDir }), /cannot upload .*toobig\.js to the object store NEXCLIFILES on .*: maximum bytes exceeded/);
+        assert.deepStrictEqual(node.workloads, [], 'nothing deployed');
+      } finally {
+        await node.stop();
+      }
+    } finally {
+      await smallNc.close();
+      await small.stop();
+    }
+  });
+
   it('reads the deploy format from the node version', () => {
     assert.strictEqual(nodeProtocol('0.2.7', 'N1'), '0.2');
     assert.strictEqual(nodeProtocol('0.3.0-rc1', 'N1'), '0.3');
