@@ -119,6 +119,7 @@ export class DeployedView extends DisposableObject {
   private readonly provider: DeployedTreeProvider;
   private readonly view: TreeView<Item>;
   private model?: DeployedModel;
+  private jetStreamMissing = false;
   private readonly snapshotChanged = this.register(new EventEmitter<DeployedSnapshot | undefined>());
   /** Fires with what the view shows after it changed; undefined when there is no connection. */
   readonly onDidChange: Event<DeployedSnapshot | undefined> = this.snapshotChanged.event;
@@ -164,6 +165,7 @@ export class DeployedView extends DisposableObject {
       },
     });
     this.model = model;
+    this.jetStreamMissing = connection.nc.info?.jetstream !== true;
     connection.scope.add({ dispose: () => model.dispose() });
     connection.scope.add(model.onDidChange((snapshot) => this.show(model, snapshot)));
     const first = await model.start();
@@ -177,6 +179,9 @@ export class DeployedView extends DisposableObject {
     this.provider.update(snapshot);
     this.snapshotChanged.fire(snapshot);
     const problems = [...snapshot.problems, ...snapshot.nodes.filter((n) => n.problem).map((n) => `${n.name ?? n.id.slice(0, 12)}: ${n.problem}`)];
+    if (this.jetStreamMissing) {
+      problems.unshift('This NATS server has no JetStream: deploys (the artifact\'s object store) and KV/object host services need it (start nats-server with -js)');
+    }
     this.view.message =
       snapshot.nodes.length === 0
         ? `No Nex node answered on ${snapshot.connection === 'connected' ? 'this connection' : 'the connection (it is reconnecting)'}. Start the local node, or check that your nodes use this NATS account.`
