@@ -47,6 +47,33 @@ class ScriptedUi implements UserInterface {
   }
 }
 
+/**
+ * For deploy tests: a temp keys folder in nex.deploy.keysDir (never ~/.nex) and a UI that answers
+ * "Create Keys" when asked; `restore` puts the setting back and removes the folder.
+ */
+async function deployKeys(api: NexTestApi): Promise<{ asked: string[]; keys: string; restore: () => Promise<void> }> {
+  const keys = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nex-keys-'));
+  const config = vscode.workspace.getConfiguration('nex');
+  await config.update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
+  const asked: string[] = [];
+  api.setUi(
+    new (class extends ScriptedUi {
+      override async info(message: string): Promise<string | undefined> {
+        asked.push(message);
+        return /create/i.test(message) ? 'Create Keys' : undefined;
+      }
+    })([]),
+  );
+  return {
+    asked,
+    keys,
+    restore: async () => {
+      await config.update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
+      fs.rmSync(keys, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('Nex Functions in VS Code', () => {
   let api: NexTestApi;
   const workspaceDir = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
@@ -464,21 +491,10 @@ describe('Nex Functions in VS Code', () => {
 
   it('deploys a function to the local node, triggers it there, follows its logs, and undeploys it', async () => {
     const dir = path.join(workspaceDir(), 'deploy-me');
-    const keys = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nex-keys-'));
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'deploy-me', type: 'v8', source: 'fn.js', triggers: ['deploy.me.*'] }));
     fs.writeFileSync(path.join(dir, 'fn.js'), '(subject, payload) => { console.log("deployed run on " + subject); return "hello " + String.fromCharCode(...payload); };\n');
-    const config = vscode.workspace.getConfiguration('nex');
-    await config.update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
-    const asked: string[] = [];
-    api.setUi(
-      new (class extends ScriptedUi {
-        override async info(message: string): Promise<string | undefined> {
-          asked.push(message);
-          return /create/i.test(message) ? 'Create Keys' : undefined;
-        }
-      })([]),
-    );
+    const { asked, keys, restore } = await deployKeys(api);
     try {
       await api.refresh();
       const deployed = await vscode.commands.executeCommand<{ workloadId: string; name: string; version: string } | undefined>('nex.deployFunction', { function: dir });
@@ -514,11 +530,10 @@ describe('Nex Functions in VS Code', () => {
         }),
       );
     } finally {
-      await config.update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
+      await restore();
       await vscode.commands.executeCommand('nex.disconnect');
       await vscode.commands.executeCommand('nex.stopLocalNode');
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(keys, { recursive: true, force: true });
     }
   });
 
@@ -578,22 +593,11 @@ describe('Nex Functions in VS Code', () => {
 
   it('previews a deploy on the local node (env values hidden) and records trigger cases from a subject', async () => {
     const dir = path.join(workspaceDir(), 'record-me');
-    const keys = fs.mkdtempSync(path.join(require('os').tmpdir(), 'nex-keys-'));
     const secret = 'preview-never-shows-this';
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'record-me', type: 'v8', source: 'fn.js', triggers: ['record.me.*'], env: { SECRET: secret } }));
     fs.writeFileSync(path.join(dir, 'fn.js'), '(subject, payload) => "got " + String.fromCharCode(...payload);\n');
-    const config = vscode.workspace.getConfiguration('nex');
-    await config.update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
-    const asked: string[] = [];
-    api.setUi(
-      new (class extends ScriptedUi {
-        override async info(message: string): Promise<string | undefined> {
-          asked.push(message);
-          return /create/i.test(message) ? 'Create Keys' : undefined;
-        }
-      })([]),
-    );
+    const { asked, restore } = await deployKeys(api);
     let nc: Awaited<ReturnType<typeof connect>> | undefined;
     try {
       await api.refresh();
@@ -636,7 +640,7 @@ describe('Nex Functions in VS Code', () => {
       assert.strictEqual(vscode.window.activeTextEditor?.document.uri.fsPath, file, 'the file is opened');
     } finally {
       await nc?.close();
-      await config.update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
+      await restore();
       for (let i = 0; i < 5 && vscode.window.activeTextEditor?.document.isUntitled; i++) {
         await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor'); // the preview, when a check failed before it was closed
       }
@@ -644,7 +648,6 @@ describe('Nex Functions in VS Code', () => {
       await vscode.commands.executeCommand('nex.disconnect');
       await vscode.commands.executeCommand('nex.stopLocalNode');
       fs.rmSync(dir, { recursive: true, force: true });
-      fs.rmSync(keys, { recursive: true, force: true });
     }
   });
 });
