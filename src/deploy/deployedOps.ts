@@ -9,6 +9,7 @@ import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree } from 
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { concreteSubjectProblem } from '../core/subject';
 import { encodeValue } from '../core/valueCodec';
+import { LogBody, LogLevelName, logLevelName } from '../nex/logs';
 import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
 import { NexControlClient } from '../nex/controlClient';
 import type { NexProtocolVersion, StopRequest, StopResponse } from '../nex/controlTypes';
@@ -189,7 +190,6 @@ async function watch(nc: NatsConnection, subjects: string[], onMessage: (msg: Ms
   return { stop: () => subs.forEach((s) => s.unsubscribe()) };
 }
 
-export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
 
 /** One log message of a workload (one write of the agent, not always one line). */
 export interface WorkloadLogLine {
@@ -202,29 +202,8 @@ export interface WorkloadLogLine {
   text: string;
 }
 
-/** slog levels (0.3 everywhere, 0.2 node-generated lines): debug −4, info 0, warn 4, error 8. */
-function slogLevel(level: number): LogLevelName {
-  return level < 0 ? 'debug' : level < 4 ? 'info' : level < 8 ? 'warn' : 'error';
-}
-
-/** The 0.2 agent's enum: panic 0, fatal 1, error 2, warn 3, info 4, debug 5, trace 6. */
-function agentLevel(level: number): LogLevelName {
-  return level <= 2 ? 'error' : level === 3 ? 'warn' : level === 4 ? 'info' : 'debug';
-}
-
-/**
- * The level of a log message, by the layout of its subject (reference §2.1, §2.2): 0.3
- * (`$NEX.logs.<ns>.<node>.<id>`) and 0.2 node-generated lines (`….<node>.<name>.<id>`) use slog
- * numbers; 0.2 agent-forwarded lines (`….<node>.<id>.<name>`) the agent's enum.
- */
-export function logLevelName(subject: string, level: number, workloadId: string): LogLevelName {
-  const tokens = subject.split('.');
-  const agentLine = tokens.length === 6 && tokens[4] === workloadId;
-  return agentLine ? agentLevel(level) : slogLevel(level);
-}
-
 /** A log body `{text, level, id}`, or undefined when the message is not one. */
-function parseLogBody(data: Uint8Array): { text: string; level: number; id: string } | undefined {
+function parseLogBody(data: Uint8Array): LogBody | undefined {
   try {
     const body = JSON.parse(new TextDecoder().decode(data)) as { text?: unknown; level?: unknown; id?: unknown };
     return typeof body.text === 'string' && typeof body.level === 'number' && typeof body.id === 'string' ? { text: body.text, level: body.level, id: body.id } : undefined;

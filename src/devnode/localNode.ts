@@ -16,7 +16,8 @@ import { NatsHostServices } from '../nats/natsHostServices';
 import { checkDeploy, DeployRefused } from './deployChecks';
 import { DeployedWorkload, WorkloadSink } from './deployedWorkload';
 import { defaultNodeConfig, formatUptime, NodeConfig, protocolOf } from './nodeConfig';
-import { cloudEvent, eventSubject, logBody, logLevel, logSubject, LogSource, NodeEventType, SYSTEM_NAMESPACE } from './nodeEvents';
+import { cloudEvent, eventSubject, logLine, LogSource, NodeEventType, SYSTEM_NAMESPACE } from './nodeEvents';
+import { LogBody, logSubject } from '../nex/logs';
 import { loadOrCreateIdentity, NodeIdentity } from './nodeIdentity';
 import { newWorkloadId } from './workloadId';
 
@@ -377,8 +378,9 @@ export class LocalNexNode {
       return;
     }
     const version = this.config.emulate;
-    const subject = logSubject(version, source, workload.namespace, this.nodeId, workload.id, workload.name);
-    this.nc.publish(subject, goJson(logBody(text, logLevel(version, source, nodeLevel), workload.id)));
+    const { origin, level } = logLine(version, source, nodeLevel);
+    const body: LogBody = { text, level, id: workload.id };
+    this.nc.publish(logSubject(protocolOf(version), origin, workload.namespace, this.nodeId, workload.id, workload.name), goJson(body));
   }
 
   private changed(): void {

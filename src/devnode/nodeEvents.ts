@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'crypto';
 import { API_PREFIX } from '../nex/controlApi';
-import { EmulatedVersion } from './nodeConfig';
+import { LogLevelName, logLevelNumber, LogOrigin } from '../nex/logs';
+import { EmulatedVersion, protocolOf } from './nodeConfig';
 
 /** Node lifecycle events go to this namespace. */
 export const SYSTEM_NAMESPACE = 'system';
@@ -61,31 +62,12 @@ export function eventSubject(namespace: string, type: NodeEventType): string {
   return `${API_PREFIX}.events.${namespace}.${type}`;
 }
 
-/** Log levels: 0.3 uses slog values everywhere; 0.2 agents their own enum, nodes slog values. */
+/** What wrote a line: the workload's output (stdout, stderr, the agent's own info lines) or the node. */
 export type LogSource = 'workloadStdout' | 'workloadStderr' | 'workloadInfo' | 'node';
 
-export function logLevel(version: EmulatedVersion, source: LogSource, nodeLevel: 'debug' | 'info' | 'warn' | 'error' = 'info'): number {
-  const slog = { debug: -4, info: 0, warn: 4, error: 8 }[nodeLevel];
-  if (version === '0.3.0') {
-    return source === 'workloadStderr' ? 8 : source === 'node' ? slog : 0;
-  }
-  // 0.2 agent enum: panic 0, fatal 1, error 2, warn 3, info 4, debug 5, trace 6.
-  return source === 'workloadStderr' ? 2 : source === 'node' ? slog : 4;
-}
-
-/**
- * The subject of a log line. 0.2: agent-forwarded lines `…<ns>.<node>.<workloadId>.<name>`,
- * node-generated lines `…<ns>.<node>.<name>.<workloadId>` (the tokens swapped, as 0.2.7 does); 0.3:
- * `…<ns>.<node>.<workloadId>` for everything.
- */
-export function logSubject(version: EmulatedVersion, source: LogSource, namespace: string, nodeId: string, workloadId: string, workloadName: string): string {
-  if (version === '0.3.0') {
-    return `${API_PREFIX}.logs.${namespace}.${nodeId}.${workloadId}`;
-  }
-  return source === 'node' ? `${API_PREFIX}.logs.${namespace}.${nodeId}.${workloadName}.${workloadId}` : `${API_PREFIX}.logs.${namespace}.${nodeId}.${workloadId}.${workloadName}`;
-}
-
-/** A log message body: `{text, level, id}` with id the workload id. */
-export function logBody(text: string, level: number, workloadId: string): { text: string; level: number; id: string } {
-  return { text, level, id: workloadId };
+/** Where a line of `source` goes and its level number, in the emulated version's layout (src/nex/logs.ts). */
+export function logLine(version: EmulatedVersion, source: LogSource, nodeLevel: LogLevelName = 'info'): { origin: LogOrigin; level: number } {
+  const origin: LogOrigin = source === 'node' ? 'node' : 'agent';
+  const level: LogLevelName = source === 'node' ? nodeLevel : source === 'workloadStderr' ? 'error' : 'info';
+  return { origin, level: logLevelNumber(protocolOf(version), origin, level) };
 }
