@@ -3,7 +3,7 @@ import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { COMPAT_PROFILES, CompatProfile, isCompatProfile } from './compat';
 import { FileProblem, lineAndColumn, ProblemError } from './problems';
-import { triggerSubjectProblem } from './subject';
+import { NAMESPACE_PATTERN, triggerSubjectProblem } from './subject';
 
 /** The file that marks a folder as a Nex function. */
 export const MANIFEST_FILE = 'nexfunction.json';
@@ -114,9 +114,6 @@ export function mocksPath(def: FunctionDefinition): string | undefined {
 }
 
 export const WORKLOAD_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
-
-/** A Nex namespace: one NATS subject token (nodes read it from the control subjects). */
-export const DEPLOY_NAMESPACE_PATTERN = /^[^\s.*>]+$/;
 
 const DEPLOY_KEYS = ['namespace', 'tags', 'nodeVersion'];
 
@@ -312,7 +309,7 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
       if (namespace) {
         if (namespace.type !== 'string') {
           problems.push(at(namespace.offset, `must be a string, found ${namespace.type}: the namespace to deploy into, e.g. "prod"`, 'deploy.namespace'));
-        } else if (!DEPLOY_NAMESPACE_PATTERN.test(namespace.value as string)) {
+        } else if (!NAMESPACE_PATTERN.test(namespace.value as string)) {
           problems.push(at(namespace.offset, `"${namespace.value}" is not a namespace: a namespace is one NATS subject token (not empty; no ".", "*", ">" or whitespace), e.g. "prod"`, 'deploy.namespace'));
         } else {
           deploy.namespace = namespace.value as string;

@@ -88,3 +88,14 @@ export function subjectsCollide(a: string, b: string): boolean {
     }
   }
 }
+
+/** A Nex namespace: one NATS subject token (nodes read it from the control subjects' third token). */
+export const NAMESPACE_PATTERN = /^[^\s.*>]+$/;
+
+/** Why `namespace` cannot be a Nex namespace, or undefined when it can. */
+export function namespaceProblem(namespace: string): string | undefined {
+  if (!NAMESPACE_PATTERN.test(namespace)) {
+    return `"${namespace}" is not a namespace: a namespace is one subject token (no ".", "*", ">" or whitespace), e.g. "default"`;
+  }
+  return undefined;
+}

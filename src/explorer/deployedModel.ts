@@ -12,6 +12,7 @@
 import type { NatsConnection, QueuedIterator, Status } from '@nats-io/nats-core';
 import { DEFAULT_NAMESPACE, type NexEvent, type Watch, watchEvents } from '../deploy/deployedOps';
 import { controlSubjects, NodeError } from '../nex/controlApi';
+import { namespaceProblem } from '../core/subject';
 import { DISCOVERY_WINDOW_MS, NexControlClient, NoAnswerError, REQUEST_TIMEOUT_MS } from '../nex/controlClient';
 import type { MemoryStat } from '../nex/controlTypes';
 import type { DeployedFunction } from './subjectRouting';
@@ -132,14 +133,6 @@ export const DEFAULT_MISSED_HEARTBEATS = 3;
 export const DEFAULT_REFRESH_MIN_MS = 10000;
 export const DEFAULT_REFRESH_MAX_MS = 300000;
 export const DEFAULT_COALESCE_MS = 100;
-
-/** Why `namespace` cannot be a Nex namespace, or undefined when it can: nodes read it from one subject token. */
-export function namespaceProblem(namespace: string): string | undefined {
-  if (namespace === '' || /[\s.*>]/.test(namespace)) {
-    return `"${namespace}" is not a namespace: a namespace is one subject token (no ".", "*", ">" or whitespace), e.g. "default"`;
-  }
-  return undefined;
-}
 
 /** The deployed workloads whose triggers are known, in the shape subject routing takes. */
 export interface DeployedTriggers extends DeployedFunction {

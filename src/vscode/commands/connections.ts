@@ -1,4 +1,5 @@
 /** Nex: Connect…, Disconnect, Add Connection…, Edit Connection, Remove Connection. */
+import { namespaceProblem } from '../../core/subject';
 import { listNatsContexts, parseServers } from '../../nats/connection';
 import { ConnectionTarget, NexConnection } from '../connections/connectionManager';
 import { AuthKind, readSecrets, removeConnection, SavedConnection, saveConnection, savedConnections, storeSecrets } from '../connections/savedConnections';
@@ -118,7 +119,7 @@ export async function addConnectionCommand(ext: NexExtension, existing?: SavedCo
   const namespace = await ui.input({
     title: 'Nex connection (4/4): Nex namespace',
     value: existing?.namespace ?? 'default',
-    validate: (v) => (/^[^.\s*>]+$/.test(v) ? undefined : 'a namespace is one subject token: no dots, spaces or wildcards'),
+    validate: namespaceProblem,
   });
   if (namespace === undefined) {
     return undefined;
