@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { utf8 } from '../core/bytes';
 import { functionDirFor, loadValidFunction, MANIFEST_FILE, type ValidFunction } from '../core/manifest';
@@ -21,6 +21,7 @@ import { formatMs } from '../run/runReport';
 import { type ConnectionFlags, connectFromFlags, defaultNamespace, withConnectionFlags } from './connectionFlags';
 import type { CliIo } from './nexfn';
 import { stopSignal } from './stopSignal';
+import { positiveNumber } from './numberOptions';
 
 /** A mistake in the command line: exit code 2. */
 class CommandLineError extends Error {}
@@ -28,17 +29,6 @@ class CommandLineError extends Error {}
 interface KeyFlags {
   keys?: string;
   nexVersion?: NexProtocolVersion;
-}
-
-/** A positive number option (whole when `integer`); commander reports a bad one as a usage error. */
-function positiveNumber(flag: string, integer: boolean) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!(n > 0) || (integer && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(`${flag} must be a positive ${integer ? 'whole ' : ''}number, got "${value}"`);
-    }
-    return n;
-  };
 }
 
 const keysOption = () => new Option('--keys <dir>', `the folder of issuer.nk and publisher.xk (default: $NEX_KEYS_DIR, else ${defaultKeysDir({})})`);

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { COMPAT_PROFILES, CompatProfile } from '../core/compat';
 import { utf8 } from '../core/bytes';
 import { MANIFEST_FILE } from '../core/manifest';
@@ -13,6 +13,7 @@ import { formatProblem, ProblemError } from '../core/problems';
 import { BuildFailedError, buildFunction } from '../toolchain/buildRunner';
 import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
 import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
+import { positiveInt } from './numberOptions';
 import { testCommand, validateCommand } from './testCommands';
 import { defaultNodeStateDir, nodeCommand, NodeCommandOptions } from './nodeCommand';
 import { registerNodesCommands } from './nodesCommands';
@@ -41,16 +42,6 @@ const processIo: CliIo = {
 };
 
 class UsageError extends Error {}
-
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new InvalidArgumentError(`${name} must be a positive whole number, got "${value}"`);
-    }
-    return n;
-  };
-}
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   let exitCode = 0;

@@ -5,7 +5,8 @@
  * Exit codes: 0 done, 1 nothing found (no node answered, no function triggered), 2 the command was wrong.
  */
 import * as path from 'path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from './numberOptions';
 import { plural } from '../core/bytes';
 import { isValid, loadFunction, type ValidFunction } from '../core/manifest';
 import { concreteSubjectProblem } from '../core/subject';
@@ -24,17 +25,6 @@ class CommandLineError extends Error {}
 interface NodesFlags extends ConnectionFlags {
   json?: boolean;
   wait?: number;
-}
-
-/** A positive whole number option; commander reports a bad one as a usage error. */
-function positiveWhole(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) {
-      throw new InvalidArgumentError(`${flag} must be a positive whole number, got "${value}"`);
-    }
-    return n;
-  };
 }
 
 /** What to say when no node answered the discovery PING. */
@@ -201,13 +191,13 @@ export function registerNodesCommands(program: Command, io: CliIo, setExitCode: 
   withConnectionFlags(program.command('nodes'))
     .description('list the Nex nodes that answer, and their workloads in the namespace')
     .option('--json', 'print everything as JSON (the same data the editor\'s Deployed view shows)')
-    .option('--wait <ms>', waitOption, positiveWhole('--wait'))
+    .option('--wait <ms>', waitOption, positiveInt('--wait'))
     .action((flags: NodesFlags) => run('nodes', () => nodesCommand(flags, io)));
 
   withConnectionFlags(program.command('which'))
     .description('which local functions, and with connection flags which deployed workloads, a message on a subject triggers')
     .argument('<subject>', 'a concrete subject')
     .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
-    .option('--wait <ms>', waitOption, positiveWhole('--wait'))
+    .option('--wait <ms>', waitOption, positiveInt('--wait'))
     .action((subject: string, paths: string[], flags: NodesFlags) => run('which', () => whichCommand(subject, paths, flags, io)));
 }
