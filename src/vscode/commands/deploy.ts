@@ -11,13 +11,13 @@ import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
 import { ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { deployFunction, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
+import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchEvents, watchLogs } from '../../deploy/deployedOps';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';
 import { formatMs, renderReply } from '../../run/runReport';
 import { caseSummary } from '../../triggers/caseReport';
-import { loadTriggerFiles } from '../../triggers/triggerCases';
+import { caseId, loadTriggerFiles } from '../../triggers/triggerCases';
 import { NexConnection } from '../connections/connectionManager';
 import { currentConnection } from '../connections/currentConnection';
 import type { NexExtension } from '../nexExtension';
@@ -50,6 +50,25 @@ async function keys(ext: NexExtension): Promise<PublisherKeys | undefined> {
   return loadPublisherKeys({ dir, onCreated: (line) => ext.log.info(line) });
 }
 
+/** What a deploy and a preview of `fn` over `conn` share: the manifest's deploy.namespace (else the connection's), the connection's JetStream domain and inbox prefix, build output in the log. */
+function sharedDeployOptions(ext: NexExtension, conn: NexConnection, fn: ValidFunction): Pick<DeployOptions, 'namespace' | 'jsDomain' | 'inboxPrefix' | 'onBuildOutput'> {
+  return {
+    namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
+    jsDomain: conn.profile.jsDomain,
+    inboxPrefix: conn.profile.inboxPrefix,
+    onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),
+  };
+}
+
+/** Runs `work` under a progress notification with a Cancel button, which aborts its signal. */
+function withCancellableProgress<T>(title: string, work: (report: (message: string) => void, signal: AbortSignal) => Promise<T>): Thenable<T> {
+  return Window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    return work((message) => progress.report({ message }), abort.signal);
+  });
+}
+
 /** Arguments for scripted use (tests, keybindings). */
 export interface DeployArgs {
   function?: string;
@@ -73,24 +92,18 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
     return undefined;
   }
   const conn = await connection(ext);
-  const result = await Window.withProgress({ location: ProgressLocation.Notification, title: `Deploying ${fn.manifest.name}`, cancellable: true }, async (progress, token) => {
-    const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort());
-    return deployFunction(conn.nc, fn, {
-      // The manifest's deploy.namespace, else the connection's.
-      namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
+  const result = await withCancellableProgress(`Deploying ${fn.manifest.name}`, (report, signal) =>
+    deployFunction(conn.nc, fn, {
+      ...sharedDeployOptions(ext, conn, fn),
       nodeId: scripted.nodeId,
       keys: publisher,
-      jsDomain: conn.profile.jsDomain,
-      inboxPrefix: conn.profile.inboxPrefix,
-      signal: abort.signal,
+      signal,
       onProgress: (p) => {
-        progress.report({ message: p.message });
+        report(p.message);
         ext.log.info(`deploy ${fn.manifest.name}: ${p.message}`);
       },
-      onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),
-    });
-  });
+    }),
+  );
   const where = `${result.node.nodeName ?? result.node.nodeId.slice(0, 8)} (Nex ${result.version})`;
   ext.log.info(`deployed ${result.name} as ${result.workloadId} on ${result.node.nodeId} in ${result.namespace}${result.replaced.length ? `, replacing ${result.replaced.join(', ')}` : ''}`);
   ext.reporter.showStatusMessage(`$(cloud-upload) Nex: ${result.name} deployed on ${where}`);
@@ -113,20 +126,9 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
     return undefined;
   }
   const conn = await connection(ext);
-  const preview = await Window.withProgress({ location: ProgressLocation.Notification, title: `Previewing the deploy of ${fn.manifest.name}`, cancellable: true }, async (progress, token) => {
-    const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort());
-    return previewDeploy(conn.nc, fn, {
-      namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
-      nodeId: scripted.nodeId,
-      keysDir: keysDir(ext),
-      jsDomain: conn.profile.jsDomain,
-      inboxPrefix: conn.profile.inboxPrefix,
-      signal: abort.signal,
-      onProgress: (p) => progress.report({ message: p.message }),
-      onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),
-    });
-  });
+  const preview = await withCancellableProgress(`Previewing the deploy of ${fn.manifest.name}`, (report, signal) =>
+    previewDeploy(conn.nc, fn, { ...sharedDeployOptions(ext, conn, fn), nodeId: scripted.nodeId, keysDir: keysDir(ext), signal, onProgress: (p) => report(p.message) }),
+  );
   const doc = await Workspace.openTextDocument({ language: 'json', content: `${JSON.stringify(preview, null, 2)}\n` });
   await Window.showTextDocument(doc, { preview: true });
   // Read-only for this session where the editor allows it; the preview is for reading, not editing.
@@ -137,7 +139,7 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
 
 /** Runs the function's trigger cases first (nex.deploy.runCasesFirst); a failing case asks before deploying. */
 async function casesAllowDeploy(ext: NexExtension, fn: ValidFunction): Promise<boolean> {
-  const ids = loadTriggerFiles(fn).flatMap((f) => f.cases.map((c) => `${c.file}#${c.name}`));
+  const ids = loadTriggerFiles(fn).flatMap((f) => f.cases.map(caseId));
   if (ids.length === 0) {
     return true;
   }
