@@ -153,22 +153,38 @@ async function casesAllowDeploy(ext: NexExtension, fn: ValidFunction): Promise<b
   return choice === 'Deploy Anyway';
 }
 
-export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionNode | { name?: string; function?: string }): Promise<number | undefined> {
-  let name: string | undefined;
+/** A deployed function by name (from the Deployed view, or scripted), with the namespace it runs in when known. */
+interface DeployedArg {
+  name?: string;
+  namespace?: string;
+  function?: string;
+}
+
+/**
+ * The deployed function a command applies to: its name, and its namespace when the item or the
+ * function's manifest (deploy.namespace) says; else the connection's namespace is meant.
+ */
+async function deployedTarget(ext: NexExtension, arg: FunctionNode | DeployedArg | undefined, title: string): Promise<{ name: string; namespace?: string } | undefined> {
   if (arg instanceof FunctionNode) {
-    name = arg.definition.manifest?.name;
-  } else if (arg?.name) {
-    name = arg.name;
-  } else {
-    const fn = await pickFunction(ext, arg?.function ? { function: arg.function } : undefined, 'Undeploy which function?');
-    name = fn?.manifest.name;
+    const m = arg.definition.manifest;
+    return m ? { name: m.name, namespace: m.deploy?.namespace } : undefined;
   }
-  if (!name) {
+  if (arg?.name) {
+    return { name: arg.name, namespace: arg.namespace };
+  }
+  const fn = await pickFunction(ext, arg?.function ? { function: arg.function } : undefined, title);
+  return fn ? { name: fn.manifest.name, namespace: fn.manifest.deploy?.namespace } : undefined;
+}
+
+export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg): Promise<number | undefined> {
+  const target = await deployedTarget(ext, arg, 'Undeploy which function?');
+  if (!target) {
     return undefined;
   }
+  const { name } = target;
   const conn = await connection(ext);
   const dir = keysDir(ext);
-  const stopped = await stopWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), name, { namespace: conn.namespace, keys: loadPublisherKeys({ dir, persist: false }) });
+  const stopped = await stopWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), name, { namespace: target.namespace ?? conn.namespace, keys: loadPublisherKeys({ dir, persist: false }) });
   ext.log.info(`undeployed ${name}: ${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped`);
   void ext.ui.info(`${name} is undeployed (${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped).`);
   return stopped.length;
@@ -257,15 +273,17 @@ async function askPayload(ext: NexExtension, name: string, fn: ValidFunction | u
 const logChannels = new Map<string, LogOutputChannel>();
 
 /** Streams a deployed function's logs (every workload of that name) into a log channel of its own. */
-export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionNode | { name?: string }): Promise<string[] | undefined> {
-  const name = arg instanceof FunctionNode ? arg.definition.manifest?.name : (arg?.name ?? (await pickFunction(ext, undefined, 'Show the logs of which deployed function?'))?.manifest.name);
-  if (!name) {
+export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg): Promise<string[] | undefined> {
+  const target = await deployedTarget(ext, arg, 'Show the logs of which deployed function?');
+  if (!target) {
     return undefined;
   }
+  const { name } = target;
   const conn = await connection(ext);
-  const workloads = await findWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), conn.namespace, name);
+  const namespace = target.namespace ?? conn.namespace;
+  const workloads = await findWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), namespace, name);
   if (workloads.length === 0) {
-    void ext.ui.info(`${name} is not deployed on ${conn.label} (namespace ${conn.namespace}).`);
+    void ext.ui.info(`${name} is not deployed on ${conn.label} (namespace ${namespace}).`);
     return [];
   }
   const key = `${conn.label}/${name}`;
@@ -277,11 +295,11 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   }
   const ids = workloads.map((w) => w.workloadId);
   const out = channel;
-  const watch = await watchLogs(conn.nc, { namespace: conn.namespace, workloadIds: ids, onLine: (line) => out[line.level](`[${line.workloadId}] ${line.text}`) });
+  const watch = await watchLogs(conn.nc, { namespace, workloadIds: ids, onLine: (line) => out[line.level](`[${line.workloadId}] ${line.text}`) });
   conn.scope.add({ dispose: () => watch.stop() });
   // Its events too: deploys, undeploys, each execution's success (with its time) or failure.
   const events = await watchEvents(conn.nc, {
-    namespace: conn.namespace,
+    namespace,
     onEvent: (event) => {
       const data = event.data as Record<string, unknown>;
       if ((event.workloadId && ids.includes(event.workloadId)) || data.workload_name === name || data.name === name) {

@@ -30,6 +30,11 @@ export class DeployedWorkloadItem {
   get function(): string | undefined {
     return this.local?.dir;
   }
+
+  /** The namespace it runs in. */
+  get namespace(): string {
+    return this.workload.namespace;
+  }
 }
 
 export class DeployedTriggerItem {
