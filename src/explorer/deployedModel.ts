@@ -141,6 +141,11 @@ export interface DeployedTriggers extends DeployedFunction {
   source: TriggerSource;
 }
 
+/** How a node is named to people: its node_name, else the start of its id. */
+export function nodeLabel(name: string | undefined, id: string): string {
+  return name ?? `${id.slice(0, 12)}…`;
+}
+
 /** The workloads of a snapshot whose trigger subjects are known, for `whichHandles` and `triggerOverlaps`. */
 export function deployedFunctions(snapshot: DeployedSnapshot): DeployedTriggers[] {
   return snapshot.nodes.flatMap((node) =>

@@ -6,7 +6,8 @@
  */
 import { isValid, type ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { deployedFunctions, type DeployedSnapshot, type TriggerSource } from '../../explorer/deployedModel';
+import { plural } from '../../core/bytes';
+import { deployedFunctions, nodeLabel, type DeployedSnapshot, type TriggerSource } from '../../explorer/deployedModel';
 import { whichHandles } from '../../explorer/subjectRouting';
 import type { NexExtension } from '../nexExtension';
 
@@ -47,12 +48,6 @@ export interface WhichFunctionAnswer {
   unknownTriggers: number;
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-/** A node as the message names it: its node_name, else the start of its id. */
-function nodeLabel(h: { nodeId: string; nodeName?: string }): string {
-  return h.nodeName ?? `${h.nodeId.slice(0, 12)}…`;
-}
 
 /** The answer for `subject` over the workspace's valid functions and `snapshot`'s workloads. */
 export function answerWhichFunction(subject: string, local: readonly ValidFunction[], snapshot: DeployedSnapshot | undefined): WhichFunctionAnswer {
@@ -81,7 +76,7 @@ function deployedInWords(deployed: readonly DeployedHandler[]): string[] {
   for (const h of deployed) {
     byName.set(h.name, [...(byName.get(h.name) ?? []), h]);
   }
-  return [...byName.entries()].map(([name, hs]) => `${name} (${[...new Set(hs.map((h) => h.trigger))].join(', ')}) on ${[...new Set(hs.map(nodeLabel))].join(', ')}`);
+  return [...byName.entries()].map(([name, hs]) => `${name} (${[...new Set(hs.map((h) => h.trigger))].join(', ')}) on ${[...new Set(hs.map((h) => nodeLabel(h.nodeName, h.nodeId)))].join(', ')}`);
 }
 
 /** What was not looked at, or could not be: said after the answer. */
@@ -133,7 +128,7 @@ export async function whichFunctionCommand(ext: NexExtension, arg?: WhichFunctio
     ext.reporter.output('info', `  local ${h.name} (${h.dir}) via ${h.trigger}`);
   }
   for (const h of answer.deployed) {
-    ext.reporter.output('info', `  deployed ${h.name} ${h.workloadId} on ${nodeLabel(h)} (${h.nodeId}) via ${h.trigger}${h.source === 'manifest' ? ' (trigger from the workspace manifest)' : ''}`);
+    ext.reporter.output('info', `  deployed ${h.name} ${h.workloadId} on ${nodeLabel(h.nodeName, h.nodeId)} (${h.nodeId}) via ${h.trigger}${h.source === 'manifest' ? ' (trigger from the workspace manifest)' : ''}`);
   }
   if (answer.local.length + answer.deployed.length === 0) {
     ext.reporter.output('info', '  nothing would handle it');

@@ -18,7 +18,7 @@ import {
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import { localArtifactHash } from '../../deploy/artifactStore';
 import { FileProblem } from '../../core/problems';
-import { deployedFunctions, DeployedSnapshot, DeployedTriggers } from '../../explorer/deployedModel';
+import { deployedFunctions, DeployedSnapshot, DeployedTriggers, nodeLabel } from '../../explorer/deployedModel';
 import { triggerOverlaps } from '../../explorer/subjectRouting';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
@@ -146,7 +146,6 @@ export interface DeployedSource {
 }
 
 /** A node as a mark names it: its node_name, else the start of its id. */
-const nodeLabel = (d: { node: string; nodeName?: string }) => d.nodeName ?? `${d.node.slice(0, 12)}…`;
 
 /** The marks of every valid function: where it is deployed, and the overlaps of its triggers. */
 export function functionMarks(functions: readonly FunctionDefinition[], snapshot: DeployedSnapshot | undefined): Map<string, FunctionMarks> {
@@ -178,8 +177,8 @@ export function functionMarks(functions: readonly FunctionDefinition[], snapshot
   for (const { local, deployed: d } of found.deployed) {
     const o = overlap(local.fn, d.fn.name);
     addPair(o, local.trigger, d.trigger);
-    if (!o.deployedOn.includes(nodeLabel(d.fn))) {
-      o.deployedOn.push(nodeLabel(d.fn));
+    if (!o.deployedOn.includes(nodeLabel(d.fn.nodeName, d.fn.node))) {
+      o.deployedOn.push(nodeLabel(d.fn.nodeName, d.fn.node));
     }
   }
   for (const fn of valid) {
@@ -187,7 +186,7 @@ export function functionMarks(functions: readonly FunctionDefinition[], snapshot
     const nodes = (snapshot?.nodes ?? []).filter((n) => n.workloads.some((w) => w.name === fn.manifest.name));
     if (nodes.length > 0) {
       m.deployedNodes = nodes.length;
-      m.deployedOn = nodes.map((n) => n.name ?? `${n.id.slice(0, 12)}…`);
+      m.deployedOn = nodes.map((n) => nodeLabel(n.name, n.id));
       const local = localArtifactHash(fn);
       m.drift = local !== undefined && nodes.some((n) => n.workloads.some((w) => w.name === fn.manifest.name && w.hash !== local));
     }
