@@ -5,24 +5,16 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { main } from '../../src/cli/nexfn';
 import { LocalNexNode } from '../../src/devnode/localNode';
 import { parseTriggerFile } from '../../src/triggers/triggerCases';
-import { tempDir } from '../support/wasmFixtures';
-import { NatsServerHandle, startNatsServer } from '../support/natsServer';
+import type { NatsServerHandle } from '../support/natsServer';
+import { startNexfn } from '../support/nexfn';
+import { LocalNodeFixture, startLocalNodeFixture } from '../support/localNodeFixture';
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** One run of nexfn: what it wrote, and a way to end a long-running command (Ctrl-C). */
-function cli(argv: string[]) {
-  const out = { stdout: '', stderr: '', code: undefined as number | undefined };
-  let stop!: () => void;
-  const untilStopped = new Promise<void>((resolve) => (stop = resolve));
-  const done = main(argv, { stdout: (c) => (out.stdout += typeof c === 'string' ? c : new TextDecoder().decode(c)), stderr: (t) => (out.stderr += t), untilStopped }).then((code) => (out.code = code));
-  return { out, done, stop };
-}
+const cli = startNexfn;
 
 async function waitFor(what: string, check: () => boolean, ms = 15000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -34,8 +26,8 @@ async function waitFor(what: string, check: () => boolean, ms = 15000): Promise<
 
 describe('nexfn deploy, trigger, stop, logs, events and record', function () {
   this.timeout(60000);
+  let fixture: LocalNodeFixture;
   let server: NatsServerHandle;
-  let nodeNc: NatsConnection;
   let nc: NatsConnection;
   let node: LocalNexNode;
   let work: string;
@@ -44,11 +36,8 @@ describe('nexfn deploy, trigger, stop, logs, events and record', function () {
   let conn: string[];
 
   before(async () => {
-    server = await startNatsServer();
-    nodeNc = await connect({ servers: server.url });
-    nc = await connect({ servers: server.url });
-    work = tempDir('nex-deploy-cli-');
-    node = await LocalNexNode.start({ nc: nodeNc, stateDir: path.join(work, 'node'), config: { heartbeatMs: 60000 } });
+    fixture = await startLocalNodeFixture('nex-deploy-cli-');
+    ({ server, nc, node, work } = fixture);
     keys = path.join(work, 'keys');
     fnDir = path.join(work, 'shout');
     fs.mkdirSync(fnDir);
@@ -56,13 +45,7 @@ describe('nexfn deploy, trigger, stop, logs, events and record', function () {
     fs.writeFileSync(path.join(fnDir, 'nexfunction.json'), JSON.stringify({ name: 'shout', type: 'v8', source: 'shout.js', triggers: ['shout.>'], env: { TOKEN: 'cli-secret-value' } }));
     conn = ['-s', server.url];
   });
-  after(async () => {
-    await node?.stop();
-    await nc?.close();
-    await nodeNc?.close();
-    await server?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => fixture?.stop());
 
   it('deploys (keys made with a line saying so), triggers, previews and stops', async () => {
     const deploy = cli(['deploy', fnDir, ...conn, '--keys', keys]);

@@ -7,20 +7,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { main } from '../../src/cli/nexfn';
 import { loadValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
 import { LocalNexNode } from '../../src/devnode/localNode';
 import type { DeployedSnapshot } from '../../src/explorer/deployedModel';
 import { tempDir } from '../support/wasmFixtures';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
+import { runNexfn } from '../support/nexfn';
 
-/** Runs nexfn with `argv`; resolves with its exit code and what it wrote. */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = { stdout: '', stderr: '' };
-  const code = await main(argv, { stdout: (c) => (out.stdout += typeof c === 'string' ? c : new TextDecoder().decode(c)), stderr: (t) => (out.stderr += t) });
-  return { code, ...out };
-}
+const cli = runNexfn;
 
 /** A function folder under `root`: nexfunction.json with these fields, and its source. */
 function writeFunction(root: string, name: string, manifest: Record<string, unknown>): string {

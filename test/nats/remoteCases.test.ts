@@ -7,18 +7,16 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { main } from '../../src/cli/nexfn';
 import { loadValidFunction, ValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
-import { LocalNexNode } from '../../src/devnode/localNode';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { runTriggerCase, runTriggerCaseRemote } from '../../src/triggers/caseRunner';
 import { caseSummary, formatCaseResults } from '../../src/triggers/caseReport';
 import { loadTriggerFiles, TriggerCase } from '../../src/triggers/triggerCases';
-import { tempDir } from '../support/wasmFixtures';
-import { NatsServerHandle, startNatsServer } from '../support/natsServer';
+import type { NatsServerHandle } from '../support/natsServer';
+import { runNexfn } from '../support/nexfn';
+import { LocalNodeFixture, startLocalNodeFixture } from '../support/localNodeFixture';
 
 /** The cases of the deployed function, each expecting what one side replies. */
 const CASES = {
@@ -37,29 +35,20 @@ const CASES = {
 };
 
 /** What nexfn wrote, and its exit code. */
-async function nexfn(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (c) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')), stderr: (t) => (stderr += t) });
-  return { code, stdout, stderr };
-}
+const nexfn = (...args: string[]) => runNexfn(args);
 
 describe('trigger cases against a deployed function (runTriggerCaseRemote, nexfn test --remote)', function () {
   this.timeout(60000);
+  let fixture: LocalNodeFixture;
   let server: NatsServerHandle;
-  let nodeNc: NatsConnection;
   let nc: NatsConnection;
-  let node: LocalNexNode;
   let work: string;
   let fn: ValidFunction;
   let cases: Record<string, TriggerCase>;
 
   before(async () => {
-    server = await startNatsServer();
-    nodeNc = await connect({ servers: server.url, name: 'local-node' });
-    nc = await connect({ servers: server.url, name: 'tester' });
-    work = tempDir('nex-remote-cases-');
-    node = await LocalNexNode.start({ nc: nodeNc, stateDir: path.join(work, 'node'), config: { heartbeatMs: 60000 } });
+    fixture = await startLocalNodeFixture('nex-remote-cases-');
+    ({ server, nc, work } = fixture);
     const dir = path.join(work, 'shout');
     fs.mkdirSync(path.join(dir, 'triggers'), { recursive: true });
     fs.writeFileSync(
@@ -75,13 +64,7 @@ describe('trigger cases against a deployed function (runTriggerCaseRemote, nexfn
     const deployed = await deployFunction(nc, fn, { keysDir: path.join(work, 'keys') });
     assert.strictEqual(deployed.version, '0.2.7');
   });
-  after(async () => {
-    await node?.stop();
-    await nc?.close();
-    await nodeNc?.close();
-    await server?.stop();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+  after(() => fixture?.stop());
 
   it("passes a case that expects the node's reply, and fails one that expects the local docs reply, with a diff", async () => {
     const passed = await runTriggerCaseRemote(nc, cases['node reply'], { timeoutMs: 5000 });

@@ -1,20 +1,12 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { main } from '../../src/cli/nexfn';
 import { buildWat, tempDir } from '../support/wasmFixtures';
+import { runNexfn } from '../support/nexfn';
 
 const FIXTURES = path.resolve(__dirname, '../../../test/fixtures/workspace');
 
-async function nexfn(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, {
-    stdout: (c) => (stdout += typeof c === 'string' ? c : Buffer.from(c).toString('utf8')),
-    stderr: (t) => (stderr += t),
-  });
-  return { code, stdout, stderr };
-}
+const nexfn = (...args: string[]) => runNexfn(args);
 
 describe('nexfn run', () => {
   it('prints the reply on stdout and the report on stderr', async () => {
