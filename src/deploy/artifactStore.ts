@@ -78,12 +78,25 @@ export async function uploadArtifact(nc: NatsConnection, file: string, options: 
   return artifact;
 }
 
-/** The hex SHA-256 of a function's local artifact (its source or wasm file), as a node hashes it; undefined when unreadable. */
+/** Hashes by path, kept while the file's size and mtime stay the same. */
+const hashes = new Map<string, { size: number; mtimeMs: number; hash: string }>();
+
+/**
+ * The hex SHA-256 of a function's local artifact (its source or wasm file), as a node hashes it;
+ * undefined when unreadable. Both views ask on every change of the deployed nodes (heartbeats
+ * included): an unchanged file is not read again.
+ */
 export function localArtifactHash(fn: ValidFunction): string | undefined {
+  const file = (fn.sourcePath ?? fn.artifactPath)!;
   try {
-    return createHash('sha256')
-      .update(fs.readFileSync((fn.sourcePath ?? fn.artifactPath)!))
-      .digest('hex');
+    const stat = fs.statSync(file);
+    const known = hashes.get(file);
+    if (known && known.size === stat.size && known.mtimeMs === stat.mtimeMs) {
+      return known.hash;
+    }
+    const hash = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    hashes.set(file, { size: stat.size, mtimeMs: stat.mtimeMs, hash });
+    return hash;
   } catch {
     return undefined;
   }
