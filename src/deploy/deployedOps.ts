@@ -141,6 +141,11 @@ function isNoResponders(e: unknown): boolean {
   return error.isNoResponders?.() === true || error.name === 'NoRespondersError' || /no responders/i.test(error.message ?? '');
 }
 
+/** No reply came within the time: a node sends none for a function that fails. */
+export class NoReplyError extends Error {
+  override name = 'NoReplyError';
+}
+
 /**
  * Sends `payload` to a concrete subject as a request, as a client of a deployed function does, and
  * returns the reply. Says so clearly when no function is subscribed there, and what a missing
@@ -161,7 +166,7 @@ export async function triggerFunction(nc: NatsConnection, subject: string, paylo
       throw new Error(`no function is subscribed to ${subject} on ${nc.getServer()}: no deployed workload has a trigger that matches it (deploy one, or check the namespace's workloads and their triggers)`);
     }
     if ((e as Error).name === 'TimeoutError' || /timeout/i.test((e as Error).message)) {
-      throw new Error(
+      throw new NoReplyError(
         `no reply on ${subject} within ${timeoutMs} ms: a function that fails (or a wasm function that writes nothing to stdout) sends no reply; its node reports function_exec_failed in the events about ${NODE_TRIGGER_TIMEOUT_MS / 1000} s after the trigger, and a JavaScript function's error in its logs`,
       );
     }

@@ -13,7 +13,7 @@ import { decodeValue } from '../core/valueCodec';
 import { FunctionRunner } from '../executor/functionRunner';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
-import { NODE_TRIGGER_TIMEOUT_MS, triggerFunction } from '../deploy/deployedOps';
+import { NODE_TRIGGER_TIMEOUT_MS, NoReplyError, triggerFunction } from '../deploy/deployedOps';
 import type { FunctionError, FunctionLogLine } from '../executor/types';
 import type { HostCallRecord } from '../hostservices/types';
 import { CaseExpectation, TriggerCase } from './triggerCases';
@@ -92,11 +92,6 @@ export interface RemoteCaseOptions {
   signal?: AbortSignal;
 }
 
-/** Whether triggerFunction gave up waiting (rather than finding nobody subscribed, or failing otherwise). */
-function isNoReply(e: unknown): boolean {
-  return /^no reply on /.test((e as Error).message ?? '');
-}
-
 /** `promise`, or the signal's reason as soon as it aborts (the promise is left to settle on its own). */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) {
@@ -136,7 +131,7 @@ export async function runTriggerCaseRemote(nc: NatsConnection, tc: TriggerCase, 
     if (options.signal?.aborted) {
       throw e;
     }
-    if (!isNoReply(e)) {
+    if (!(e instanceof NoReplyError)) {
       return { case: tc, status: 'failed', failures: [(e as Error).message], warnings, durationMs: performance.now() - started };
     }
     reply = null;
