@@ -141,10 +141,8 @@ function isNoResponders(e: unknown): boolean {
   return error.isNoResponders?.() === true || error.name === 'NoRespondersError' || /no responders/i.test(error.message ?? '');
 }
 
-/** No reply came within the time: a node sends none for a function that fails. */
-export class NoReplyError extends Error {
-  override name = 'NoReplyError';
-}
+/** No reply came within the time: a node sends none for a function that fails. (Named as a plain Error, as users see it.) */
+export class NoReplyError extends Error {}
 
 /**
  * Sends `payload` to a concrete subject as a request, as a client of a deployed function does, and
