@@ -8,7 +8,7 @@ import { parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
 import { HostCall, HostResult } from '../hostservices/types';
 import type { HostCallMessage, HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { loadQuickJS, runJsFunction } from './quickjsEngine';
-import { DEFAULT_LIMITS, RunOutcome, RunRequest } from './types';
+import { DEFAULT_LIMITS, RunOutcome } from './types';
 import { loadWasi, runWasiFunction } from './wasiEngine';
 
 const port = parentPort;

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
-import { loadFunction, loadValidFunction, parseManifest } from '../../src/core/manifest';
+import { loadValidFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { buildIfNeeded } from '../../src/toolchain/buildRunner';
 import { runTriggerCase } from '../../src/triggers/caseRunner';

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { triggerSubjectProblem } from '../../src/core/subject';
-import { loadFunction, loadValidFunction, parseManifest } from '../../src/core/manifest';
+import { loadValidFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { checkJsSource } from '../../src/executor/sourceCheck';
 import { runTriggerCase } from '../../src/triggers/caseRunner';

@@ -130,7 +130,7 @@ export class DeployedView extends DisposableObject {
   readonly onDidChange: Event<DeployedSnapshot | undefined> = this.snapshotChanged.event;
 
   constructor(
-    private readonly connections: ConnectionManager,
+    connections: ConnectionManager,
     private readonly catalog: FunctionCatalog,
   ) {
     super();
