@@ -47,6 +47,11 @@ export class DeployedTriggerItem {
 type Item = DeployedNodeItem | DeployedWorkloadItem | DeployedTriggerItem;
 
 
+/** The workspace function a deployed workload's name belongs to, if any. */
+function localFunctionNamed(catalog: FunctionCatalog, name: string): ValidFunction | undefined {
+  return catalog.functions.filter(isValid).find((f) => f.manifest.name === name);
+}
+
 class DeployedTreeProvider implements TreeDataProvider<Item> {
   private readonly changed = new EventEmitter<void>();
   readonly onDidChangeTreeData: Event<void> = this.changed.event;
@@ -63,9 +68,6 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
     this.changed.dispose();
   }
 
-  private localFunction(name: string): ValidFunction | undefined {
-    return this.catalog.functions.filter(isValid).find((f) => f.manifest.name === name);
-  }
 
   getChildren(item?: Item): Item[] {
     if (!this.snapshot) {
@@ -75,7 +77,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       return this.snapshot.nodes.map((n) => new DeployedNodeItem(n));
     }
     if (item instanceof DeployedNodeItem) {
-      return item.node.workloads.map((w) => new DeployedWorkloadItem(w, this.localFunction(w.name)));
+      return item.node.workloads.map((w) => new DeployedWorkloadItem(w, localFunctionNamed(this.catalog, w.name)));
     }
     if (item instanceof DeployedWorkloadItem) {
       return (item.workload.triggers?.subjects ?? []).map((s) => new DeployedTriggerItem(item.workload, s));
@@ -165,7 +167,7 @@ export class DeployedView extends DisposableObject {
       namespace: connection.namespace,
       inboxPrefix: connection.profile.inboxPrefix,
       triggersFor: (name) => {
-        const local = this.catalog.functions.filter(isValid).find((f) => f.manifest.name === name);
+        const local = localFunctionNamed(this.catalog, name);
         return local?.manifest.triggers ? { subjects: local.manifest.triggers, source: 'manifest' } : undefined;
       },
     });
