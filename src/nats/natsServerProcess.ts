@@ -15,6 +15,8 @@ export interface NatsServerOptions {
   dir?: string;
   /** The port; default: a free one. */
   port?: number;
+  /** JetStream on (default), or off: how a server without JetStream is tried. */
+  jetStream?: boolean;
   /** More command-line arguments for nats-server. */
   extraArgs?: string[];
   /** How long to wait for the server to listen (default 10 s). */
@@ -95,7 +97,8 @@ async function start(options: NatsServerOptions, tempDir: string | undefined): P
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'server.log');
   const log = fs.openSync(logFile, 'a');
-  const args = ['-a', '127.0.0.1', '-p', String(options.port ?? -1), '-js', '-sd', path.join(dir, 'js'), '--ports_file_dir', dir, ...(options.extraArgs ?? [])];
+  const jetStreamArgs = options.jetStream === false ? [] : ['-js', '-sd', path.join(dir, 'js')];
+  const args = ['-a', '127.0.0.1', '-p', String(options.port ?? -1), ...jetStreamArgs, '--ports_file_dir', dir, ...(options.extraArgs ?? [])];
   const child = spawn(binary, args, { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   running.add(child);
@@ -118,13 +121,14 @@ async function start(options: NatsServerOptions, tempDir: string | undefined): P
   try {
     const portsFile = path.join(dir, `nats-server_${child.pid}.ports`);
     const deadline = Date.now() + (options.startTimeoutMs ?? 10000);
-    while (!fs.existsSync(portsFile)) {
+    // The server creates the ports file and then writes it: read it until it parses.
+    let ports: { nats: string[] } | undefined;
+    while (!(ports = readPortsFile(portsFile))) {
       if (child.exitCode !== null || child.pid === undefined || Date.now() > deadline) {
         throw new Error(`nats-server did not start (${binary} ${args.join(' ')}): ${fs.readFileSync(logFile, 'utf8').trim() || 'no output'}`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }
-    const ports = JSON.parse(fs.readFileSync(portsFile, 'utf8')) as { nats: string[] };
     fs.rmSync(portsFile, { force: true });
     const url = ports.nats[0];
     const port = Number(new URL(url).port);
@@ -144,5 +148,14 @@ async function start(options: NatsServerOptions, tempDir: string | undefined): P
   } catch (e) {
     await stop();
     throw e;
+  }
+}
+
+function readPortsFile(file: string): { nats: string[] } | undefined {
+  try {
+    const ports = JSON.parse(fs.readFileSync(file, 'utf8')) as { nats?: string[] };
+    return Array.isArray(ports.nats) && ports.nats.length > 0 ? { nats: ports.nats } : undefined;
+  } catch {
+    return undefined; // not there yet, or only partly written
   }
 }

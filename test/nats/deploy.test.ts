@@ -5,7 +5,6 @@
  * checked independently: its body and JWT are decoded here by hand and held against the reference.
  */
 import * as assert from 'assert';
-import { ChildProcess, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,7 +23,6 @@ import { ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE } from '../../s
 import { LocalNexNode } from '../../src/devnode/localNode';
 import { NodeConfig } from '../../src/devnode/nodeConfig';
 import { NexControlClient } from '../../src/nex/controlClient';
-import { findNatsServer } from '../../src/nats/natsServerProcess';
 import { buildWat, tempDir } from '../support/wasmFixtures';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
 
@@ -488,28 +486,18 @@ describe('deploy (src/deploy) to local Nex nodes on a real nats-server', functio
     it('a server without JetStream: the upload says to start nats-server with -js', async () => {
       const dir = tempDir('nex-deploy-nojs-');
       dirs.push(dir);
-      // startNatsServer always passes -js, so this one is started by hand.
-      const child: ChildProcess = spawn(findNatsServer(), ['-a', '127.0.0.1', '-p', '-1', '--ports_file_dir', dir], { stdio: 'ignore' });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const server = await startNatsServer([], { dir, jetStream: false });
       let plain: NatsConnection | undefined;
       let node: LocalNexNode | undefined;
       try {
-        const portsFile = path.join(dir, `nats-server_${child.pid}.ports`);
-        const deadline = Date.now() + 10000;
-        while (!fs.existsSync(portsFile)) {
-          assert.ok(Date.now() < deadline, 'nats-server without JetStream did not start');
-          await delay(20);
-        }
-        const url = JSON.parse(fs.readFileSync(portsFile, 'utf8')).nats[0];
-        const noJs = await connect({ servers: url });
+        const noJs = await connect({ servers: server.url });
         plain = noJs;
         node = await LocalNexNode.start({ nc: noJs, stateDir: path.join(dir, 'node'), config: { heartbeatMs: 60000 } });
         await assert.rejects(deployFunction(noJs, fn(), { nodeId: node.nodeId, keysDir }), /^Error: cannot upload .*refused\.js to the object store NEXCLIFILES on .*: JetStream is not enabled on this server: start nats-server with -js/);
       } finally {
         await node?.stop();
         await plain?.close();
-        child.kill('SIGTERM');
-        await exited;
+        await server.stop();
       }
     });
   });
