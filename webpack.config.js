@@ -13,6 +13,7 @@ module.exports = (_env, argv) => ({
   entry: {
     extension: './src/vscode/extension.ts',
     functionWorker: './src/executor/functionWorker.ts',
+    v8Runner: './src/executor/v8Runner.ts',
     cli: './src/cli/bin.ts',
   },
   output: {

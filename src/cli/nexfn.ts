@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { COMPAT_PROFILES, CompatProfile } from '../core/compat';
+import { COMPAT_PROFILES, CompatProfile, JS_ENGINES, JsEngine } from '../core/compat';
 import { utf8 } from '../core/bytes';
 import { MANIFEST_FILE } from '../core/manifest';
 import { formatProblem, ProblemError } from '../core/problems';
@@ -62,6 +62,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option('--timeout <ms>', `time limit in milliseconds (default: the manifest's limits.timeoutMs, else ${DEFAULT_LIMITS.timeoutMs})`, positiveInt('--timeout'))
     .option('--memory <MiB>', `memory limit in MiB (default: the manifest's limits.memoryMiB, else ${DEFAULT_LIMITS.memoryLimitBytes / 1048576})`, positiveInt('--memory'))
     .addOption(new Option('--compat <profile>', 'behave as the documented contract or as a Nex 0.2/0.3 node (default: the manifest\'s "compat", else docs)').choices([...COMPAT_PROFILES]))
+    .addOption(new Option('--engine <engine>', 'the JavaScript engine: QuickJS in a worker, or V8 in a child process as nodes run it (default: the manifest\'s "engine", else quickjs)').choices([...JS_ENGINES]))
     .option('--mocks <file>', 'host-service fixture (JSON) to seed the mocks with, instead of the manifest\'s "mocks"')
     .option('--no-build', 'run the WebAssembly artifact as it is, without building it first')
     .option('--json', 'print the whole result as JSON on stdout instead of the raw reply')
@@ -194,6 +195,7 @@ interface RunCommandOptions {
   timeout?: number;
   memory?: number;
   compat?: CompatProfile;
+  engine?: JsEngine;
   mocks?: string;
   build: boolean;
   json?: boolean;
@@ -257,6 +259,7 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
             },
           },
           compat: opts.compat,
+          engine: opts.engine,
           hostServices,
           build: opts.build,
         },

@@ -10,6 +10,18 @@ export const COMPAT_PROFILES: readonly CompatProfile[] = ['docs', '0.2', '0.3'];
 export const DEFAULT_COMPAT: CompatProfile = 'docs';
 
 /** The largest JavaScript source a Nex node accepts (agent v8.go, every version). */
+/**
+ * The engine that runs a JavaScript function locally: QuickJS in the worker (the default, fast to
+ * start), or V8 in a child process, the engine real nodes use (v8go): the one to debug with, and
+ * much faster for CPU-heavy functions.
+ */
+export const JS_ENGINES = ['quickjs', 'v8'] as const;
+export type JsEngine = (typeof JS_ENGINES)[number];
+
+export function isJsEngine(value: unknown): value is JsEngine {
+  return typeof value === 'string' && (JS_ENGINES as readonly string[]).includes(value);
+}
+
 export const NODE_JS_SOURCE_LIMIT = 12288;
 
 export function isCompatProfile(value: unknown): value is CompatProfile {

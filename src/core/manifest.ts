@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
-import { COMPAT_PROFILES, CompatProfile, isCompatProfile } from './compat';
+import { COMPAT_PROFILES, CompatProfile, isCompatProfile, isJsEngine, JS_ENGINES, JsEngine } from './compat';
 import { FileProblem, lineAndColumn, ProblemError } from './problems';
 import { NAMESPACE_PATTERN, triggerSubjectProblem } from './subject';
 
@@ -64,6 +64,8 @@ export interface FunctionManifest {
   env?: Record<string, string>;
   /** Which Nex behaviour local runs reproduce; default "docs". */
   compat?: CompatProfile;
+  /** The local JavaScript engine: "quickjs" (default) or "v8" (as nodes run it; for CPU-heavy functions). */
+  engine?: JsEngine;
   /** Host-service fixture for local runs (JSON), relative to the function folder. */
   mocks?: string;
   /**
@@ -356,6 +358,12 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   if (compat.value !== undefined && !isCompatProfile(compat.value)) {
     problems.push(at(compat.node!.offset, `"${compat.value}" is not a compatibility profile: use ${COMPAT_PROFILES.map((p) => `"${p}"`).join(', ')}`, 'compat'));
   }
+  const engine = stringField('engine');
+  if (engine.value !== undefined && !isJsEngine(engine.value)) {
+    problems.push(at(engine.node!.offset, `"${engine.value}" is not a JavaScript engine: use ${JS_ENGINES.map((e) => `"${e}"`).join(' or ')}`, 'engine'));
+  } else if (engine.value !== undefined && type.value === 'wasm') {
+    problems.push(at(engine.node!.offset, 'applies to JavaScript functions only ("type": "v8"): WebAssembly always runs on @wasmer/wasi', 'engine'));
+  }
   const mocks = stringField('mocks');
   if (mocks.value !== undefined && (mocks.value.trim() === '' || path.isAbsolute(mocks.value) || mocks.value.split(/[\\/]/).includes('..'))) {
     problems.push(at(mocks.node!.offset, 'must name a JSON file inside the function folder (relative, without "..")', 'mocks'));
@@ -388,6 +396,9 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   }
   if (compat.value !== undefined) {
     manifest.compat = compat.value as CompatProfile;
+  }
+  if (engine.value !== undefined) {
+    manifest.engine = engine.value as JsEngine;
   }
   if (mocks.value !== undefined) {
     manifest.mocks = mocks.value;

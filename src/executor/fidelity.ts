@@ -82,3 +82,17 @@ export function functionStartLine(source: string): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * The hint for a function that used the host API of another Nex version: `message` is the engine's
+ * ReferenceError message ("'kv' is not defined" on QuickJS, "kv is not defined" on V8).
+ */
+export function apiMismatchHint(profile: CompatProfile, message: string): string | undefined {
+  const missing = /^'?(hostServices|kv|objectStore|messaging|http)'? is not defined$/.exec(message);
+  if (!missing) {
+    return undefined;
+  }
+  return missing[1] === 'hostServices'
+    ? `hostServices does not exist under profile ${profile}: Nex 0.3 offers the globals kv(bucket), objectStore(bucket), messaging and http; set "compat": "0.2" or "docs" for the hostServices API`
+    : `${missing[1]} is a Nex 0.3 global: under profile ${profile} use hostServices.${missing[1] === 'kv' || missing[1] === 'objectStore' ? `${missing[1]} (the function's own bucket)` : missing[1]}, or set "compat": "0.3"`;
+}

@@ -7,12 +7,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { MessageChannel, MessagePort, Worker } from 'worker_threads';
-import { plural } from '../core/bytes';
-import { DEFAULT_COMPAT } from '../core/compat';
-import { concreteSubjectProblem } from '../core/subject';
-import { HostResult, HostServicesBackend } from '../hostservices/types';
+import { HostResult } from '../hostservices/types';
+import { checkRequest, failed, FunctionExecutor, RunOptions } from './executor';
+import { V8ProcessRunner } from './v8Process';
 import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { FunctionError, RunOutcome, RunRequest } from './types';
+
+export { failed } from './executor';
+export type { FunctionExecutor, RunOptions } from './executor';
 
 /** Extra time the worker gets beyond the function's own limit before it is terminated. */
 const TERMINATE_GRACE_MS = 1000;
@@ -24,13 +26,10 @@ export interface FunctionRunnerOptions {
   workerScript?: string;
   /** QuickJS wasm file; defaults to the worker's own lookup. */
   wasmPath?: string;
+  /** The V8 child-process script for `engine: "v8"` runs; defaults to v8Runner.js beside this file. */
+  v8RunnerScript?: string;
 }
 
-export interface RunOptions {
-  signal?: AbortSignal;
-  /** Serves the function's host-service calls; without one, every call fails as "No such host service". */
-  hostServices?: HostServicesBackend;
-}
 
 interface LiveWorker {
   worker: Worker;
@@ -38,12 +37,13 @@ interface LiveWorker {
   replies: MessagePort;
 }
 
-export class FunctionRunner {
+export class FunctionRunner implements FunctionExecutor {
   private live?: LiveWorker;
   private ready?: Promise<LiveWorker>;
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private v8?: V8ProcessRunner;
   /** How many workers this runner has started (a new one after each timeout or crash). */
   workersStarted = 0;
 
@@ -55,6 +55,10 @@ export class FunctionRunner {
   }
 
   run(request: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
+    if (request.kind !== 'wasm' && request.engine === 'v8') {
+      this.v8 ??= new V8ProcessRunner(this.options.v8RunnerScript);
+      return this.v8.run(request, options);
+    }
     const next = this.queue.then(() => this.runNow(request, options));
     this.queue = next.catch(() => undefined);
     return next;
@@ -63,6 +67,7 @@ export class FunctionRunner {
   dispose(): void {
     this.disposed = true;
     this.stopWorker();
+    this.v8?.dispose();
   }
 
   private async runNow(request: RunRequest, options: RunOptions): Promise<RunOutcome> {
@@ -207,11 +212,6 @@ export class FunctionRunner {
   }
 }
 
-/** An outcome for a run that failed before or outside the function. */
-export function failed(request: Pick<RunRequest, 'profile'>, error: FunctionError): RunOutcome {
-  return { ok: false, reply: null, logs: [], durationMs: 0, error, profile: request.profile ?? DEFAULT_COMPAT, hostCalls: [], warnings: [] };
-}
-
 /**
  * A run the runner stopped at its time limit by terminating the worker, worded per engine. A
  * WebAssembly module cannot be interrupted inside the worker, so this is how every one of its
@@ -228,18 +228,4 @@ function stoppedForTime(request: RunRequest): FunctionError {
 
 function crash(message: string): FunctionError {
   return { kind: 'crash', message: `the function's worker crashed: ${message}` };
-}
-
-function checkRequest(request: RunRequest): RunOutcome | undefined {
-  const subjectProblem = concreteSubjectProblem(request.subject);
-  if (subjectProblem) {
-    return failed(request, { kind: 'invalidInput', message: `invalid trigger subject "${request.subject}": ${subjectProblem}` });
-  }
-  if (request.payload.length > request.limits.maxPayloadBytes) {
-    return failed(request, {
-      kind: 'invalidInput',
-      message: `the payload is ${plural(request.payload.length, 'byte')}, over the limit of ${plural(request.limits.maxPayloadBytes, 'byte')} (NATS refuses messages over its max_payload, 1 MiB by default)`,
-    });
-  }
-  return undefined;
 }

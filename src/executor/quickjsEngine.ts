@@ -12,7 +12,7 @@ import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
 import { utf8 } from '../core/bytes';
 import { CompatProfile, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
 import { HostCallRecord } from '../hostservices/types';
-import { CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
+import { apiMismatchHint, CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
 import { installHostApi, SyncHostCaller } from './hostApi';
 import { newUint8Array, viewBytes } from './vmValues';
 import { collapseStack, locate } from './stackFrames';
@@ -134,13 +134,9 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
       const source = [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(dumped)}`));
       error.line = source?.line;
     }
-    const missing = /^'(hostServices|kv|objectStore|messaging|http)' is not defined$/.exec(dumped?.message ?? '');
-    if (missing) {
-      const hint =
-        missing[1] === 'hostServices'
-          ? `hostServices does not exist under profile ${profile}: Nex 0.3 offers the globals kv(bucket), objectStore(bucket), messaging and http; set "compat": "0.2" or "docs" for the hostServices API`
-          : `${missing[1]} is a Nex 0.3 global: under profile ${profile} use hostServices.${missing[1] === 'kv' || missing[1] === 'objectStore' ? `${missing[1]} (the function's own bucket)` : missing[1]}, or set "compat": "0.3"`;
-      warn('api-mismatch', hint, error.line);
+    const mismatch = apiMismatchHint(profile, dumped?.message ?? '');
+    if (mismatch) {
+      warn('api-mismatch', mismatch, error.line);
     }
     return done(null, error);
   };

@@ -1,5 +1,5 @@
 /** What crosses the boundary between the editor/CLI and the worker that runs user code. */
-import type { CompatProfile } from '../core/compat';
+import type { CompatProfile, JsEngine } from '../core/compat';
 import type { HostCallRecord } from '../hostservices/types';
 import type { FidelityWarning, ReplyKind } from './fidelity';
 
@@ -38,6 +38,8 @@ export interface JsRunRequest extends RunRequestBase {
   fileName: string;
   /** Only evaluate the script and check that it ends in a function; do not call it. */
   checkOnly?: boolean;
+  /** Which JavaScript engine runs it: QuickJS in the worker (the default) or V8 in a child process. */
+  engine?: JsEngine;
 }
 
 /** A WebAssembly (WASI command) function run. */

@@ -6,10 +6,10 @@
  * what happened on the way.
  */
 import * as fs from 'fs';
-import { CompatProfile, DEFAULT_COMPAT } from '../core/compat';
+import { CompatProfile, DEFAULT_COMPAT, JsEngine } from '../core/compat';
 import { entryPath, mocksPath, ValidFunction } from '../core/manifest';
 import { ProblemError } from '../core/problems';
-import { FunctionRunner } from '../executor/functionRunner';
+import { FunctionExecutor } from '../executor/executor';
 import { DEFAULT_LIMITS, RunLimits, RunOutcome, RunRequest } from '../executor/types';
 import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { MockFixture, MockHostServices } from '../hostservices/mockBackend';
@@ -27,6 +27,13 @@ export const LOCAL_NAMESPACE = 'default';
 export interface LimitSources {
   settings?: Partial<RunLimits>;
   overrides?: Partial<RunLimits>;
+  /** The editor's engine setting (nex.run.engine), below the manifest's `engine`. */
+  engineSetting?: JsEngine;
+}
+
+/** The engine a run of a JavaScript function uses: `override` (a flag, a debug run), the manifest's `engine`, the setting, QuickJS. */
+export function effectiveEngine(fn: ValidFunction, sources: LimitSources = {}, override?: JsEngine): JsEngine {
+  return override ?? fn.manifest.engine ?? sources.engineSetting ?? 'quickjs';
 }
 
 /** The limits one run of `fn` gets. */
@@ -63,6 +70,8 @@ export interface FunctionRunInput {
   limits?: LimitSources;
   /** Overrides the manifest's compat profile. */
   compat?: CompatProfile;
+  /** Overrides the manifest's and the settings' JavaScript engine. */
+  engine?: JsEngine;
   /** Serves host services (JavaScript only); default: fresh mocks seeded from the function's mocks file. */
   hostServices?: HostServicesBackend;
   /** Build a WebAssembly function first when its sources are newer than its artifact (default true). */
@@ -102,7 +111,7 @@ export interface FunctionRunResult {
  * mocks file), BuildFailedError when its build fails; everything the function itself does wrong
  * comes back in the outcome.
  */
-export async function runFunction(runner: FunctionRunner, fn: ValidFunction, input: FunctionRunInput, sink: RunSink = {}): Promise<FunctionRunResult> {
+export async function runFunction(runner: FunctionExecutor, fn: ValidFunction, input: FunctionRunInput, sink: RunSink = {}): Promise<FunctionRunResult> {
   if (input.build !== false) {
     await buildIfNeeded(fn, {
       signal: input.signal,
@@ -130,7 +139,7 @@ export async function runFunction(runner: FunctionRunner, fn: ValidFunction, inp
     } catch (e) {
       throw new ProblemError([{ file: fn.sourcePath!, message: `cannot read the source: ${(e as Error).message}` }]);
     }
-    request = { kind: 'js', source, fileName: fn.sourcePath!, ...common };
+    request = { kind: 'js', source, fileName: fn.sourcePath!, engine: effectiveEngine(fn, input.limits, input.engine), ...common };
     hostServices = input.hostServices ?? freshMocks(fn);
   }
   const started = performance.now();

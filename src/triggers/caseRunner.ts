@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { ValidFunction } from '../core/manifest';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { decodeValue } from '../core/valueCodec';
-import { FunctionRunner } from '../executor/functionRunner';
+import { FunctionExecutor } from '../executor/executor';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
 import { NODE_TRIGGER_TIMEOUT_MS, NoReplyError, triggerFunction } from '../deploy/deployedOps';
@@ -60,7 +60,7 @@ export interface CaseRunOptions {
  * (BuildFailedError: it concerns the function, not the case); anything else that keeps the case
  * from running (unreadable payload file, broken mocks) fails the case with the reason.
  */
-export async function runTriggerCase(runner: FunctionRunner, fn: ValidFunction, tc: TriggerCase, options: CaseRunOptions = {}): Promise<CaseResult> {
+export async function runTriggerCase(runner: FunctionExecutor, fn: ValidFunction, tc: TriggerCase, options: CaseRunOptions = {}): Promise<CaseResult> {
   const started = performance.now();
   const failures: string[] = [];
   const warnings: string[] = [];

@@ -6,6 +6,7 @@
 import { ConfigurationChangeEvent, Event, EventEmitter, LogOutputChannel, workspace as Workspace } from 'vscode';
 import { EmulatedVersion } from '../devnode/nodeConfig';
 import { LimitSources } from '../run/functionRun';
+import type { JsEngine } from '../core/compat';
 import { DisposableObject } from './lifecycle';
 
 export type RunOnSave = 'off' | 'changedFunction' | 'all';
@@ -58,6 +59,11 @@ export class Config extends DisposableObject {
     return this.get<number>('run.memoryLimitMiB');
   }
 
+  /** The local JavaScript engine when the manifest names none (`nex.run.engine`). */
+  get runEngine(): JsEngine {
+    return this.get<JsEngine>('run.engine');
+  }
+
   /** Which trigger cases run on save (`nex.runOnSave`). */
   get runOnSave(): RunOnSave {
     return this.get<RunOnSave>('runOnSave');
@@ -90,7 +96,7 @@ export class Config extends DisposableObject {
 
   /** The settings' part of a run's limits: below the manifest's own limits. */
   get runLimits(): LimitSources {
-    return { settings: { timeoutMs: this.runTimeoutMs, memoryLimitBytes: this.runMemoryLimitMiB * 1048576 } };
+    return { settings: { timeoutMs: this.runTimeoutMs, memoryLimitBytes: this.runMemoryLimitMiB * 1048576 }, engineSetting: this.runEngine };
   }
 
   /** Writes every contributed setting's effective value to the log, on one line. */

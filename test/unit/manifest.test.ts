@@ -81,6 +81,23 @@ describe('manifest', () => {
     assert.deepStrictEqual(messages('{"name": "j", "type": "v8", "source": "j.js", "build": {"command": "make"}}'), ['build: is for WebAssembly functions: a JavaScript function runs its source as it is']);
   });
 
+  it('reads the JavaScript engine, and explains a wrong one (and agrees with the schema)', () => {
+    const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../schemas/nexfunction.schema.json'), 'utf8'));
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    const messages = (text: string) => parseManifest(FILE, text).problems.map((p) => `${p.field}: ${p.message}`);
+    const good = '{"name": "j", "type": "v8", "source": "j.js", "engine": "v8"}';
+    assert.strictEqual(parseManifest(FILE, good).manifest?.engine, 'v8');
+    assert.ok(validate(JSON.parse(good)));
+    const cases: Array<[string, string]> = [
+      ['{"name": "j", "type": "v8", "source": "j.js", "engine": "node"}', 'engine: "node" is not a JavaScript engine: use "quickjs" or "v8"'],
+      ['{"name": "w", "type": "wasm", "artifact": "w.wasm", "engine": "v8"}', 'engine: applies to JavaScript functions only ("type": "v8"): WebAssembly always runs on @wasmer/wasi'],
+    ];
+    for (const [text, message] of cases) {
+      assert.deepStrictEqual(messages(text), [message]);
+      assert.strictEqual(validate(JSON.parse(text)), false, `the schema accepts ${text}`);
+    }
+  });
+
   describe('the deploy section', () => {
     const base = '"name": "d", "type": "v8", "source": "d.js"';
     const messages = (deploy: string) => parseManifest(FILE, `{${base}, "deploy": ${deploy}}`).problems.map((p) => `${p.field}: ${p.message}`);
