@@ -3,7 +3,7 @@
  * JavaScript function; "☁ Deploy" above a manifest.
  */
 import * as path from 'path';
-import { CodeLens, CodeLensProvider, Event, EventEmitter, Range, TextDocument } from 'vscode';
+import { CodeLens, CodeLensProvider, Event, EventEmitter, Range, TextDocument, Uri } from 'vscode';
 import { isValid } from '../core/manifest';
 import { functionStartLine } from '../executor/fidelity';
 import { caseId, parseTriggerFile, TRIGGERS_DIR } from '../triggers/triggerCases';
@@ -32,7 +32,11 @@ export class TriggerCodeLensProvider extends DisposableObject implements CodeLen
       }
       const lenses = [new CodeLens(new Range(0, 0, 0, 0), { title: `▶ Run all (${parsed.cases.length})`, command: 'nex.runTriggerCases', arguments: [{ function: def.dir, file }] })];
       for (const tc of parsed.cases) {
-        lenses.push(new CodeLens(new Range(tc.line - 1, 0, tc.line - 1, 0), { title: '▶ Run', tooltip: `Run "${tc.name}"`, command: 'nex.runTriggerCase', arguments: [caseId(tc)] }));
+        const at = new Range(tc.line - 1, 0, tc.line - 1, 0);
+        lenses.push(new CodeLens(at, { title: '▶ Run', tooltip: `Run "${tc.name}"`, command: 'nex.runTriggerCase', arguments: [caseId(tc)] }));
+        if (def.manifest.type === 'v8') {
+          lenses.push(new CodeLens(at, { title: 'Debug', tooltip: `Debug "${tc.name}" on V8: breakpoints in ${path.basename(def.sourcePath!)} stop it`, command: 'nex.debugTriggerCase', arguments: [caseId(tc)] }));
+        }
       }
       return lenses;
     }
@@ -41,7 +45,11 @@ export class TriggerCodeLensProvider extends DisposableObject implements CodeLen
     }
     if (file === def.sourcePath) {
       const line = Math.max(0, (functionStartLine(doc.getText()) ?? 1) - 1);
-      return [new CodeLens(new Range(line, 0, line, 0), { title: '▶ Run trigger…', tooltip: 'Run a saved trigger case, or type a subject and a payload', command: 'nex.runTriggerPick', arguments: [{ function: def.dir }] })];
+      const at = new Range(line, 0, line, 0);
+      return [
+        new CodeLens(at, { title: '▶ Run trigger…', tooltip: 'Run a saved trigger case, or type a subject and a payload', command: 'nex.runTriggerPick', arguments: [{ function: def.dir }] }),
+        new CodeLens(at, { title: 'Debug…', tooltip: 'Debug the function on V8 with a subject and a payload: breakpoints in this file stop it', command: 'nex.debugFunction', arguments: [Uri.file(def.dir)] }),
+      ];
     }
     return [];
   }

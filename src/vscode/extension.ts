@@ -1,4 +1,5 @@
-import { Disposable, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
+import { debug as Debug, Disposable, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
+import { NexDebugConfigurations } from './commands/debugFunction';
 import { FunctionDefinition, isValid } from '../core/manifest';
 import type { DeployedSnapshot } from '../explorer/deployedModel';
 import { FunctionRunResult } from '../run/functionRun';
@@ -63,6 +64,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
   own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', pattern: '**/nexfunction.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
   own(registerCommands(ext));
+  own(Debug.registerDebugConfigurationProvider('nex', new NexDebugConfigurations(ext)));
   own(startLocalNodeWithWorkspace(ext));
   void ext.catalog.refresh();
   if (context.extensionMode === ExtensionMode.Production) {

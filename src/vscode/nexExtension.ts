@@ -5,7 +5,8 @@
  * disposed when that connection goes). Behaviour lives in the commands, views and reporters that
  * these resources make up.
  */
-import { ExtensionContext, LogOutputChannel, window as Window } from 'vscode';
+import { ExtensionContext, LogOutputChannel, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { DebugSessionRunner } from './debug/debugSessionRunner';
 import { FunctionRunner } from '../executor/functionRunner';
 import { Config, contributedSettingKeys } from './config';
 import { FunctionCatalog } from './functionCatalog';
@@ -28,6 +29,8 @@ export class NexExtension {
   readonly log: LogOutputChannel;
   readonly config: Config;
   readonly runner: FunctionRunner;
+  /** Runs JavaScript functions on V8 under VS Code's JavaScript debugger. */
+  readonly debugRunner: DebugSessionRunner;
   readonly catalog: FunctionCatalog;
   readonly mocks: MockStates;
   readonly reporter: RunReporter;
@@ -47,6 +50,10 @@ export class NexExtension {
     this.config = own(new Config(contributedSettingKeys(context.extension.packageJSON), this.log));
     this.runner = new FunctionRunner({ workerScript: context.asAbsolutePath('dist/functionWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
     own({ dispose: () => this.runner.dispose() });
+    this.debugRunner = new DebugSessionRunner({
+      extensionPath: context.extensionPath,
+      folder: (request) => (request.kind !== 'wasm' ? Workspace.getWorkspaceFolder(Uri.file(request.fileName)) : undefined) ?? Workspace.workspaceFolders?.[0],
+    });
     this.catalog = own(new FunctionCatalog());
     this.mocks = own(new MockStates(context.workspaceState));
     this.reporter = own(new RunReporter({ log: this.log, catalog: this.catalog, mocks: this.mocks, ui: () => this.ui }));

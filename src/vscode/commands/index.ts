@@ -10,6 +10,7 @@ import type { ConnectionTarget } from '../connections/connectionManager';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { addConnectionCommand, connectCommand, disconnectCommand, editConnectionCommand, removeConnectionCommand } from './connections';
+import { debugFunctionCommand, debugTriggerCaseCommand } from './debugFunction';
 import { deployFunctionCommand, previewDeployCommand, showDeployedLogsCommand, showIssuerKeyCommand, triggerDeployedCommand, undeployFunctionCommand } from './deploy';
 import { recordTriggerCasesCommand } from './record';
 import { copyDeployedIdCommand, refreshDeployedCommand, revealLocalFunctionCommand, showNodeInfoCommand } from './deployedView';
@@ -26,6 +27,8 @@ export type CommandFactory = (ext: NexExtension) => (...args: any[]) => unknown;
 export const COMMANDS = {
   'nex.newFunction': (ext) => (preset?: Partial<NewFunctionAnswers>) => newFunctionCommand(ext, preset),
   'nex.runFunction': (ext) => (arg) => runFunctionCommand(ext, arg),
+  'nex.debugFunction': (ext) => (arg) => debugFunctionCommand(ext, arg),
+  'nex.debugTriggerCase': (ext) => (id: string) => debugTriggerCaseCommand(ext, id),
   'nex.refreshFunctions': (ext) => () => ext.catalog.refresh(),
   'nex.showOutput': (ext) => () => ext.log.show(),
   'nex.resetMocks': (ext) => (arg?: FunctionNode) => resetMocksCommand(ext, arg),

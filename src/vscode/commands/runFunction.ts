@@ -32,13 +32,41 @@ interface LastInput {
 /** What the user chose to run: a function of the workspace, or a bare file. */
 type RunTarget = { def: FunctionDefinition } | { bareFile: string };
 
+/** What a run by hand needs: the function, and the subject and payload the user gave. */
+export interface RunInput {
+  fn: ValidFunction;
+  subject: string;
+  payload: string;
+}
+
 export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode | Uri | RunFunctionArgs): Promise<FunctionRunResult | undefined> {
+  const input = await askRunInput(ext, arg, 'Run');
+  if (!input) {
+    return undefined;
+  }
+  ext.reporter.clearStatusMessage();
+  const result = await runShowingProgress(ext, input.fn, input.subject, input.payload);
+  ext.reporter.reportRun(input.fn, result, { interactive: true });
+  return result;
+}
+
+/**
+ * Asks for what a run by hand needs (the function unless given, then the subject and the payload,
+ * remembered per function). Undefined when the user cancels or the function cannot run; `accept`
+ * may refuse a function (e.g. Debug, for WebAssembly) after saying why.
+ */
+export async function askRunInput(
+  ext: NexExtension,
+  arg: FunctionNode | Uri | RunFunctionArgs | undefined,
+  verb: 'Run' | 'Debug',
+  accept: (fn: ValidFunction) => Promise<boolean> = async () => true,
+): Promise<RunInput | undefined> {
   const { ui } = ext;
   if (!(await requireTrust(ext))) {
     return undefined;
   }
   const scripted: RunFunctionArgs = arg && !(arg instanceof FunctionNode) && !(arg instanceof Uri) ? arg : {};
-  const target = await chooseTarget(ext, arg, scripted);
+  const target = await chooseTarget(ext, arg, scripted, verb);
   if (!target) {
     return undefined;
   }
@@ -62,13 +90,16 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   } else {
     fn = target.def;
   }
+  if (!(await accept(fn))) {
+    return undefined;
+  }
   const name = fn.manifest.name;
   const memoKey = `nex.lastInput:${fn.bare ? entryPath(fn) : fn.dir}`;
   const last = ext.context.workspaceState.get<LastInput>(memoKey);
   const subject =
     scripted.subject ??
     (await ui.input({
-      title: `Run ${name} (1/2): trigger subject`,
+      title: `${verb} ${name} (1/2): trigger subject`,
       prompt: 'The concrete NATS subject that triggers the function (its first argument)',
       value: last?.subject ?? name,
       validate: concreteSubjectProblem,
@@ -79,7 +110,7 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   const payload =
     scripted.payload ??
     (await ui.input({
-      title: `Run ${name} (2/2): payload`,
+      title: `${verb} ${name} (2/2): payload`,
       prompt: 'The message payload as text (the function gets its UTF-8 bytes); leave empty for none',
       value: last?.payload ?? '',
     }));
@@ -87,11 +118,7 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
     return undefined;
   }
   await ext.context.workspaceState.update(memoKey, { subject, payload } satisfies LastInput);
-
-  ext.reporter.clearStatusMessage();
-  const result = await runShowingProgress(ext, fn, subject, payload);
-  ext.reporter.reportRun(fn, result, { interactive: true });
-  return result;
+  return { fn, subject, payload };
 }
 
 /** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
@@ -136,7 +163,7 @@ async function bareProfile(ext: NexExtension, file: string): Promise<CompatProfi
   return picked;
 }
 
-async function chooseTarget(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, scripted: RunFunctionArgs): Promise<RunTarget | undefined> {
+async function chooseTarget(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, scripted: RunFunctionArgs, verb: 'Run' | 'Debug'): Promise<RunTarget | undefined> {
   const catalog = ext.catalog;
   if (!catalog.loaded) {
     await catalog.refresh();
@@ -177,5 +204,5 @@ async function chooseTarget(ext: NexExtension, arg: FunctionNode | Uri | RunFunc
   if (bareActive) {
     items.unshift({ label: `$(file-code) ${basename(bareActive)}`, description: `no nexfunction.json: runs as a bare file · ${Workspace.asRelativePath(bareActive)}`, detail: 'the active editor', value: { bareFile: bareActive } });
   }
-  return ext.ui.pick(items, { title: 'Run Nex Function', placeHolder: 'Pick the function to run' });
+  return ext.ui.pick(items, { title: `${verb} Nex Function`, placeHolder: `Pick the function to ${verb.toLowerCase()}` });
 }

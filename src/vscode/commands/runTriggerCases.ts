@@ -10,6 +10,7 @@ import { encodeValue } from '../../core/valueCodec';
 import { CaseResult } from '../../triggers/caseRunner';
 import { caseId, loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
+import type { CaseRunOptions } from '../testing/triggerTests';
 import { FunctionNode } from '../views/functionsView';
 import { pickFunction, requireTrust } from './functionPick';
 
@@ -37,12 +38,12 @@ export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNo
   return summary.results;
 }
 
-export async function runTriggerCaseCommand(ext: NexExtension, id: string): Promise<CaseResult | undefined> {
+export async function runTriggerCaseCommand(ext: NexExtension, id: string, options: CaseRunOptions = {}): Promise<CaseResult | undefined> {
   if (!(await requireTrust(ext))) {
     return undefined;
   }
   ext.triggerTests.rebuild();
-  const summary = await ext.triggerTests.runCases([id]);
+  const summary = await ext.triggerTests.runCases([id], undefined, options);
   const result = summary.results[0];
   if (result) {
     ext.reporter.reportCases(result.case.name, [result]);

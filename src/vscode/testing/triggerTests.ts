@@ -36,6 +36,7 @@ import { BuildFailedError } from '../../toolchain/buildRunner';
 import { CaseResult, runTriggerCase, runTriggerCaseRemote } from '../../triggers/caseRunner';
 import { affectsFunction, caseId, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
 import { diagnostic, publishByFile } from '../diagnostics';
+import type { FunctionExecutor } from '../../executor/executor';
 import type { FunctionRunner } from '../../executor/functionRunner';
 import type { Config } from '../config';
 import type { FunctionCatalog } from '../functionCatalog';
@@ -47,6 +48,8 @@ import { currentConnection } from '../connections/currentConnection';
 export interface TriggerTestsDeps {
   readonly catalog: FunctionCatalog;
   readonly runner: FunctionRunner;
+  /** Runs JavaScript functions under the debugger (the Debug profile). */
+  readonly debugRunner: FunctionExecutor;
   readonly config: Config;
   readonly reporter: RunReporter;
   readonly connections: ConnectionManager;
@@ -55,6 +58,8 @@ export interface TriggerTestsDeps {
 export interface CaseRunOptions {
   /** Send the cases to the deployed functions over the current connection (the local node when none). */
   remote?: boolean;
+  /** Run JavaScript cases under the debugger, on V8 (breakpoints stop them). */
+  debug?: boolean;
 }
 
 interface CaseRef {
@@ -87,6 +92,7 @@ export class TriggerTests implements Disposable {
     this.controller = Tests.createTestController('nex.triggerCases', 'Nex Trigger Cases');
     this.controller.refreshHandler = () => this.ext.catalog.refresh().then(() => this.rebuild());
     this.controller.createRunProfile('Run', TestRunProfileKind.Run, (request, token) => this.runRequest(request, token), true, undefined, true);
+    this.controller.createRunProfile('Debug', TestRunProfileKind.Debug, (request, token) => this.execute(request, token, { debug: true }).then(() => undefined), true);
     this.controller.createRunProfile('Run on Node', TestRunProfileKind.Run, (request, token) => this.execute(request, token, { remote: true }).then(() => undefined), false);
     this.passDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconPassed'), margin: '0 0 0 2em' } });
     this.failDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconFailed'), margin: '0 0 0 2em' } });
@@ -224,6 +230,11 @@ export class TriggerTests implements Disposable {
         continue;
       }
       run.started(item);
+      if (options.debug && ref.def.manifest.type === 'wasm') {
+        run.errored(item, new TestMessage(`${ref.def.manifest.name} is a WebAssembly function: debugging with breakpoints is for JavaScript functions; run the case instead`));
+        summary.failed++;
+        continue;
+      }
       const buildFailure = buildFailures.get(ref.def.dir);
       if (buildFailure) {
         run.errored(item, new TestMessage(buildFailure.message));
@@ -236,7 +247,7 @@ export class TriggerTests implements Disposable {
       try {
         result = conn
           ? await runTriggerCaseRemote(conn.nc, ref.tc, { signal: abort.signal })
-          : await runTriggerCase(this.ext.runner, ref.def, ref.tc, { signal: abort.signal, limits: this.ext.config.runLimits, sink });
+          : await runTriggerCase(options.debug ? this.ext.debugRunner : this.ext.runner, ref.def, ref.tc, { signal: abort.signal, limits: this.ext.config.runLimits, sink });
       } catch (e) {
         if (conn && token.isCancellationRequested) {
           summary.cancelled = true;
