@@ -736,6 +736,67 @@ describe('Nex Functions in VS Code', () => {
       assert.strictEqual(result.status, 'passed', result.failures.join('; '));
     });
 
+    it('starts from a "nex" launch configuration (F5) with a trigger case', async function () {
+      this.timeout(60000);
+      const stop = nextStop();
+      const id = api.testing.caseIds().find((c) => c.includes('counter') && c.includes('counts on from the mocks'))!;
+      const before = api.testing.results().get(id);
+      const started = await vscode.debug.startDebugging(vscode.workspace.workspaceFolders![0], {
+        type: 'nex',
+        request: 'launch',
+        name: 'Debug counter',
+        function: 'counter',
+        triggerCase: 'triggers/basic.json#counts on from the mocks',
+      });
+      assert.strictEqual(started, false, 'the nex configuration itself starts no session: the node session of the run does');
+      const { session, threadId } = await withTimeout(stop, 'the breakpoint');
+      assert.strictEqual((await topFrame(session, threadId)).line, 15);
+      await session.customRequest('continue', { threadId });
+      for (let i = 0; i < 100 && api.testing.results().get(id) === before; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const result = api.testing.results().get(id);
+      assert.notStrictEqual(result, before, 'the case ran again');
+      assert.strictEqual(result?.status, 'passed', JSON.stringify(result?.failures));
+    });
+
+    it('stops a runaway function from the debug toolbar: the run says so, and no process is left', async function () {
+      this.timeout(60000);
+      const sessionStarted = new Promise<vscode.DebugSession>((resolve) => {
+        const sub = vscode.debug.onDidStartDebugSession((s) => {
+          if (s.configuration.program?.endsWith('v8Runner.js')) {
+            sub.dispose();
+            resolve(s);
+          }
+        });
+      });
+      const running = vscode.commands.executeCommand<{ outcome: { error?: { kind: string; message: string } } }>('nex.debugFunction', {
+        function: path.join(workspaceDir(), 'endless-loop'),
+        subject: 'loop.forever',
+        payload: '',
+      });
+      const session = await withTimeout(sessionStarted, 'the debug session');
+      await new Promise((r) => setTimeout(r, 1500)); // well into the loop
+      await vscode.debug.stopDebugging(session);
+      const result = (await withTimeout(Promise.resolve(running), 'the end of the run'))!;
+      assert.strictEqual(result.outcome.error?.kind, 'cancelled', JSON.stringify(result.outcome.error));
+      assert.match(result.outcome.error!.message, /the debug session ended before the function returned/);
+      const { execFileSync } = require('child_process') as typeof import('child_process');
+      let left = '';
+      for (let i = 0; i < 50; i++) {
+        try {
+          left = execFileSync('pgrep', ['-af', 'dist/v8Runner.js'], { encoding: 'utf8' }).trim();
+        } catch {
+          left = ''; // pgrep exits 1 when nothing matches
+        }
+        if (!left) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.strictEqual(left, '', 'no V8 runner process is left');
+    });
+
     it('explains that WebAssembly functions are not debugged, and offers to run instead', async () => {
       const ui = new ScriptedUi([]);
       api.setUi(ui);
