@@ -6,6 +6,7 @@
  * - a host-service KV get (mock backend) through the boundary, next to the same call in-process;
  * - a warm WebAssembly echo through the boundary, next to @wasmer/wasi in-process;
  * - save to results for a function with 20 trigger cases, next to the sum of its executor times;
+ * - QuickJS next to V8 in a child process, for an echo and a CPU-heavy function (bench/engines.ts);
  * - the local Nex node on a private nats-server (bench/localNode.ts): trigger round trips, sustained
  *   throughput and deploy times.
  * Report ratios against the baselines; these are not pass/fail thresholds.
@@ -26,6 +27,7 @@ import { buildWat, tempDir } from '../test/support/wasmFixtures';
 import { benchLocalNode } from './localNode';
 import { benchDeploy } from './deploy';
 import { benchExplorer } from './explorer';
+import { benchEngines } from './engines';
 import { ms, row, stats, timeAsync, timeSync, us, WARMUP } from './measure';
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -97,6 +99,7 @@ async function main(): Promise<void> {
   runner.dispose();
   const reportLocalNode = await benchLocalNode({ jsWarmRun: worker, wasmWarmRun: wasiWorker });
   const reportDeploy = await benchDeploy();
+  const reportEngines = await benchEngines(Math.min(N, 1000));
 
   console.log(`Local runs, ${N} samples each after ${WARMUP} warm-up runs (p50 and ratio to the baseline above it)`);
   console.log('warm echo:');
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
   console.log(`  ${'sum of the bare executor times'.padEnd(48)} p50 ${ms(bare.p50)}`);
   console.log(`  ${'whole loop'.padEnd(48)} p50 ${ms(str.p50)}  p95 ${ms(str.p95)}   ${(str.p50 / bare.p50).toFixed(2)}x`);
   console.log(`cold start (new worker, QuickJS load, warm-up, first run): ${coldMs.toFixed(1)} ms`);
+  reportEngines();
   reportLocalNode();
   reportDeploy();
   await benchExplorer();

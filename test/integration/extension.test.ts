@@ -691,12 +691,14 @@ describe('Nex Functions in VS Code', () => {
     it('stops at a breakpoint in the function\'s file, evaluates a variable, continues to the reply; the panel shows the host calls', async function () {
       this.timeout(60000);
       const stop = nextStop();
+      const t0 = Date.now();
       const running = vscode.commands.executeCommand<{ outcome: { reply: Uint8Array | null; error?: unknown; hostCalls: Array<{ service: string; method: string }> } }>('nex.debugFunction', {
         function: path.join(workspaceDir(), 'counter'),
         subject: 'counter.hit',
         payload: 'x',
       });
       const { session, threadId } = await withTimeout(stop, 'the breakpoint');
+      console.log(`      (measured: Debug Function to the first breakpoint hit in ${Date.now() - t0} ms)`);
       const frame = await topFrame(session, threadId);
       assert.strictEqual(frame.line, 15, 'stopped on the breakpoint line');
       // js-debug names the source by a vscode-remote: URI in code-server, by its path on the desktop.
