@@ -41,7 +41,7 @@ function runMain(): void {
   const flag = new Int32Array(shared);
   const channel = new MessageChannel();
   const init: RelayInit = { socketPath, token, signal: shared, replies: channel.port2 };
-  const relay = new Worker(__filename, { workerData: init, transferList: [channel.port2], env: {} });
+  const relay = new Worker(__filename, { workerData: init, transferList: [channel.port2], env: {}, name: 'Nex host-call relay' });
   relay.on('exit', (code) => process.exit(code));
   relay.on('error', (e) => {
     process.stderr.write(`v8Runner: ${e.message}\n`);

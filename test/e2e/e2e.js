@@ -408,6 +408,36 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, '13-deployed-logs.png') });
     });
 
+    await step('Nex: Debug Function… stops greet at a breakpoint on V8, with its variables; continuing gives the reply', async () => {
+      await openSource('greet.js');
+      await page.keyboard.press('Control+G');
+      await page.locator('.quick-input-widget input.input').fill(':7');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('F9'); // a breakpoint on "return { greeting: ... }"
+      await page.locator('.codicon-debug-breakpoint').first().waitFor();
+      await palette('Nex: Debug Function…');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Debug Nex Function' }).waitFor();
+      await page.locator('.quick-input-widget input.input').fill('greet');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'greet' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await answer('Debug greet (1/2): trigger subject', 'greetings.debug');
+      await answer('Debug greet (2/2): payload', 'Nex');
+      await page.locator('.debug-toolbar').first().waitFor({ timeout: 60000 });
+      await page.locator('.debug-top-stack-frame-line').first().waitFor({ timeout: 60000 });
+      // The Run and Debug view shows the paused function's locals.
+      const local = page.locator('.debug-view-content .monaco-list-row', { hasText: 'Local' }).first();
+      await local.waitFor({ timeout: 30000 });
+      if ((await local.getAttribute('aria-expanded')) !== 'true') await local.click();
+      await page.locator('.debug-view-content .monaco-list-row', { hasText: "'Nex'" }).first().waitFor({ timeout: 30000 });
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(SHOTS, '15-debug-breakpoint.png') });
+      await page.keyboard.press('F5'); // continue
+      await page.locator('.debug-toolbar').first().waitFor({ state: 'hidden', timeout: 30000 });
+      await palette('Nex: Show Output');
+      await page.locator('.part.panel .view-lines', { hasText: 'triggered on "greetings.debug"' }).first().waitFor();
+      await page.keyboard.press('F9'); // the breakpoint goes again
+    });
+
     await step('an empty workspace shows the welcome view', async () => {
       const empty = path.join(tmp, 'empty-workspace');
       fs.mkdirSync(empty);

@@ -46,6 +46,8 @@ export class DebugSessionRunner implements FunctionExecutor {
       console: 'internalConsole',
       internalConsoleOptions: 'openOnSessionStart',
       skipFiles: ['<node_internals>/**', path.join(dist, '**')],
+      // The runner ships without its source maps: js-debug must not look for them (it says so in red).
+      resolveSourceMapLocations: ['**', `!${path.join(dist, '**').replace(/\\/g, '/')}`],
       autoAttachChildProcesses: false,
       [RUN_KEY]: runId,
     };
