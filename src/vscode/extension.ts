@@ -1,4 +1,4 @@
-import { debug as Debug, Disposable, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
+import { debug as Debug, Disposable, TestItem, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
 import { NexDebugConfigurations } from './commands/debugFunction';
 import { FunctionDefinition, isValid } from '../core/manifest';
 import type { DeployedSnapshot } from '../explorer/deployedModel';
@@ -28,6 +28,12 @@ export interface NexTestApi {
   testing: {
     caseIds(): string[];
     statusText(): string;
+    /** The tooltip's list of what is wrong, one "- [what](link): message" line each. */
+    statusProblems(): string[];
+    /** The status bar's tooltip, as markdown. */
+    statusTooltip(): string;
+    /** Test Explorer items (any depth) that carry an error, as "label: error". */
+    erroredItems(): string[];
     saveRuns(): number;
     results(): ReadonlyMap<string, CaseResult>;
   };
@@ -91,6 +97,19 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
     testing: {
       caseIds: () => ext.triggerTests.caseIds(),
       statusText: () => ext.triggerTests.statusText,
+      statusProblems: () => ext.triggerTests.statusProblems,
+      statusTooltip: () => ext.triggerTests.statusTooltip,
+      erroredItems: () => {
+        const found: string[] = [];
+        const visit = (item: TestItem) => {
+          if (item.error) {
+            found.push(`${item.label}: ${typeof item.error === 'string' ? item.error : item.error.value}`);
+          }
+          item.children.forEach(visit);
+        };
+        ext.triggerTests.controller.items.forEach(visit);
+        return found;
+      },
       saveRuns: () => ext.triggerTests.saveRuns,
       results: () => ext.triggerTests.results,
     },

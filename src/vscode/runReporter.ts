@@ -2,7 +2,7 @@
  * Run reporting in one place: what a run, a build or a batch of trigger cases did goes to the
  * output channel, diagnostics, the status bar and, for runs the user asked for, a message.
  */
-import { Diagnostic, Disposable, languages as Languages, LogOutputChannel, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { Diagnostic, Disposable, EventEmitter, languages as Languages, LogOutputChannel, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { ValidFunction } from '../core/manifest';
 import { FunctionRunResult, RunSink } from '../run/functionRun';
 import { formatMs, formatRunReport } from '../run/runReport';
@@ -15,6 +15,15 @@ import { MockStates } from './mockStates';
 import { UserInterface } from './ui';
 
 const RECENT_LINES = 500;
+
+/** A function whose last build failed, for the status bar. */
+export interface FailedBuild {
+  functionName: string;
+  /** Where to look: the first compiler problem, else the manifest (its build command). */
+  file: string;
+  line?: number;
+  message: string;
+}
 
 export interface RunReporterDeps {
   log: LogOutputChannel;
@@ -30,10 +39,19 @@ export class RunReporter extends DisposableObject {
   private readonly recentLines: string[] = [];
   private statusMessage?: Disposable;
   private last?: FunctionRunResult;
+  private readonly failedBuilds = new Map<string, FailedBuild>();
+  private readonly buildsChanged = this.register(new EventEmitter<void>());
+  /** Fires when a function's build fails, or builds again after a failure. */
+  readonly onDidChangeFailedBuilds = this.buildsChanged.event;
 
   constructor(private readonly deps: RunReporterDeps) {
     super();
     this.register({ dispose: () => this.clearStatusMessage() });
+  }
+
+  /** The functions whose last build failed. */
+  get failedBuildList(): readonly FailedBuild[] {
+    return [...this.failedBuilds.values()];
   }
 
   /** The last run the user made (for "Save as Trigger Case" and the test API). */
@@ -75,6 +93,19 @@ export class RunReporter extends DisposableObject {
           this.buildDiagnostics,
           result.problems.map((p) => ({ file: p.file, diagnostic: diagnostic({ ...p, source: 'nex build' }) })),
         );
+        const hadFailed = this.failedBuilds.delete(fn.dir);
+        if (!result.ok) {
+          const first = result.problems[0];
+          this.failedBuilds.set(fn.dir, {
+            functionName: fn.manifest.name,
+            file: first?.file ?? fn.manifestPath,
+            line: first?.line,
+            message: result.missingToolchain ?? first?.message ?? `"${result.command}" failed${result.exitCode !== null ? ` with exit code ${result.exitCode}` : ''}`,
+          });
+        }
+        if (hadFailed || !result.ok) {
+          this.buildsChanged.fire();
+        }
         if (result.ok) {
           this.output('info', `✔ built ${fn.manifest.artifact} in ${formatMs(result.durationMs)}`);
         } else {

@@ -184,6 +184,44 @@ describe('Nex Functions in VS Code', () => {
     assert.strictEqual(diagnostics.length, 1);
     assert.strictEqual(diagnostics[0].range.start.line, 2);
     assert.match(diagnostics[0].message, /unexpected token "i32\.bogus"/);
+    assert.match(api.testing.statusText(), /^\$\(error\) Nex: .*problem/, 'a failed build turns the status bar to its error state');
+    assert.ok(api.testing.statusProblems().some((l) => /^wasm-broken: build failed \(broken\.wat:3\): unexpected token/.test(l)), api.testing.statusProblems().join('\n'));
+    assert.match(api.testing.statusTooltip(), /\(command:nex\.openLocation\?[^)]*broken\.wat/, 'each problem links to its place');
+  });
+
+  it('tells the truth about what is broken: the status bar, the Test Explorer and the Problems panel', async () => {
+    // The fixture has an invalid manifest: never "passed" in green while it is there.
+    assert.match(api.testing.statusText(), /^\$\(error\) Nex: /);
+    assert.ok(api.testing.statusProblems().some((l) => /invalid-manifest: invalid nexfunction\.json/.test(l)), api.testing.statusProblems().join('\n'));
+    assert.ok(api.testing.erroredItems().some((l) => /^invalid-manifest: .*not a valid workload name/.test(l)), api.testing.erroredItems().join('\n'));
+    // A trigger file that breaks: errored in the Test Explorer, in the status bar, and diagnostics at its lines.
+    const file = path.join(workspaceDir(), 'counter', 'triggers', 'broken.json');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, '{\n  "cases": [\n    { "name": "no subject", "payload": "x" },\n    { "name": "wrong subject", "subject": "other.thing", "payload": "x" }\n  ]\n}\n');
+    try {
+      await api.refresh();
+      let problems: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        problems = api.testing.statusProblems();
+        if (problems.some((l) => /broken\.json/.test(l))) {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(problems.some((l) => /^counter: broken\.json has 2 problems \(broken\.json:3\)/.test(l)), problems.join('\n'));
+      assert.ok(api.testing.erroredItems().some((l) => /^broken\.json: /.test(l)), api.testing.erroredItems().join('\n'));
+      const diagnostics = vscode.languages.getDiagnostics(vscode.Uri.file(file)).filter((d) => d.source === 'nex triggers');
+      assert.deepStrictEqual(diagnostics.map((d) => d.range.start.line).sort(), [2, 3], diagnostics.map((d) => d.message).join('\n'));
+      const result = await vscode.commands.executeCommand<unknown[]>('nex.runTriggerCases', { function: path.join(workspaceDir(), 'counter'), file });
+      assert.deepStrictEqual(result, [], 'nothing ran');
+    } finally {
+      fs.rmSync(file, { force: true });
+      await api.refresh();
+    }
+    for (let i = 0; i < 50 && api.testing.statusProblems().some((l) => /broken\.json/.test(l)); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(!api.testing.statusProblems().some((l) => /broken\.json/.test(l)), 'the problem goes with the file');
   });
 
   it('creates a function from a template with scripted answers, opens it, and lists its trigger', async () => {
@@ -245,9 +283,9 @@ describe('Nex Functions in VS Code', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', (await vscode.workspace.openTextDocument(counterCases)).uri);
-    assert.deepStrictEqual(lenses.map((l) => `${l.range.start.line}:${l.command?.title}`), ['0:▶ Run all (2)', '2:▶ Run', '12:▶ Run']);
+    assert.deepStrictEqual(lenses.map((l) => `${l.range.start.line}:${l.command?.title}`), ['0:▶ Run all (2)', '2:▶ Run', '2:Debug', '12:▶ Run', '12:Debug']);
     const sourceLenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', (await vscode.workspace.openTextDocument(path.join(workspaceDir(), 'counter', 'counter.js'))).uri);
-    assert.deepStrictEqual(sourceLenses.map((l) => l.command?.title), ['▶ Run trigger…']);
+    assert.deepStrictEqual(sourceLenses.map((l) => l.command?.title), ['▶ Run trigger…', 'Debug…']);
   });
 
   it('re-runs the cases of a function when its files are saved: status bar, diagnostics, results', async () => {

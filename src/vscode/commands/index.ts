@@ -20,6 +20,7 @@ import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
 import { runFunctionCommand } from './runFunction';
 import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './runTriggerCases';
 import { whichFunctionCommand } from './whichFunction';
+import { openAt } from '../runReporter';
 
 // Handlers take whatever VS Code passes (tree nodes, URIs, scripted arguments).
 export type CommandFactory = (ext: NexExtension) => (...args: any[]) => unknown;
@@ -31,6 +32,7 @@ export const COMMANDS = {
   'nex.debugTriggerCase': (ext) => (id: string) => debugTriggerCaseCommand(ext, id),
   'nex.refreshFunctions': (ext) => () => ext.catalog.refresh(),
   'nex.showOutput': (ext) => () => ext.log.show(),
+  'nex.openLocation': () => (file: string, line?: number) => openAt(file, line),
   'nex.resetMocks': (ext) => (arg?: FunctionNode) => resetMocksCommand(ext, arg),
   'nex.saveMocks': (ext) => (arg?: FunctionNode) => saveMocksCommand(ext, arg),
   'nex.runTriggerCases': (ext) => (arg) => runTriggerCasesCommand(ext, arg),

@@ -10,6 +10,7 @@ import { encodeValue } from '../../core/valueCodec';
 import { CaseResult } from '../../triggers/caseRunner';
 import { caseId, loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
+import { openAt } from '../runReporter';
 import type { CaseRunOptions } from '../testing/triggerTests';
 import { FunctionNode } from '../views/functionsView';
 import { pickFunction, requireTrust } from './functionPick';
@@ -25,9 +26,21 @@ export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNo
   const onlyFile = arg && !(arg instanceof FunctionNode) ? arg.file : undefined;
   const files = loadTriggerFiles(fn).filter((f) => !onlyFile || f.file === onlyFile);
   ext.log.show(true);
-  files.flatMap((f) => f.problems).forEach((p) => ext.reporter.output('error', formatProblem(p)));
+  const problems = files.flatMap((f) => f.problems);
+  problems.forEach((p) => ext.reporter.output('error', formatProblem(p)));
   const ids = files.flatMap((f) => f.cases.map((c) => caseId(c)));
+  if (problems.length > 0) {
+    // A broken trigger file is reported as such, never as "no cases" or an empty pass.
+    const first = problems[0];
+    const more = problems.length > 1 ? ` (and ${plural(problems.length - 1, 'more problem')})` : '';
+    void ext.ui
+      .error(`${path.basename(first.file)}${first.line ? `:${first.line}` : ''}: ${first.field ? `"${first.field}": ` : ''}${first.message}${more}${ids.length > 0 ? '; its other cases run' : ''}`, 'Open File')
+      .then((choice) => (choice ? openAt(first.file, first.line, first.column) : undefined));
+  }
   if (ids.length === 0) {
+    if (problems.length > 0) {
+      return [];
+    }
     void ext.ui.info(`${fn.manifest.name} has no trigger cases: add one to ${path.join(path.basename(fn.dir), TRIGGERS_DIR, 'basic.json')}.`);
     return [];
   }

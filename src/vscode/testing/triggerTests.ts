@@ -9,6 +9,7 @@ import * as path from 'path';
 import {
   CancellationToken,
   CancellationTokenSource,
+  Diagnostic,
   Disposable,
   languages as Languages,
   Location,
@@ -62,6 +63,28 @@ export interface CaseRunOptions {
   debug?: boolean;
 }
 
+/** Something that keeps cases from running, shown in the status bar's tooltip with a link. */
+interface WorkspaceProblem {
+  what: string;
+  file: string;
+  line?: number;
+  message: string;
+}
+
+/** Where in the function's own source a case's run failed, when the engine says. */
+function errorLocation(def: ValidFunction, result: CaseResult): Location | undefined {
+  const error = result.run?.outcome.error;
+  const source = def.sourcePath ?? result.run?.entryPath;
+  if (!error || error.line === undefined || !source || def.manifest.type !== 'v8') {
+    return undefined;
+  }
+  return new Location(Uri.file(source), new Position(error.line - 1, Math.max(0, (error.column ?? 1) - 1)));
+}
+
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|"<>]/g, (c) => `\\${c}`);
+}
+
 interface CaseRef {
   def: ValidFunction;
   tc: TriggerCase;
@@ -79,6 +102,12 @@ export class TriggerTests implements Disposable {
   private readonly cases = new Map<string, CaseRef>();
   private readonly disposables: Disposable[] = [];
   private readonly diagnostics = Languages.createDiagnosticCollection('nex-cases');
+  /** Problems of trigger files (JSON, schema, a subject no trigger matches), at their lines. */
+  private readonly fileDiagnostics = Languages.createDiagnosticCollection('nex-trigger-files');
+  /** What keeps the workspace's cases from running: invalid manifests, unreadable trigger files. */
+  private problems: WorkspaceProblem[] = [];
+  /** What the status bar lists now. */
+  private shownProblems: WorkspaceProblem[] = [];
   private readonly statusBar = Window.createStatusBarItem('nex.tests', StatusBarAlignment.Left, 50);
   private readonly passDecoration: TextEditorDecorationType;
   private readonly failDecoration: TextEditorDecorationType;
@@ -98,21 +127,40 @@ export class TriggerTests implements Disposable {
     this.failDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconFailed'), margin: '0 0 0 2em' } });
     this.statusBar.name = 'Nex Trigger Cases';
     this.statusBar.command = 'workbench.view.testing.focus';
-    this.disposables.push(this.controller, this.diagnostics, this.statusBar, this.passDecoration, this.failDecoration);
+    this.disposables.push(this.controller, this.diagnostics, this.fileDiagnostics, this.statusBar, this.passDecoration, this.failDecoration);
     this.disposables.push(ext.catalog.onDidChange(() => this.rebuild()));
+    this.disposables.push(ext.reporter.onDidChangeFailedBuilds(() => this.publish()));
     const watcher = Workspace.createFileSystemWatcher(`**/${TRIGGERS_DIR}/*.json`);
-    this.disposables.push(watcher, watcher.onDidCreate(() => this.rebuild()), watcher.onDidChange(() => this.rebuild()), watcher.onDidDelete(() => this.rebuild()));
+    // A trigger file that changed makes its cases' results stale (they may no longer be its cases).
+    const changed = (uri: Uri) => {
+      this.forgetResultsOf(uri.fsPath);
+      this.rebuild();
+    };
+    this.disposables.push(watcher, watcher.onDidCreate(() => this.rebuild()), watcher.onDidChange(changed), watcher.onDidDelete(changed));
     this.disposables.push(Workspace.onDidSaveTextDocument((doc) => void this.onSave(doc)));
     this.disposables.push(Window.onDidChangeVisibleTextEditors(() => this.decorate()));
     this.rebuild();
   }
 
-  /** Rebuilds the tree: functions → trigger files → cases. */
+  /**
+   * Rebuilds the tree: functions → trigger files → cases. A function whose manifest is invalid, and
+   * a trigger file that cannot be read, stay in the tree as errored items with the reason, count
+   * as problems in the status bar, and (trigger files) get diagnostics at their lines.
+   */
   rebuild(): void {
     this.cases.clear();
     const items: TestItem[] = [];
+    const problems: WorkspaceProblem[] = [];
+    const fileDiagnostics: Array<{ file: string; diagnostic: Diagnostic }> = [];
     for (const def of this.ext.catalog.functions) {
+      const name = def.manifest?.name ?? path.basename(def.dir);
       if (!isValid(def)) {
+        const fnItem = this.controller.createTestItem(def.dir, name, Uri.file(def.manifestPath));
+        fnItem.description = 'invalid manifest';
+        fnItem.error = def.problems.map((p) => formatProblem(p)).join('\n');
+        items.push(fnItem);
+        const first = def.problems[0];
+        problems.push({ what: `${name}: invalid ${path.basename(def.manifestPath)}`, file: first?.file ?? def.manifestPath, line: first?.line, message: first ? `${first.field ? `"${first.field}": ` : ''}${first.message}` : 'the manifest is not valid' });
         continue;
       }
       const files = loadTriggerFiles(def);
@@ -124,7 +172,17 @@ export class TriggerTests implements Disposable {
       for (const file of files) {
         const fileItem = this.controller.createTestItem(file.file, path.basename(file.file), Uri.file(file.file));
         if (file.problems.length > 0) {
-          fileItem.error = new MarkdownString(file.problems.map((p) => formatProblem(p)).join('\n\n'));
+          fileItem.error = file.problems.map((p) => formatProblem(p)).join('\n');
+          const first = file.problems[0];
+          problems.push({
+            what: `${name}: ${path.basename(file.file)} has ${file.problems.length === 1 ? 'a problem' : `${file.problems.length} problems`}`,
+            file: first.file,
+            line: first.line,
+            message: `${first.field ? `"${first.field}": ` : ''}${first.message}`,
+          });
+          for (const p of file.problems) {
+            fileDiagnostics.push({ file: p.file, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex triggers', toLineEnd: true }) });
+          }
         }
         for (const tc of file.cases) {
           const id = caseId(tc);
@@ -139,6 +197,18 @@ export class TriggerTests implements Disposable {
       items.push(fnItem);
     }
     this.controller.items.replace(items);
+    this.problems = problems;
+    publishByFile(this.fileDiagnostics, fileDiagnostics);
+    this.publish();
+  }
+
+  /** Drops the results of the cases of a trigger file (it changed or went away). */
+  private forgetResultsOf(file: string): void {
+    for (const [id, result] of this.lastResults) {
+      if (result.case.file === file) {
+        this.lastResults.delete(id);
+      }
+    }
   }
 
   /** The ids of the cases of a function (or of every function). */
@@ -290,6 +360,13 @@ export class TriggerTests implements Disposable {
           m.location = location;
           return m;
         });
+        // An error the function threw also points at its line in the function's own source.
+        const thrownAt = errorLocation(ref.def, result);
+        if (thrownAt) {
+          const m = new TestMessage(`${result.run!.outcome.error!.message} (${path.basename(thrownAt.uri.fsPath)}:${thrownAt.range.start.line + 1})`);
+          m.location = thrownAt;
+          messages.push(m);
+        }
         run.failed(item, messages, result.durationMs);
       }
     }
@@ -344,22 +421,85 @@ export class TriggerTests implements Disposable {
     return summary;
   }
 
-  /** Status bar, diagnostics on failing cases and inline results, from the latest results. */
+  /**
+   * The status bar sums up the workspace: failing cases, and whatever keeps cases from running (an
+   * invalid manifest, a trigger file with problems, a failed build) turn it to its error state,
+   * with each item linked in the tooltip. Never green while something is broken.
+   */
   private publish(): void {
     const results = [...this.lastResults.values()].filter((r) => this.cases.has(caseId(r.case)));
     const failed = results.filter((r) => r.status !== 'passed');
-    this.statusBar.text = failed.length > 0 ? `$(error) Nex: ${failed.length} failed, ${results.length - failed.length} passed` : `$(pass) Nex: ${results.length} passed`;
-    this.statusBar.tooltip = failed.length > 0 ? `Failing trigger cases:\n${failed.map((r) => `• ${r.case.name}: ${r.failures[0]}`).join('\n')}` : 'All trigger cases passed. Click to open the Test Explorer.';
-    this.statusBar.backgroundColor = failed.length > 0 ? new ThemeColor('statusBarItem.errorBackground') : undefined;
-    this.statusBar.show();
-    publishByFile(
-      this.diagnostics,
-      failed.map((r) => ({
+    const builds = this.ext.reporter.failedBuildList;
+    const problems: WorkspaceProblem[] = [
+      ...failed.map((r) => ({ what: `${r.case.name} failed`, file: r.case.file, line: r.case.line, message: r.failures[0] ?? 'failed' })),
+      ...this.problems,
+      ...builds.map((b) => ({ what: `${b.functionName}: build failed`, file: b.file, line: b.line, message: b.message })),
+    ];
+    this.shownProblems = problems;
+    const broken = problems.length - failed.length;
+    const parts: string[] = [];
+    if (failed.length > 0) {
+      parts.push(`${failed.length} failed`);
+    }
+    if (results.length > 0) {
+      parts.push(`${results.length - failed.length} passed`);
+    } else if (failed.length === 0) {
+      parts.push(`${this.cases.size} ${this.cases.size === 1 ? 'case' : 'cases'}`);
+    }
+    if (broken > 0) {
+      parts.push(`${broken} ${broken === 1 ? 'problem' : 'problems'}`);
+    }
+    const bad = problems.length > 0;
+    this.statusBar.text = `${bad ? '$(error)' : results.length > 0 ? '$(pass)' : '$(beaker)'} Nex: ${parts.join(', ')}`;
+    const tooltip = new MarkdownString(undefined, true);
+    tooltip.isTrusted = { enabledCommands: ['nex.openLocation', 'workbench.view.testing.focus'] };
+    if (bad) {
+      tooltip.appendMarkdown('**What is wrong**\n\n');
+      for (const p of problems.slice(0, 15)) {
+        const args = encodeURIComponent(JSON.stringify([p.file, p.line ?? 1]));
+        tooltip.appendMarkdown(`- [${escapeMarkdown(p.what)}](command:nex.openLocation?${args} "${escapeMarkdown(path.basename(p.file))}${p.line ? `:${p.line}` : ''}"): `);
+        tooltip.appendText(p.message.length > 160 ? `${p.message.slice(0, 160)}…` : p.message);
+        tooltip.appendMarkdown('\n');
+      }
+      if (problems.length > 15) {
+        tooltip.appendMarkdown(`- and ${problems.length - 15} more\n`);
+      }
+    } else {
+      tooltip.appendText(results.length > 0 ? 'All trigger cases passed.' : 'No trigger case has run yet.');
+    }
+    tooltip.appendMarkdown('\n\n[Open the Test Explorer](command:workbench.view.testing.focus)');
+    this.statusBar.tooltip = tooltip;
+    this.statusBar.backgroundColor = bad ? new ThemeColor('statusBarItem.errorBackground') : undefined;
+    if (this.cases.size > 0 || bad) {
+      this.statusBar.show();
+    } else {
+      this.statusBar.hide();
+    }
+    publishByFile(this.diagnostics, [
+      ...failed.map((r) => ({
         file: r.case.file,
         diagnostic: diagnostic({ line: r.case.line, message: `Trigger case "${r.case.name}" failed: ${r.failures.join('; ')}`, source: 'nex test', toLineEnd: true }),
       })),
-    );
+      // The error a case's run threw, at the throwing line of the function's source.
+      ...failed.flatMap((r) => {
+        const def = this.cases.get(caseId(r.case))?.def;
+        const at = def && errorLocation(def, r);
+        const error = r.run?.outcome.error;
+        return at && error ? [{ file: at.uri.fsPath, diagnostic: diagnostic({ line: at.range.start.line + 1, column: at.range.start.character + 1, message: `Trigger case "${r.case.name}": ${error.message}`, source: 'nex test', code: error.kind, toLineEnd: true }) }] : [];
+      }),
+    ]);
     this.decorate();
+  }
+
+  /** What the status bar's tooltip lists, as plain lines "what (file:line): message", for the test API. */
+  get statusProblems(): string[] {
+    return this.shownProblems.map((p) => `${p.what} (${path.basename(p.file)}${p.line ? `:${p.line}` : ''}): ${p.message}`);
+  }
+
+  /** The status bar's tooltip (markdown), for the test API. */
+  get statusTooltip(): string {
+    const tooltip = this.statusBar.tooltip;
+    return typeof tooltip === 'string' ? tooltip : (tooltip?.value ?? '');
   }
 
   private decorate(): void {
