@@ -25,6 +25,14 @@ export interface NexTestApi {
     snapshot(functionDir: string): PanelSnapshot | undefined;
     receive(functionDir: string, message: unknown): Promise<string | undefined>;
   };
+  invoke: {
+    /** Handles a message as if the function's invoke panel had sent it. */
+    receive(functionDir: string, message: unknown): Promise<unknown>;
+    /** What the panel starts with (subject, suggestions, samples). */
+    initial(functionDir: string): { subject: string; suggestions: string[]; samples: Array<{ label: string; source: string }> } | undefined;
+    /** Whether the function's panel is open. */
+    isOpen(functionDir: string): boolean;
+  };
   testing: {
     caseIds(): string[];
     statusText(): string;
@@ -93,6 +101,17 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
         const def = ext.catalog.findFor(dir);
         return isValid(def) ? ext.panels.receive(def, message) : 'no such function';
       },
+    },
+    invoke: {
+      receive: async (dir, message) => {
+        const def = ext.catalog.findFor(dir);
+        return isValid(def) ? ext.invoke.receive(def, message) : 'no such function';
+      },
+      initial: (dir) => {
+        const def = ext.catalog.findFor(dir);
+        return isValid(def) ? ext.invoke.initMessage(def) : undefined;
+      },
+      isOpen: (dir) => ext.invoke.isOpen(dir),
     },
     testing: {
       caseIds: () => ext.triggerTests.caseIds(),

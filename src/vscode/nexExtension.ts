@@ -16,6 +16,7 @@ import { ConnectionManager } from './connections/connectionManager';
 import { DeployedView } from './views/deployedView';
 import { MockStates } from './mockStates';
 import { HostServicesPanels } from './panels/hostServicesPanel';
+import { InvokePanels } from './panels/invokePanel';
 import { RunReporter } from './runReporter';
 import { TriggerTests } from './testing/triggerTests';
 import { UserInterface, vscodeUi } from './ui';
@@ -36,6 +37,8 @@ export class NexExtension {
   readonly reporter: RunReporter;
   readonly triggerTests: TriggerTests;
   readonly panels: HostServicesPanels;
+  /** The invoke panels (Run Function), one per function. */
+  readonly invoke: InvokePanels;
   /** The local Nex node of this window, with its log and status bar; stopped with the extension. */
   readonly localNode: LocalNodeController;
   readonly connections: ConnectionManager;
@@ -59,6 +62,7 @@ export class NexExtension {
     this.reporter = own(new RunReporter({ log: this.log, catalog: this.catalog, mocks: this.mocks, ui: () => this.ui }));
     this.triggerTests = own(new TriggerTests(this));
     this.panels = own(new HostServicesPanels(this));
+    this.invoke = own(new InvokePanels(this));
     // Per workspace: two windows never share a node's identity or its private JetStream store.
     const nodeState = localNodeStateDir((context.storageUri ?? context.globalStorageUri).fsPath);
     this.localNode = own(new LocalNodeController({ stateDir: nodeState, config: this.config, ui: () => this.ui }));

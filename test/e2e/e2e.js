@@ -145,7 +145,8 @@ async function main() {
           await page.waitForTimeout(1000);
         }
       }
-      await page.keyboard.press('Enter');
+      // The matching row, not the first one (a recently used command may be listed first).
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: command }).first().click();
     };
     const answer = async (title, value, screenshot) => {
       await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor();
@@ -154,7 +155,7 @@ async function main() {
       await page.keyboard.press('Enter');
     };
     const runFunction = async (name, subject, payload, screenshot) => {
-      await palette('Nex: Run Function…');
+      await palette('Nex: Quick Run Function…');
       await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run Nex Function' }).waitFor();
       await page.locator('.quick-input-widget input.input').fill(name);
       await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor();
@@ -221,7 +222,7 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, '01-functions-view.png') });
     });
 
-    await step('Nex: Run Function… asks for subject and payload and shows the reply in the output', async () => {
+    await step('Nex: Quick Run Function… asks for subject and payload and shows the reply in the output', async () => {
       await runFunction('greet', 'greetings.hello', 'Nex', '02-run-prompt.png');
       const panel = page.locator('.part.panel');
       await panel.locator('.view-lines', { hasText: 'Hello, Nex!' }).first().waitFor();
@@ -406,6 +407,27 @@ async function main() {
       await page.keyboard.press('Control+1'); // focus back in the editor: no cursor in the log for the picture
       await page.waitForTimeout(300);
       await page.screenshot({ path: path.join(SHOTS, '13-deployed-logs.png') });
+    });
+
+    await step('Nex: Run Function… opens the invoke panel of greet: a JSON reply, folded open, with its size and time', async () => {
+      await palette('Nex: Run Function…');
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run Nex Function' }).waitFor();
+      await page.locator('.quick-input-widget input.input').fill('greet');
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'greet' }).first().waitFor();
+      await page.keyboard.press('Enter');
+      const frame = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+      await frame.locator('#subject').waitFor({ timeout: 30000 });
+      await frame.locator('#subject').fill('greetings.hello');
+      await frame.locator('#payload').fill('Ada Lovelace');
+      await frame.locator('#payload').press('Control+Enter');
+      await frame.locator('#reply-json', { hasText: 'Hello, Ada Lovelace!' }).waitFor();
+      await frame.locator('#duration').waitFor();
+      // The response is below the form in a narrow panel: bring it into view for the picture.
+      await frame.locator('#response').scrollIntoViewIfNeeded();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '16-invoke-panel.png') });
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+W');
     });
 
     await step('Nex: Debug Function… stops greet at a breakpoint on V8, with its variables; continuing gives the reply', async () => {

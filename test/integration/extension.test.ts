@@ -382,20 +382,65 @@ describe('Nex Functions in VS Code', () => {
     }
   });
 
-  it('asks for the function, subject and payload when run from the palette', async () => {
+  it('asks for the function, subject and payload when quick-run from the palette', async () => {
     const ui = new ScriptedUi(['echo', 'orders.created', 'from the palette']);
     api.setUi(ui);
-    await vscode.commands.executeCommand('nex.runFunction');
+    await vscode.commands.executeCommand('nex.quickRunFunction');
     assert.deepStrictEqual(ui.shown, ['pick: Run Nex Function', 'input: Run echo (1/2): trigger subject', 'input: Run echo (2/2): payload']);
     assert.strictEqual(Buffer.from(api.lastRun()!.outcome.reply!).toString(), 'from the palette');
     assert.strictEqual(api.lastRun()!.subject, 'orders.created');
+  });
+
+  it('opens an invoke panel from Run Function: trigger subjects offered, a JSON payload, the response with its calls and hints', async () => {
+    const dir = path.join(workspaceDir(), 'counter');
+    api.setUi(new ScriptedUi([]));
+    await api.hostServices.receive(dir, { type: 'mocks.reset' });
+    await vscode.commands.executeCommand('nex.runFunction', vscode.Uri.file(dir));
+    try {
+      assert.ok(api.invoke.isOpen(dir), 'Run Function on a function opens its panel');
+      const initial = api.invoke.initial(dir)!;
+      assert.deepStrictEqual(initial.suggestions, ['counter.test'], 'a concrete example of the trigger counter.*');
+      assert.notStrictEqual(initial.subject, 'counter', 'never the function name as a subject');
+      assert.ok(initial.samples.some((s) => s.source === 'case' && s.label === 'counts on from the mocks'), JSON.stringify(initial.samples));
+      const response = (await api.invoke.receive(dir, { type: 'run', subject: 'counter.hit', payload: { kind: 'json', text: '{\n  "n": 1\n}' } })) as {
+        ok: boolean; reply: { kind: string; text: string; size: number }; hostCalls: Array<{ call: string }>; hints: Array<{ message: string }>; subjectNote?: string;
+      };
+      assert.strictEqual(response.ok, true, JSON.stringify(response));
+      assert.strictEqual(response.reply.kind, 'json');
+      assert.deepStrictEqual(JSON.parse(response.reply.text), { subject: 'counter.hit', count: 42 });
+      assert.deepStrictEqual(response.hostCalls.map((c) => c.call.split('(')[0]), ['kv.get', 'kv.set', 'messaging.publish']);
+      assert.ok(response.hints.some((h) => /hostServices exists on Nex 0\.2 nodes only/.test(h.message)), JSON.stringify(response.hints));
+      assert.strictEqual(response.subjectNote, undefined);
+      assert.strictEqual(api.lastRun()?.subject, 'counter.hit', 'Save as Trigger Case takes this run');
+      // A subject no trigger matches runs, and says so.
+      const other = (await api.invoke.receive(dir, { type: 'run', subject: 'elsewhere.hit', payload: { kind: 'text', text: '' } })) as { ok: boolean; subjectNote?: string };
+      assert.match(other.subjectNote ?? '', /"elsewhere\.hit" matches none of counter's triggers \(counter\.\*\): a node would never deliver it/);
+      // A refused payload is reported and not remembered: Run again takes the last good one.
+      assert.match(String(await api.invoke.receive(dir, { type: 'run', subject: 'counter.bad', payload: { kind: 'json', text: '{oops' } })), /the payload is not valid JSON/);
+      assert.match(String(await api.invoke.receive(dir, { type: 'run', subject: 'counter.bad', payload: { kind: 'base64', text: '!!' } })), /not valid base64/);
+      const again = (await api.invoke.receive(dir, { type: 'runAgain' })) as { subject: string };
+      assert.strictEqual(again.subject, 'elsewhere.hit');
+      assert.strictEqual(api.invoke.initial(dir)!.subject, 'elsewhere.hit', 'the last good subject is the default');
+      // Run again in the host-services panel re-runs it too, without asking.
+      const ui = new ScriptedUi([]);
+      api.setUi(ui);
+      await api.hostServices.receive(dir, { type: 'run' });
+      assert.deepStrictEqual(ui.shown, [], 'nothing asked');
+      assert.strictEqual(api.lastRun()?.subject, 'elsewhere.hit');
+      // Messages are validated.
+      assert.match(String(await api.invoke.receive(dir, { type: 'run', subject: 5, payload: { kind: 'text', text: '' } })), /refused a malformed message from the invoke panel/);
+      assert.match(String(await api.invoke.receive(dir, { type: 'run', subject: 'a', payload: { kind: 'html', text: '' } })), /refused a malformed message/);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await api.hostServices.receive(dir, { type: 'mocks.reset' });
+    }
   });
 
   it('refuses a wildcard subject while typing', async () => {
     const ui = new ScriptedUi(['echo', 'orders.*']);
     api.setUi(ui);
     const before = api.lastRun();
-    await vscode.commands.executeCommand('nex.runFunction');
+    await vscode.commands.executeCommand('nex.quickRunFunction');
     assert.ok(ui.shown.some((s) => /invalid: .*wildcards/.test(s)), ui.shown.join('\n'));
     assert.strictEqual(api.lastRun(), before, 'nothing ran');
   });

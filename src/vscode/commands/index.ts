@@ -17,7 +17,7 @@ import { copyDeployedIdCommand, refreshDeployedCommand, revealLocalFunctionComma
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
 import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
-import { runFunctionCommand } from './runFunction';
+import { quickRunFunctionCommand, runFunctionCommand } from './runFunction';
 import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './runTriggerCases';
 import { whichFunctionCommand } from './whichFunction';
 import { openAt } from '../runReporter';
@@ -28,6 +28,7 @@ export type CommandFactory = (ext: NexExtension) => (...args: any[]) => unknown;
 export const COMMANDS = {
   'nex.newFunction': (ext) => (preset?: Partial<NewFunctionAnswers>) => newFunctionCommand(ext, preset),
   'nex.runFunction': (ext) => (arg) => runFunctionCommand(ext, arg),
+  'nex.quickRunFunction': (ext) => (arg) => quickRunFunctionCommand(ext, arg),
   'nex.debugFunction': (ext) => (arg) => debugFunctionCommand(ext, arg),
   'nex.debugTriggerCase': (ext) => (id: string) => debugTriggerCaseCommand(ext, id),
   'nex.refreshFunctions': (ext) => () => ext.catalog.refresh(),

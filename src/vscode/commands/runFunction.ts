@@ -8,6 +8,7 @@ import { concreteSubjectProblem } from '../../core/subject';
 import { FunctionRunResult, runFunction } from '../../run/functionRun';
 import { bareFileType, bareFunction } from '../../run/resolveFunction';
 import type { NexExtension } from '../nexExtension';
+import { invokeMemoKey } from '../panels/invokePanel';
 import { openAt } from '../runReporter';
 import { FunctionNode } from '../views/functionsView';
 import { requireTrust } from './functionPick';
@@ -39,7 +40,32 @@ export interface RunInput {
   payload: string;
 }
 
+/**
+ * "Nex: Run Function…" and ▶ in the Functions view: the invoke panel of the function (the place to
+ * run it by hand). Scripted arguments with a subject (keybindings, tests), a bare file and an
+ * invalid function take the quick-input way instead.
+ */
 export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode | Uri | RunFunctionArgs): Promise<FunctionRunResult | undefined> {
+  const scripted: RunFunctionArgs = arg && !(arg instanceof FunctionNode) && !(arg instanceof Uri) ? arg : {};
+  if (scripted.subject !== undefined) {
+    return quickRunFunctionCommand(ext, arg);
+  }
+  if (!(await requireTrust(ext))) {
+    return undefined;
+  }
+  const target = await chooseTarget(ext, arg, scripted, 'Run');
+  if (!target) {
+    return undefined;
+  }
+  if ('def' in target && isValid(target.def)) {
+    ext.invoke.open(target.def);
+    return undefined;
+  }
+  return quickRunFunctionCommand(ext, { ...scripted, function: 'bareFile' in target ? target.bareFile : target.def.dir });
+}
+
+/** "Nex: Quick Run Function…": the subject and the payload asked in the quick input, the reply in the output. */
+export async function quickRunFunctionCommand(ext: NexExtension, arg?: FunctionNode | Uri | RunFunctionArgs): Promise<FunctionRunResult | undefined> {
   const input = await askRunInput(ext, arg, 'Run');
   if (!input) {
     return undefined;
@@ -118,6 +144,10 @@ export async function askRunInput(
     return undefined;
   }
   await ext.context.workspaceState.update(memoKey, { subject, payload } satisfies LastInput);
+  if (!fn.bare) {
+    // "Run again" (invoke and host-services panels) replays what ran last, from here too.
+    await ext.context.workspaceState.update(invokeMemoKey(fn.dir), { subject, payload: { kind: 'text', text: payload } });
+  }
   return { fn, subject, payload };
 }
 

@@ -23,6 +23,7 @@ export interface HostServicesPanelsDeps {
   readonly mocks: MockStates;
   readonly reporter: RunReporter;
   readonly ui: UserInterface;
+  readonly invoke: { runAgain(def: ValidFunction): Promise<unknown> };
 }
 
 export const HOST_SERVICES_VIEW_TYPE = 'nex.hostServices';
@@ -151,7 +152,10 @@ export class HostServicesPanels implements Disposable {
           return undefined;
         }
         case 'run':
-          await Commands.executeCommand('nex.runFunction', Uri.file(def.dir));
+          // Run again: the last subject and payload, without asking; asked in the quick input when it never ran.
+          if (!(await this.ext.invoke.runAgain(def))) {
+            await Commands.executeCommand('nex.quickRunFunction', Uri.file(def.dir));
+          }
           return undefined;
         default: {
           const what = applyPanelEdit(mock, msg);

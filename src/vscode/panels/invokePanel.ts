@@ -1,0 +1,277 @@
+/**
+ * "Nex: Run Function…" as a panel per function (the place to run a function by hand): a subject
+ * field that offers the function's triggers, a multi-line payload editor (text, JSON, base64 or a
+ * file), its trigger cases and recent payloads as samples, Run (Ctrl+Enter), Run again and Save as
+ * Trigger Case; the response beside it (the reply as JSON, text or hex with its size, or the error
+ * with a link to its line; duration, console output, host calls, fidelity hints). Runs go through
+ * the one run pipeline with the function's host-service state, and the output channel keeps the log.
+ * Same rules as the host-services panel: strict CSP with a nonce, resources from media/ only, every
+ * message validated (src/run/invokeModel.ts), values rendered as text, state kept across reloads.
+ */
+import { randomBytes } from 'crypto';
+import * as path from 'path';
+import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window } from 'vscode';
+import { isValid, ValidFunction } from '../../core/manifest';
+import { ProblemError } from '../../core/problems';
+import { FunctionRunResult, runFunction } from '../../run/functionRun';
+import {
+  caseSamples,
+  decodeInvokePayload,
+  defaultSubject,
+  InvokePayload,
+  InvokeResponse,
+  invokeResponse,
+  InvokeSample,
+  parseInvokeMessage,
+  recentSample,
+  subjectSuggestions,
+} from '../../run/invokeModel';
+import { BuildFailedError } from '../../toolchain/buildRunner';
+import type { NexExtension } from '../nexExtension';
+import { openAt } from '../runReporter';
+
+export const INVOKE_VIEW_TYPE = 'nex.invoke';
+
+/** Where the last subject and payload a function ran with by hand are kept (the panel and Quick Run share it). */
+export function invokeMemoKey(functionDir: string): string {
+  return `nex.invoke.last:${functionDir}`;
+}
+const MAX_RECENT = 8;
+
+interface PanelState {
+  functionDir: string;
+}
+
+interface LastInput {
+  subject: string;
+  payload: InvokePayload;
+}
+
+export class InvokePanels implements Disposable {
+  private readonly panels = new Map<string, WebviewPanel>();
+  private readonly responses = new Map<string, { response: InvokeResponse; result: FunctionRunResult }>();
+  private readonly disposables: Disposable[] = [];
+
+  constructor(private readonly ext: NexExtension) {
+    this.disposables.push(
+      Window.registerWebviewPanelSerializer(INVOKE_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {
+          await ext.catalog.refresh();
+          const def = state?.functionDir ? ext.catalog.findFor(state.functionDir) : undefined;
+          if (!isValid(def)) {
+            panel.dispose();
+            return;
+          }
+          this.attach(panel, def);
+        },
+      }),
+    );
+  }
+
+  /** Opens (or reveals) the panel of a function. */
+  open(def: ValidFunction): WebviewPanel {
+    const existing = this.panels.get(def.dir);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    const panel = Window.createWebviewPanel(INVOKE_VIEW_TYPE, `Run ${def.manifest.name}`, { viewColumn: ViewColumn.Beside, preserveFocus: false }, this.options());
+    this.attach(panel, def);
+    return panel;
+  }
+
+  /** Handles a message as if the panel's webview had sent it (the same validation applies); for tests. */
+  async receive(def: ValidFunction, raw: unknown): Promise<InvokeResponse | string | undefined> {
+    return this.handle(def, raw, this.panels.get(def.dir));
+  }
+
+  isOpen(functionDir: string): boolean {
+    return this.panels.has(functionDir);
+  }
+
+  /** What the panel of a function shows as its response (for tests). */
+  responseOf(def: ValidFunction): InvokeResponse | undefined {
+    return this.responses.get(def.dir)?.response;
+  }
+
+  /** Runs the function again with the last subject and payload it ran with, without asking; undefined when it never ran (else the response, or why it could not run). */
+  async runAgain(def: ValidFunction): Promise<InvokeResponse | string | undefined> {
+    const last = this.lastInput(def);
+    if (!last) {
+      return undefined;
+    }
+    return this.run(def, last.subject, last.payload, this.panels.get(def.dir));
+  }
+
+  private options() {
+    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [Uri.file(path.join(this.ext.context.extensionPath, 'media'))] };
+  }
+
+  private attach(panel: WebviewPanel, def: ValidFunction): void {
+    this.panels.set(def.dir, panel);
+    panel.webview.options = this.options();
+    panel.iconPath = Uri.file(path.join(this.ext.context.extensionPath, 'media', 'nex.svg'));
+    panel.webview.html = this.html(panel, def);
+    const subscription = panel.webview.onDidReceiveMessage((raw) => void this.handle(def, raw, panel));
+    panel.onDidDispose(() => {
+      subscription.dispose();
+      if (this.panels.get(def.dir) === panel) {
+        this.panels.delete(def.dir);
+      }
+    });
+  }
+
+  private memoKey(def: ValidFunction): string {
+    return invokeMemoKey(def.dir);
+  }
+
+  private recentKey(def: ValidFunction): string {
+    return `nex.invoke.recent:${def.dir}`;
+  }
+
+  private lastInput(def: ValidFunction): LastInput | undefined {
+    return this.ext.context.workspaceState.get<LastInput>(this.memoKey(def));
+  }
+
+  private samples(def: ValidFunction): InvokeSample[] {
+    return [...caseSamples(def), ...(this.ext.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
+  }
+
+  /** What the panel starts with: the subjects it offers and the default, the payload, the samples. */
+  initMessage(def: ValidFunction) {
+    const last = this.lastInput(def);
+    return {
+      type: 'init' as const,
+      functionName: def.manifest.name,
+      kind: def.manifest.type === 'v8' ? `JavaScript (${def.manifest.engine ?? this.ext.config.runEngine})` : 'WebAssembly',
+      profile: def.manifest.compat ?? 'docs',
+      triggers: def.manifest.triggers ?? [],
+      suggestions: subjectSuggestions(def),
+      subject: defaultSubject(def, last?.subject),
+      payload: last?.payload ?? { kind: 'text', text: '' },
+      samples: this.samples(def),
+      response: this.responses.get(def.dir)?.response,
+    };
+  }
+
+  private init(panel: WebviewPanel, def: ValidFunction): Thenable<boolean> {
+    return panel.webview.postMessage(this.initMessage(def));
+  }
+
+  private async handle(def: ValidFunction, raw: unknown, panel: WebviewPanel | undefined): Promise<InvokeResponse | string | undefined> {
+    const parsed = parseInvokeMessage(raw);
+    if ('error' in parsed) {
+      this.ext.reporter.output('warn', parsed.error);
+      return parsed.error;
+    }
+    const msg = parsed.message;
+    switch (msg.type) {
+      case 'ready':
+        if (panel) {
+          await this.init(panel, def);
+        }
+        return undefined;
+      case 'run':
+        return this.run(def, msg.subject, msg.payload, panel);
+      case 'runAgain': {
+        const again = await this.runAgain(def);
+        if (!again) {
+          void panel?.webview.postMessage({ type: 'refused', message: `${def.manifest.name} has not run from here yet: fill in a subject and a payload and press Run` });
+          return 'nothing to run again';
+        }
+        return again;
+      }
+      case 'saveCase':
+        await Commands.executeCommand('nex.saveAsTriggerCase');
+        if (panel) {
+          await this.init(panel, def); // the new case is a sample now
+        }
+        return undefined;
+      case 'openError': {
+        const error = this.responses.get(def.dir)?.result.outcome.error;
+        const entry = this.responses.get(def.dir)?.result.entryPath;
+        if (error?.line !== undefined && entry) {
+          await openAt(entry, error.line, error.column);
+        }
+        return undefined;
+      }
+      case 'pickFile': {
+        const picked = await Window.showOpenDialog({ canSelectMany: false, defaultUri: Uri.file(def.dir), title: `The payload of ${def.manifest.name}: a file` });
+        if (picked?.[0] && panel) {
+          await panel.webview.postMessage({ type: 'file', path: path.relative(def.dir, picked[0].fsPath) || picked[0].fsPath });
+        }
+        return undefined;
+      }
+    }
+  }
+
+  private async run(def: ValidFunction, subject: string, payload: InvokePayload, panel: WebviewPanel | undefined): Promise<InvokeResponse | string> {
+    const decoded = decodeInvokePayload(payload, def.dir);
+    if ('error' in decoded) {
+      // A refused payload is not remembered as the default.
+      void panel?.webview.postMessage({ type: 'refused', message: decoded.error });
+      return decoded.error;
+    }
+    void panel?.webview.postMessage({ type: 'running' });
+    let result: FunctionRunResult;
+    try {
+      result = await runFunction(
+        this.ext.runner,
+        def,
+        { subject, payload: decoded.bytes, limits: this.ext.config.runLimits, hostServices: def.manifest.type === 'v8' ? this.ext.mocks.for(def) : undefined },
+        this.ext.reporter.buildSink({ reveal: false }),
+      );
+    } catch (e) {
+      const message = e instanceof BuildFailedError || e instanceof ProblemError ? e.message : `the run failed: ${(e as Error).message}`;
+      void panel?.webview.postMessage({ type: 'refused', message });
+      return message;
+    }
+    this.ext.reporter.reportRun(def, result);
+    this.ext.reporter.rememberRun(result);
+    const response = invokeResponse(def, result);
+    this.responses.set(def.dir, { response, result });
+    if (result.outcome.error?.kind !== 'invalidInput') {
+      await this.remember(def, subject, payload);
+    }
+    void panel?.webview.postMessage({ type: 'result', response, samples: this.samples(def) });
+    return response;
+  }
+
+  private async remember(def: ValidFunction, subject: string, payload: InvokePayload): Promise<void> {
+    const state = this.ext.context.workspaceState;
+    await state.update(this.memoKey(def), { subject, payload } satisfies LastInput);
+    const sample = recentSample(subject, payload);
+    const recent = (state.get<InvokeSample[]>(this.recentKey(def)) ?? []).filter((s) => !(s.subject === subject && s.payload.kind === payload.kind && s.payload.text === payload.text));
+    await state.update(this.recentKey(def), [sample, ...recent].slice(0, MAX_RECENT));
+  }
+
+  private html(panel: WebviewPanel, def: ValidFunction): string {
+    const webview = panel.webview;
+    const nonce = randomBytes(16).toString('base64');
+    const media = (...p: string[]) => webview.asWebviewUri(Uri.file(path.join(this.ext.context.extensionPath, 'media', ...p)));
+    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
+    const state: PanelState = { functionDir: def.dir };
+    return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="${csp}">
+  <meta name="viewport" content="width=device-width, initial-scale=1.0">
+  <link rel="stylesheet" href="${media('codicons', 'codicon.css')}">
+  <link rel="stylesheet" href="${media('invoke', 'invoke.css')}">
+  <title>Run ${def.manifest.name.replace(/[^a-zA-Z0-9_-]/g, '')}</title>
+</head>
+<body data-state="${Buffer.from(JSON.stringify(state)).toString('base64')}">
+  <main id="root" aria-live="polite"><p class="muted">Loading…</p></main>
+  <script nonce="${nonce}" src="${media('invoke', 'invoke.js')}"></script>
+</body>
+</html>`;
+  }
+
+  dispose(): void {
+    for (const panel of this.panels.values()) {
+      panel.dispose();
+    }
+    Disposable.from(...this.disposables).dispose();
+  }
+}
