@@ -4,7 +4,6 @@
  * no remote resources, resources only from media/; every message from the webview is validated
  * before it touches state; values are rendered as text by the webview script.
  */
-import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window, workspace as Workspace } from 'vscode';
@@ -15,6 +14,7 @@ import type { FunctionCatalog } from '../functionCatalog';
 import type { MockStates } from '../mockStates';
 import type { RunReporter } from '../runReporter';
 import type { UserInterface } from '../ui';
+import { webviewHtml } from './webviewShell';
 
 /** What the panels need from the context. */
 export interface HostServicesPanelsDeps {
@@ -172,26 +172,8 @@ export class HostServicesPanels implements Disposable {
   }
 
   private html(panel: WebviewPanel, def: ValidFunction): string {
-    const webview = panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const media = (...p: string[]) => webview.asWebviewUri(Uri.file(path.join(this.ext.context.extensionPath, 'media', ...p)));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
     const state: PanelState = { functionDir: def.dir };
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${media('codicons', 'codicon.css')}">
-  <link rel="stylesheet" href="${media('hostServices', 'panel.css')}">
-  <title>Host Services</title>
-</head>
-<body data-state="${Buffer.from(JSON.stringify(state)).toString('base64')}">
-  <main id="root" aria-live="polite"><p class="muted">Loading…</p></main>
-  <script nonce="${nonce}" src="${media('hostServices', 'panel.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(panel.webview, { extensionPath: this.ext.context.extensionPath, folder: 'hostServices', script: 'panel.js', stylesheet: 'panel.css', title: 'Host Services', state });
   }
 
   dispose(): void {

@@ -8,7 +8,6 @@
  * Same rules as the host-services panel: strict CSP with a nonce, resources from media/ only, every
  * message validated (src/run/invokeModel.ts), values rendered as text, state kept across reloads.
  */
-import { randomBytes } from 'crypto';
 import * as path from 'path';
 import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window } from 'vscode';
 import { isValid, ValidFunction } from '../../core/manifest';
@@ -28,6 +27,7 @@ import {
 } from '../../run/invokeModel';
 import { BuildFailedError } from '../../toolchain/buildRunner';
 import type { NexExtension } from '../nexExtension';
+import { webviewHtml } from './webviewShell';
 import { openAt } from '../runReporter';
 
 export const INVOKE_VIEW_TYPE = 'nex.invoke';
@@ -246,26 +246,8 @@ export class InvokePanels implements Disposable {
   }
 
   private html(panel: WebviewPanel, def: ValidFunction): string {
-    const webview = panel.webview;
-    const nonce = randomBytes(16).toString('base64');
-    const media = (...p: string[]) => webview.asWebviewUri(Uri.file(path.join(this.ext.context.extensionPath, 'media', ...p)));
-    const csp = [`default-src 'none'`, `img-src ${webview.cspSource}`, `font-src ${webview.cspSource}`, `style-src ${webview.cspSource}`, `script-src 'nonce-${nonce}'`].join('; ');
     const state: PanelState = { functionDir: def.dir };
-    return `<!DOCTYPE html>
-<html lang="en">
-<head>
-  <meta charset="UTF-8">
-  <meta http-equiv="Content-Security-Policy" content="${csp}">
-  <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  <link rel="stylesheet" href="${media('codicons', 'codicon.css')}">
-  <link rel="stylesheet" href="${media('invoke', 'invoke.css')}">
-  <title>Run ${def.manifest.name.replace(/[^a-zA-Z0-9_-]/g, '')}</title>
-</head>
-<body data-state="${Buffer.from(JSON.stringify(state)).toString('base64')}">
-  <main id="root" aria-live="polite"><p class="muted">Loading…</p></main>
-  <script nonce="${nonce}" src="${media('invoke', 'invoke.js')}"></script>
-</body>
-</html>`;
+    return webviewHtml(panel.webview, { extensionPath: this.ext.context.extensionPath, folder: 'invoke', script: 'invoke.js', stylesheet: 'invoke.css', title: `Run ${def.manifest.name}`, state });
   }
 
   dispose(): void {
