@@ -5,6 +5,7 @@
  * loop: saving a function's source, manifest, mocks or trigger file re-runs its cases (a newer
  * run cancels a stale one), with a status bar summary, inline results and diagnostics.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import {
   CancellationToken,
@@ -112,6 +113,8 @@ export class TriggerTests implements Disposable {
   private readonly passDecoration: TextEditorDecorationType;
   private readonly failDecoration: TextEditorDecorationType;
   private readonly lastResults = new Map<string, CaseResult>();
+  /** When each result was recorded (Date.now()), to tell stale results from fresh ones. */
+  private readonly resultTimes = new Map<string, number>();
   private saveRun?: CancellationTokenSource;
   /** How many runs on save have finished (for tests). */
   saveRuns = 0;
@@ -202,11 +205,22 @@ export class TriggerTests implements Disposable {
     this.publish();
   }
 
-  /** Drops the results of the cases of a trigger file (it changed or went away). */
+  /**
+   * Drops the results of a trigger file's cases that are older than its last change (it changed or
+   * went away). A run on save of the same change records its results after the file was written, so
+   * they stay, whenever the watcher's event arrives.
+   */
   private forgetResultsOf(file: string): void {
+    let changedAt = Date.now();
+    try {
+      changedAt = fs.statSync(file).mtimeMs;
+    } catch {
+      // deleted: every result of it is stale
+    }
     for (const [id, result] of this.lastResults) {
-      if (result.case.file === file) {
+      if (result.case.file === file && (this.resultTimes.get(id) ?? 0) < changedAt) {
         this.lastResults.delete(id);
+        this.resultTimes.delete(id);
       }
     }
   }
@@ -342,6 +356,7 @@ export class TriggerTests implements Disposable {
       summary.results.push(result);
       if (!conn) {
         this.lastResults.set(id, result);
+        this.resultTimes.set(id, Date.now());
       }
       const location = new Location(Uri.file(ref.tc.file), new Position(ref.tc.line - 1, 0));
       if (result.run || result.remote) {
