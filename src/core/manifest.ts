@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { COMPAT_PROFILES, CompatProfile, isCompatProfile, isJsEngine, JS_ENGINES, JsEngine } from './compat';
-import { FileProblem, lineAndColumn, ProblemError } from './problems';
+import { FileProblem, jsonErrorText, lineAndColumn, ProblemError } from './problems';
 import { NAMESPACE_PATTERN, triggerSubjectProblem } from './subject';
 
 /** The file that marks a folder as a Nex function. */
@@ -118,6 +118,7 @@ export function mocksPath(def: FunctionDefinition): string | undefined {
 export const WORKLOAD_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
 
 const DEPLOY_KEYS = ['namespace', 'tags', 'nodeVersion'];
+const BUILD_KEYS = ['command', 'cwd', 'output'];
 
 /** Parses and checks a manifest's text. Never throws: everything wrong comes back as problems. */
 export function parseManifest(manifestPath: string, text: string): { manifest?: FunctionManifest; problems: FileProblem[] } {
@@ -132,7 +133,7 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   const root = parseTree(text, parseErrors, { allowTrailingComma: false, disallowComments: true });
   if (parseErrors.length > 0 || !root) {
     for (const e of parseErrors) {
-      problems.push(at(e.offset, `invalid JSON: ${describeParseError(printParseErrorCode(e.error))}`));
+      problems.push(at(e.offset, jsonErrorText(e.error)));
     }
     if (problems.length === 0) {
       problems.push(at(0, 'the file is empty; expected a JSON object such as {"name": "echo", "type": "v8", "source": "echo.js"}'));
@@ -201,6 +202,12 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
       const command = findNodeAtLocation(buildNode, ['command']);
       const cwd = findNodeAtLocation(buildNode, ['cwd']);
       const output = findNodeAtLocation(buildNode, ['output']);
+      for (const prop of buildNode.children ?? []) {
+        const key = String(prop.children?.[0]?.value);
+        if (!BUILD_KEYS.includes(key)) {
+          problems.push(at(prop.offset, `"${key}" is not a build setting: use ${BUILD_KEYS.map((k) => `"${k}"`).join(', ')}`, 'build'));
+        }
+      }
       if (output && output.type !== 'string') {
         problems.push(at(output.offset, 'must be the path of the file the build writes, relative to the function folder', 'build.output'));
       }
@@ -409,27 +416,6 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   return { manifest, problems };
 }
 
-function describeParseError(code: string): string {
-  const words: Record<string, string> = {
-    InvalidSymbol: 'unexpected character',
-    InvalidNumberFormat: 'invalid number',
-    PropertyNameExpected: 'expected a property name in double quotes',
-    ValueExpected: 'expected a value',
-    ColonExpected: 'expected ":"',
-    CommaExpected: 'expected "," between entries',
-    CloseBraceExpected: 'expected "}"',
-    CloseBracketExpected: 'expected "]"',
-    EndOfFileExpected: 'unexpected text after the end of the JSON value',
-    InvalidCommentToken: 'comments are not allowed',
-    UnexpectedEndOfComment: 'unterminated comment',
-    UnexpectedEndOfString: 'unterminated string',
-    UnexpectedEndOfNumber: 'unterminated number',
-    InvalidUnicode: 'invalid unicode escape',
-    InvalidEscapeCharacter: 'invalid escape character',
-    InvalidCharacter: 'invalid character in string',
-  };
-  return words[code] ?? code;
-}
 
 /** Reads a function folder's manifest and checks that its source exists. */
 export function loadFunction(dir: string): FunctionDefinition {
@@ -467,6 +453,21 @@ export function loadFunction(dir: string): FunctionDefinition {
     };
   }
   return { dir, manifestPath, manifest, sourcePath, artifactPath, problems };
+}
+
+/**
+ * Where a field of a manifest (e.g. ["build", "command"]) is, as 1-based line and column of its
+ * value; the start of the file when it cannot be read or has no such field.
+ */
+export function manifestFieldLocation(manifestPath: string, field: Array<string | number>): { line: number; column: number } {
+  try {
+    const text = fs.readFileSync(manifestPath, 'utf8');
+    const tree = parseTree(text);
+    const node = tree && findNodeAtLocation(tree, field);
+    return lineAndColumn(text, node?.offset ?? 0);
+  } catch {
+    return { line: 1, column: 1 };
+  }
 }
 
 /**

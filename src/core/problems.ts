@@ -1,3 +1,5 @@
+import { ParseErrorCode, printParseErrorCode } from 'jsonc-parser';
+
 /** A problem found in a user's file, located precisely enough to show as a diagnostic. */
 export interface FileProblem {
   file: string;
@@ -34,4 +36,28 @@ export class ProblemError extends Error {
     super(problems.map(formatProblem).join('\n'));
     this.name = 'ProblemError';
   }
+}
+
+/** A JSON parse error in words, as "invalid JSON: …". */
+export function jsonErrorText(error: ParseErrorCode): string {
+  const code = printParseErrorCode(error);
+  const words: Record<string, string> = {
+    InvalidSymbol: 'unexpected character',
+    InvalidNumberFormat: 'invalid number',
+    PropertyNameExpected: 'expected a property name in double quotes',
+    ValueExpected: 'expected a value',
+    ColonExpected: 'expected ":"',
+    CommaExpected: 'expected "," between entries',
+    CloseBraceExpected: 'expected "}"',
+    CloseBracketExpected: 'expected "]"',
+    EndOfFileExpected: 'unexpected text after the end of the JSON value',
+    InvalidCommentToken: 'comments are not allowed',
+    UnexpectedEndOfComment: 'unterminated comment',
+    UnexpectedEndOfString: 'unterminated string',
+    UnexpectedEndOfNumber: 'unterminated number',
+    InvalidUnicode: 'invalid unicode escape',
+    InvalidEscapeCharacter: 'invalid escape character',
+    InvalidCharacter: 'invalid character in string',
+  };
+  return `invalid JSON: ${words[code] ?? code}`;
 }

@@ -13,12 +13,14 @@ export function parseBuildProblems(output: string, cwd: string): BuildProblem[] 
   const file = (f: string) => (path.isAbsolute(f) ? f : path.join(cwd, f));
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
-    // rustc: "error[E0425]: message" then " --> src/main.rs:3:5"
+    // rustc: "error[E0308]: heading" then " --> src/main.rs:3:5", the source and the primary
+    // label under the carets ("^^^ expected `u32`, found `&str`"), which completes the heading.
     const rust = /^(error|warning)(?:\[\w+\])?: (.+)$/.exec(line);
     if (rust) {
       const at = /^\s*--> (.+?):(\d+):(\d+)$/.exec(lines[i + 1] ?? '');
       if (at) {
-        problems.push({ severity: rust[1] as 'error' | 'warning', message: rust[2], file: file(at[1]), line: Number(at[2]), column: Number(at[3]) });
+        const label = primaryLabel(lines, i + 2);
+        problems.push({ severity: rust[1] as 'error' | 'warning', message: label ? `${rust[2]}: ${label}` : rust[2], file: file(at[1]), line: Number(at[2]), column: Number(at[3]) });
       }
       continue;
     }
@@ -47,4 +49,16 @@ export function parseBuildProblems(output: string, cwd: string): BuildProblem[] 
     }
   }
   return problems;
+}
+
+/** The label under the carets of a rustc snippet starting at `from`, up to the blank line that ends it. */
+function primaryLabel(lines: readonly string[], from: number): string | undefined {
+  for (let j = from; j < lines.length && lines[j].trim() !== ''; j++) {
+    // Only marker lines ("   |   ---   ^^^ label"), not numbered source lines that may hold a "^".
+    const marker = /^\s*\|[^^]*\^+ (.+)$/.exec(lines[j]);
+    if (marker) {
+      return marker[1].trim();
+    }
+  }
+  return undefined;
 }

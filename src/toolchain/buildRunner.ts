@@ -7,7 +7,7 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { FunctionDefinition, ValidFunction } from '../core/manifest';
+import { FunctionDefinition, manifestFieldLocation, ValidFunction } from '../core/manifest';
 import { detectRustWasiTarget, findRustWasiToolchain } from './toolchains';
 import { BuildProblem, parseBuildProblems } from './buildProblems';
 
@@ -24,7 +24,10 @@ export interface BuildResult {
   missingToolchain?: string;
 }
 
-/** Whether the artifact is missing or older than any source file of the function. */
+/**
+ * Whether the artifact is missing or older than any source file of the function, or than its
+ * manifest (a changed build command or output makes the artifact stale, whatever the build's cwd).
+ */
 export function needsBuild(def: FunctionDefinition): boolean {
   if (!def.manifest?.build || !def.artifactPath) {
     return false;
@@ -35,7 +38,8 @@ export function needsBuild(def: FunctionDefinition): boolean {
   } catch {
     return true;
   }
-  return newestSource(path.join(def.dir, def.manifest.build.cwd ?? '.'), def.artifactPath) > artifactTime;
+  const manifestTime = fs.statSync(def.manifestPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  return Math.max(manifestTime, newestSource(path.join(def.dir, def.manifest.build.cwd ?? '.'), def.artifactPath)) > artifactTime;
 }
 
 function newestSource(dir: string, artifact: string): number {
@@ -122,6 +126,18 @@ export async function buildFunction(def: ValidFunction, options: { onOutput?: (l
     }
   }
   const missingToolchain = exitCode === 127 || /command not found|not found$/m.test(output) ? toolchainHint(command) : undefined;
+  // A failure the compiler did not place (a missing tool, an unknown command, a crash) is the
+  // build command's: it goes on the manifest's "build.command".
+  if (exitCode !== 0 && !problems.some((p) => p.severity === 'error')) {
+    const tail = output.trim().split('\n').slice(-1)[0]?.trim();
+    problems.push({
+      severity: 'error',
+      file: def.manifestPath,
+      ...manifestFieldLocation(def.manifestPath, ['build', 'command']),
+      field: 'build.command',
+      message: missingToolchain ?? `"${command}" failed${exitCode !== null ? ` with exit code ${exitCode}` : ''}${tail ? `: ${tail}` : ''}`,
+    });
+  }
   const artifactOk = exitCode === 0 && def.artifactPath !== undefined && fs.existsSync(def.artifactPath);
   if (exitCode === 0 && !artifactOk) {
     problems.push({ severity: 'error', file: def.manifestPath, field: 'artifact', message: `the build succeeded but did not produce ${def.manifest.artifact}: check "artifact" against the build's output path` });
@@ -153,9 +169,13 @@ export class BuildFailedError extends Error {
     readonly functionName: string,
     readonly result: BuildResult,
   ) {
+    const first = result.problems.find((p) => p.severity === 'error');
+    const where = first && first.field !== 'build.command' ? `${path.basename(first.file)}${first.line ? `:${first.line}` : ''}: ` : '';
     super(
       result.missingToolchain ??
-        `the build of ${functionName} failed${result.exitCode !== null ? ` (exit code ${result.exitCode})` : ''}${result.problems[0] ? `: ${path.basename(result.problems[0].file)}${result.problems[0].line ? `:${result.problems[0].line}` : ''}: ${result.problems[0].message}` : ''}`,
+        (first?.field === 'build.command'
+          ? `the build of ${functionName} failed: ${first.message}`
+          : `the build of ${functionName} failed${result.exitCode !== null ? ` (exit code ${result.exitCode})` : ''}${first ? `: ${where}${first.message}` : ''}`),
     );
     this.name = 'BuildFailedError';
   }

@@ -57,9 +57,39 @@ describe('building WebAssembly functions', () => {
       const result = await buildFunction(loadValidFunction(dir));
       assert.strictEqual(result.ok, false);
       assert.match(result.missingToolchain!, /TinyGo is not installed/);
+      // Not the compiler's problem: it is placed on the manifest's build command.
+      assert.deepStrictEqual(
+        result.problems.map((p) => [path.basename(p.file), p.line, p.field, p.message]),
+        [['nexfunction.json', 1, 'build.command', result.missingToolchain]],
+      );
     } finally {
       process.env.PATH = env;
     }
+  });
+
+  it('places a failing build command that the compiler did not explain on the manifest, with its last output line', async () => {
+    const manifest = { name: 'echo', type: 'wasm', artifact: 'echo.wasm', build: { command: 'echo "no such target: wasm64" >&2; exit 3' } };
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify(manifest, null, 2));
+    await assert.rejects(buildIfNeeded(loadValidFunction(dir)), (e: unknown) => {
+      assert.ok(e instanceof BuildFailedError);
+      const p = e.result.problems[0];
+      assert.deepStrictEqual([p.line, p.field], [6, 'build.command']);
+      assert.match(p.message, /failed with exit code 3: no such target: wasm64$/);
+      assert.match(e.message, /^the build of echo failed: ".*" failed with exit code 3: no such target: wasm64$/);
+      return true;
+    });
+  });
+
+  it('makes the artifact stale when the manifest changes, wherever the build runs', async () => {
+    fs.mkdirSync(path.join(dir, 'src'));
+    fs.renameSync(path.join(dir, 'echo.wat'), path.join(dir, 'src', 'echo.wat'));
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'echo', type: 'wasm', artifact: 'echo.wasm', build: { cwd: 'src', command: `node ${WAT2WASM} echo.wat -o ../echo.wasm` } }));
+    const def = loadValidFunction(dir);
+    await buildIfNeeded(def);
+    assert.strictEqual(needsBuild(def), false);
+    const later = new Date(Date.now() + 5000);
+    fs.utimesSync(path.join(dir, 'nexfunction.json'), later, later);
+    assert.strictEqual(needsBuild(def), true);
   });
 
   it('notices a build that does not produce the artifact', async () => {
@@ -81,6 +111,15 @@ describe('parseBuildProblems', () => {
     const output = [
       'error[E0425]: cannot find value `x` in this scope',
       ' --> src/main.rs:3:5',
+      '',
+      'error[E0308]: mismatched types',
+      ' --> src/main.rs:2:18',
+      '  |',
+      '2 |     let x: u32 = "a" ^ 1;',
+      '  |            ---   ^^^ expected `u32`, found `&str`',
+      '  |            |',
+      '  |            expected due to this',
+      '',
       'main.c:7:12: error: use of undeclared identifier \'y\'',
       'main.c:9:1: warning: unused variable',
       'ERROR TS2322: Type \'i32\' is not assignable to type \'string\'.',
@@ -93,6 +132,7 @@ describe('parseBuildProblems', () => {
       parseBuildProblems(output, '/w').map((p) => `${p.severity} ${p.file}:${p.line}:${p.column} ${p.message}`),
       [
         'error /w/src/main.rs:3:5 cannot find value `x` in this scope',
+        'error /w/src/main.rs:2:18 mismatched types: expected `u32`, found `&str`',
         "error /w/main.c:7:12 use of undeclared identifier 'y'",
         'warning /w/main.c:9:1 unused variable',
         "error /w/assembly/index.ts:2:17 Type 'i32' is not assignable to type 'string'.",

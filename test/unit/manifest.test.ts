@@ -75,6 +75,7 @@ describe('manifest', () => {
     const messages = (text: string) => parseManifest(FILE, text).problems.map((p) => `${p.field}: ${p.message}`);
     assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": "make"}'), ['build: must be an object such as {"command": "cargo build --target wasm32-wasi --release"}']);
     assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": {}}'), ['build.command: needs "command": the shell command that builds the artifact']);
+    assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "build": {"command": "make", "cmd": "make"}}'), ['build: "cmd" is not a build setting: use "command", "cwd", "output"']);
     assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "env": {"LEVEL": 2}}'), ['env.LEVEL: must be text: write "LEVEL": "2" with quotes']);
     assert.deepStrictEqual(messages('{"name": "w", "type": "wasm", "artifact": "w.wasm", "env": {"1X": "a"}}'), ['env: "1X" is not a valid environment variable name (letters, digits and _, not starting with a digit)']);
     assert.deepStrictEqual(messages('{"name": "j", "type": "v8", "source": "j.js", "compat": "0.4"}'), ['compat: "0.4" is not a compatibility profile: use "docs", "0.2", "0.3"']);
