@@ -138,7 +138,7 @@
         ? h('div', { id: 'error' }, h('pre', { class: 'error' }, r.error.message),
             r.error.where ? button(`Go to ${r.error.where}`, 'go-to-file', () => send({ type: 'openError' }), { id: 'go-to-error', class: 'link' }) : null)
         : replyView(r.reply),
-      r.hints.length ? [h('h3', {}, `Fidelity hints (profile ${r.profile})`), h('ul', { class: 'list warning', id: 'hints' }, r.hints.map((w) => h('li', {}, w.line ? `line ${w.line}: ` : '', w.message)))] : null,
+      r.hints.length ? [h('h3', {}, `Fidelity hints (profile ${r.profile})`), h('ul', { class: 'list', id: 'hints' }, r.hints.map((w) => h('li', { class: w.severity === 'info' ? 'info' : 'warning' }, w.severity === 'info' ? 'ℹ ' : '⚠ ', w.line ? `line ${w.line}: ` : '', w.message)))] : null,
       r.logs.length ? [h('h3', {}, 'Console'), h('ul', { class: 'list', id: 'logs' }, r.logs.map((l) => h('li', { class: l.level === 'error' ? 'failed' : '' }, `${l.level}: ${l.text}`)))] : null,
       r.hostCalls.length ? [h('h3', {}, 'Host calls'), h('ul', { class: 'list', id: 'host-calls' }, r.hostCalls.map((c) => h('li', { class: c.ok ? '' : 'failed' }, `${c.call} → ${c.result}${c.line ? ` (line ${c.line})` : ''}`)))] : null);
   }

@@ -12,6 +12,22 @@ export interface FidelityWarning {
   line?: number;
 }
 
+/**
+ * How much a hint matters: a warning when the function does something that breaks on the nodes the
+ * profile stands for and can do otherwise; information when it made a choice (the host API of one
+ * Nex version) or follows the documented contract that 0.2/0.3 nodes depart from (`docs`, the
+ * default profile), so a template or example that does what the docs say does not warn about itself.
+ */
+export function hintSeverity(code: string, profile: CompatProfile): 'warning' | 'info' {
+  if (code === 'api-0.2-only' || code === 'api-0.3-only' || code === 'kv-get-missing') {
+    return 'info';
+  }
+  if (profile === 'docs' && (code === 'reply-bytes' || code === 'reply-string' || code === 'wasm-argv-subject')) {
+    return 'info';
+  }
+  return 'warning';
+}
+
 /** What the function returned, before it became reply bytes. */
 export type ReplyKind = 'bytes' | 'string' | 'json' | 'null' | 'undefined' | 'unserializable';
 

@@ -11,6 +11,7 @@ import { decodeValue } from '../core/valueCodec';
 import { displayValue, DisplayValue } from '../hostservices/panelModel';
 import { exampleSubject } from '../templates/functionTemplates';
 import { loadTriggerFiles } from '../triggers/triggerCases';
+import { hintSeverity } from '../executor/fidelity';
 import { FunctionRunResult } from './functionRun';
 import { formatMs } from './runReport';
 
@@ -159,7 +160,7 @@ export interface InvokeResponse {
   duration: string;
   logs: Array<{ level: string; text: string }>;
   hostCalls: Array<{ call: string; ok: boolean; result: string; line?: number }>;
-  hints: Array<{ message: string; line?: number }>;
+  hints: Array<{ message: string; line?: number; severity: 'warning' | 'info' }>;
   profile: string;
   /** Set when no trigger of the function matches the subject: a node would never deliver it. */
   subjectNote?: string;
@@ -177,7 +178,7 @@ export function invokeResponse(fn: ValidFunction, result: FunctionRunResult): In
     duration: formatMs(o.durationMs),
     logs: o.logs.map((l) => ({ level: l.level, text: l.text })),
     hostCalls: o.hostCalls.map((c) => ({ call: `${c.service}.${c.method}(${Object.entries(c.args).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')})`, ok: c.ok, result: c.result, line: c.line })),
-    hints: o.warnings.map((w) => ({ message: w.message, line: w.line })),
+    hints: o.warnings.map((w) => ({ message: w.message, line: w.line, severity: hintSeverity(w.code, o.profile) })),
     profile: o.profile,
     subjectNote: unmatched ? `"${result.subject}" matches none of ${fn.manifest.name}'s triggers (${triggers.join(', ')}): a node would never deliver it to the function` : undefined,
   };

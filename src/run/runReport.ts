@@ -3,6 +3,7 @@ import * as path from 'path';
 import { plural, tryDecodeUtf8 } from '../core/bytes';
 import { describeProfile } from '../core/compat';
 import { FunctionRunResult } from './functionRun';
+import { hintSeverity } from '../executor/fidelity';
 import { LogLevel } from '../executor/types';
 
 export interface RunReportLine {
@@ -64,7 +65,8 @@ export function formatRunReport(r: FunctionRunResult): RunReportLine[] {
     });
   }
   for (const w of o.warnings) {
-    lines.push({ level: 'warn', text: `  ⚠ ${w.line ? `${file}:${w.line}: ` : ''}${w.message}` });
+    const info = hintSeverity(w.code, o.profile) === 'info';
+    lines.push({ level: info ? 'info' : 'warn', text: `  ${info ? 'ℹ' : '⚠'} ${w.line ? `${file}:${w.line}: ` : ''}${w.message}` });
   }
   const timing = `in ${formatMs(o.durationMs)} (${formatMs(r.wallMs)} with the worker round trip)`;
   const e = o.error;

@@ -1,5 +1,6 @@
 /** Turns trigger case results into the lines users read: the one writer for `nexfn test` and "Nex: Run Trigger Cases". */
 import * as path from 'path';
+import { plural } from '../core/bytes';
 import { formatMs, RunReportLine } from '../run/runReport';
 import { CaseResult } from './caseRunner';
 
@@ -34,6 +35,34 @@ export function caseSummary(results: readonly CaseResult[]): { passed: number; f
   const failed = results.filter((r) => r.status !== 'passed').length;
   const passed = results.length - failed;
   return { passed, failed, text: `${passed} passed, ${failed} failed` };
+}
+
+/** Counts of a function's (or a trigger file's) cases and their last results. */
+export interface CaseCounts {
+  cases: number;
+  passed: number;
+  failed: number;
+  /** Problems that keep cases from loading. */
+  problems: number;
+}
+
+/**
+ * Cases at a glance, as the Functions view shows them: "3/3 ✔", "1 failing", "2/3 ✔" (one has not
+ * run), "3 cases" (none has run); problems are added, never hidden ("1 failing, 1 problem").
+ */
+export function caseCountText(c: CaseCounts): string {
+  const parts: string[] = [];
+  if (c.failed > 0) {
+    parts.push(`${c.failed} failing`);
+  } else if (c.passed > 0) {
+    parts.push(`${c.passed}/${c.cases} ✔`);
+  } else if (c.cases > 0 || c.problems === 0) {
+    parts.push(plural(c.cases, 'case'));
+  }
+  if (c.problems > 0) {
+    parts.push(plural(c.problems, 'problem'));
+  }
+  return parts.join(', ');
 }
 
 function indent(text: string): string {

@@ -7,9 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { findNodeAtLocation, getNodeValue, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { FunctionDefinition } from '../core/manifest';
-import { FileProblem, lineAndColumn } from '../core/problems';
+import { FileProblem, jsonErrorText, lineAndColumn } from '../core/problems';
 import { concreteSubjectProblem, subjectMatches } from '../core/subject';
 import { MockFixture } from '../hostservices/mockBackend';
+import { mockFixtureProblems } from '../hostservices/mockFixtureFile';
 
 export const TRIGGERS_DIR = 'triggers';
 
@@ -67,7 +68,7 @@ export function parseTriggerFile(file: string, text: string, def?: FunctionDefin
   const root = parseTree(text, errors, { allowTrailingComma: false, disallowComments: true });
   if (errors.length > 0 || !root) {
     for (const e of errors) {
-      problems.push({ file, ...lineAndColumn(text, e.offset), message: `invalid JSON: ${printParseErrorCode(e.error)}` });
+      problems.push({ file, ...lineAndColumn(text, e.offset), message: jsonErrorText(e.error) });
     }
     if (problems.length === 0) {
       problems.push({ file, line: 1, message: 'the file is empty; expected {"cases": [{"name": "...", "subject": "...", "payload": "..."}]}' });
@@ -128,6 +129,8 @@ export function parseTriggerFile(file: string, text: string, def?: FunctionDefin
     const mocksNode = get('mocks');
     if (mocksNode && mocksNode.type !== 'object') {
       problems.push(at(mocksNode, 'mocks are an object in the format of the mocks file, e.g. {"kv": {"count": "1"}}', field('mocks')));
+    } else if (mocksNode) {
+      problems.push(...mockFixtureProblems(mocksNode, text, file, field('mocks')));
     }
     const expectNode = get('expect');
     if (expectNode) {

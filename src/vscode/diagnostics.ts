@@ -7,7 +7,7 @@ export interface DiagnosticSpec {
   /** 1-based; the line's start when unknown. */
   column?: number;
   message: string;
-  severity?: 'error' | 'warning';
+  severity?: 'error' | 'warning' | 'info';
   source: string;
   code?: string;
   /** Mark from the column to the end of the line (default: one character). */
@@ -18,7 +18,7 @@ export function diagnostic(spec: DiagnosticSpec): Diagnostic {
   const l = Math.max(0, (spec.line ?? 1) - 1);
   const c = Math.max(0, (spec.column ?? 1) - 1);
   const end = !spec.toLineEnd ? c + 1 : spec.line === undefined ? c : Number.MAX_SAFE_INTEGER;
-  const d = new Diagnostic(new Range(l, c, l, end), spec.message, spec.severity === 'warning' ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error);
+  const d = new Diagnostic(new Range(l, c, l, end), spec.message, spec.severity === 'warning' ? DiagnosticSeverity.Warning : spec.severity === 'info' ? DiagnosticSeverity.Information : DiagnosticSeverity.Error);
   d.source = spec.source;
   if (spec.code !== undefined) {
     d.code = spec.code;

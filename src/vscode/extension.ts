@@ -1,4 +1,4 @@
-import { debug as Debug, Disposable, TestItem, ExtensionContext, ExtensionMode, languages as Languages, workspace as Workspace } from 'vscode';
+import { debug as Debug, Disposable, TestItem, ExtensionContext, ExtensionMode, languages as Languages, ThemeIcon, TreeItem, workspace as Workspace } from 'vscode';
 import { NexDebugConfigurations } from './commands/debugFunction';
 import { FunctionDefinition, isValid } from '../core/manifest';
 import type { DeployedSnapshot } from '../explorer/deployedModel';
@@ -44,7 +44,11 @@ export interface NexTestApi {
     erroredItems(): string[];
     saveRuns(): number;
     results(): ReadonlyMap<string, CaseResult>;
+    /** The inline result texts drawn in a visible editor of `file`, one per decorated line. */
+    decorations(file: string): string[];
   };
+  /** What the Functions view shows: each function's label and description, and its children's. */
+  functionsView(): Array<{ label: string; description: string; children: Array<{ label: string; description: string; icon?: string }> }>;
   localNode: {
     /** The status bar text, e.g. "$(server) Nex node: 0 functions". */
     status(): string;
@@ -72,7 +76,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   active = ext;
   context.subscriptions.push(ext);
   const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
-  own(new FunctionsView(ext.catalog, ext.deployed));
+  const functionsView = own(new FunctionsView(ext.catalog, ext.deployed, ext.triggerTests));
   own(new RunnerWarmUp(ext.catalog, ext.runner, ext.log));
   own(new SourceChecks(ext.catalog, ext.runner));
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
@@ -131,6 +135,16 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       },
       saveRuns: () => ext.triggerTests.saveRuns,
       results: () => ext.triggerTests.results,
+      decorations: (file) => ext.triggerTests.decorations.get(file) ?? [],
+    },
+    functionsView: () => {
+      const text = (item: TreeItem) => ({
+        label: typeof item.label === 'string' ? item.label : (item.label?.label ?? ''),
+        description: typeof item.description === 'string' ? item.description : '',
+        icon: item.iconPath instanceof ThemeIcon ? item.iconPath.id : undefined,
+      });
+      const provider = functionsView.provider;
+      return provider.getChildren().map((node) => ({ ...text(node.toTreeItem()), children: provider.getChildren(node).map((child) => text(child.toTreeItem())) }));
     },
     localNode: {
       status: () => ext.localNode.statusText,

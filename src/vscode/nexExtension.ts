@@ -15,6 +15,7 @@ import { LocalNodeController, localNodeStateDir } from './localNode/localNodeCon
 import { ConnectionManager } from './connections/connectionManager';
 import { DeployedView } from './views/deployedView';
 import { MockStates } from './mockStates';
+import { MocksDiagnostics } from './mocksDiagnostics';
 import { HostServicesPanels } from './panels/hostServicesPanel';
 import { InvokePanels } from './panels/invokePanel';
 import { RunReporter } from './runReporter';
@@ -59,6 +60,7 @@ export class NexExtension {
     });
     this.catalog = own(new FunctionCatalog());
     this.mocks = own(new MockStates(context.workspaceState));
+    own(new MocksDiagnostics(this.catalog));
     this.reporter = own(new RunReporter({ log: this.log, catalog: this.catalog, mocks: this.mocks, ui: () => this.ui }));
     this.triggerTests = own(new TriggerTests(this));
     this.panels = own(new HostServicesPanels(this));

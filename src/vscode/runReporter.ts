@@ -5,6 +5,8 @@
 import { Diagnostic, Disposable, EventEmitter, languages as Languages, LogOutputChannel, Range, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { ValidFunction } from '../core/manifest';
 import { FunctionRunResult, RunSink } from '../run/functionRun';
+import { hintSeverity } from '../executor/fidelity';
+import { BuildFailedError } from '../toolchain/buildRunner';
 import { formatMs, formatRunReport } from '../run/runReport';
 import { caseSummary, formatCaseResults } from '../triggers/caseReport';
 import { CaseResult } from '../triggers/caseRunner';
@@ -40,6 +42,8 @@ export class RunReporter extends DisposableObject {
   private statusMessage?: Disposable;
   private last?: FunctionRunResult;
   private readonly failedBuilds = new Map<string, FailedBuild>();
+  /** The build failure last notified per function folder: a save that fails the same way again does not notify again. */
+  private readonly notifiedBuildFailures = new Map<string, string>();
   private readonly buildsChanged = this.register(new EventEmitter<void>());
   /** Fires when a function's build fails, or builds again after a failure. */
   readonly onDidChangeFailedBuilds = this.buildsChanged.event;
@@ -94,7 +98,9 @@ export class RunReporter extends DisposableObject {
           result.problems.map((p) => ({ file: p.file, diagnostic: diagnostic({ ...p, source: 'nex build' }) })),
         );
         const hadFailed = this.failedBuilds.delete(fn.dir);
-        if (!result.ok) {
+        if (result.ok) {
+          this.notifiedBuildFailures.delete(fn.dir);
+        } else {
           const first = result.problems[0];
           this.failedBuilds.set(fn.dir, {
             functionName: fn.manifest.name,
@@ -161,6 +167,30 @@ export class RunReporter extends DisposableObject {
     }
   }
 
+  /**
+   * Tells the user that a build the editor started on its own (on save) failed, with the same
+   * text as a manual run (the install hint for a missing toolchain) and a way to the problem.
+   * Once per failure: the same failure on the next save only keeps the status bar red.
+   */
+  notifyBuildFailure(fn: ValidFunction, error: BuildFailedError): void {
+    if (this.notifiedBuildFailures.get(fn.dir) === error.message) {
+      return;
+    }
+    this.notifiedBuildFailures.set(fn.dir, error.message);
+    const first = error.result.problems.find((p) => p.severity === 'error');
+    const goTo = first?.field === 'build.command' ? 'Open Manifest' : first ? 'Go to Problem' : undefined;
+    void this.deps
+      .ui()
+      .error(`Nex: ${error.message}`, ...(goTo ? [goTo] : []), 'Show Output')
+      .then(async (choice) => {
+        if (choice === goTo && first) {
+          await openAt(first.file, first.line, first.column);
+        } else if (choice === 'Show Output') {
+          this.deps.log.show();
+        }
+      });
+  }
+
   /** Reports trigger case results run by a command: lines, the summary, and a message when some failed. */
   reportCases(title: string, results: readonly CaseResult[]): void {
     for (const line of formatCaseResults(results)) {
@@ -199,7 +229,7 @@ function runDiagnostics(result: FunctionRunResult): Diagnostic[] {
     list.push(diagnostic({ line: error.line, column: error.column, message: `Run on "${result.subject}": ${error.message}`, source: 'nex run', code: error.kind, toLineEnd: true }));
   }
   for (const w of warnings) {
-    list.push(diagnostic({ line: w.line, message: `${w.message} (profile ${profile})`, severity: 'warning', source: 'nex fidelity', code: w.code, toLineEnd: true }));
+    list.push(diagnostic({ line: w.line, message: `${w.message} (profile ${profile})`, severity: hintSeverity(w.code, profile), source: 'nex fidelity', code: w.code, toLineEnd: true }));
   }
   return list;
 }

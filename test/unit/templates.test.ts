@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import Ajv from 'ajv';
 import { loadValidFunction, parseManifest } from '../../src/core/manifest';
+import { hintSeverity } from '../../src/executor/fidelity';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { buildIfNeeded } from '../../src/toolchain/buildRunner';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
@@ -80,8 +81,33 @@ describe('function templates', () => {
       const result = await runTriggerCase(runner, def, cases[0]);
       assert.deepStrictEqual(result.failures, []);
       assert.strictEqual(result.status, 'passed');
+      // A template that warns about itself teaches users to ignore warnings: notes only.
+      const o = result.run!.outcome;
+      assert.deepStrictEqual(o.warnings.filter((w) => hintSeverity(w.code, o.profile) === 'warning').map((w) => `${w.code}: ${w.message}`), []);
     }).timeout(120000);
   }
+
+  it('ships examples whose first runs give notes, never warnings, under their own profiles', async function () {
+    this.timeout(120000);
+    const examples = path.join(ROOT, 'examples/workspace');
+    const seen: string[] = [];
+    for (const name of fs.readdirSync(examples).filter((n) => fs.existsSync(path.join(examples, n, 'nexfunction.json')))) {
+      const def = loadValidFunction(path.join(examples, name));
+      if (def.manifest.build && toolchainMissing('rust')) {
+        continue;
+      }
+      for (const tc of loadTriggerFiles(def).flatMap((f) => f.cases)) {
+        const result = await runTriggerCase(runner, def, tc);
+        assert.strictEqual(result.status, 'passed', `${name} › ${tc.name}: ${result.failures.join('; ')}`);
+        const o = result.run!.outcome;
+        seen.push(...o.warnings.map((w) => `${name}: ${w.code} (${hintSeverity(w.code, o.profile)})`));
+        assert.deepStrictEqual(o.warnings.filter((w) => hintSeverity(w.code, o.profile) === 'warning').map((w) => `${name} › ${tc.name}: ${w.code}: ${w.message}`), []);
+      }
+    }
+    // The notes are there, as information: the examples show the hints without alarming anyone.
+    assert.ok(seen.some((s) => /^counter: api-0\.2-only \(info\)$/.test(s)), seen.join('\n'));
+    assert.ok(seen.some((s) => /^echo: reply-bytes \(info\)$/.test(s)), seen.join('\n'));
+  });
 
   it('gives JavaScript templates typings and a jsconfig that checks them', () => {
     const plan = planNewFunction('js-kv', path.join(dir, 'typed'), { name: 'typed', subject: 'typed' }, ROOT);

@@ -5,6 +5,7 @@ import { triggerSubjectProblem } from '../../src/core/subject';
 import { loadValidFunction, parseManifest } from '../../src/core/manifest';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { checkJsSource } from '../../src/executor/sourceCheck';
+import { caseCountText } from '../../src/triggers/caseReport';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
 import { affectsFunction, parseTriggerFile, TriggerCase } from '../../src/triggers/triggerCases';
 import { tempDir } from '../support/wasmFixtures';
@@ -195,5 +196,19 @@ describe('which saves re-run a function', () => {
     assert.strictEqual(affectsFunction(wasm, '/w/r/src/main.rs'), true);
     assert.strictEqual(affectsFunction(wasm, '/w/r/r.wasm'), false);
     assert.strictEqual(affectsFunction(wasm, '/w/r/README.md'), false);
+  });
+});
+
+describe('case counts at a glance', () => {
+  it('says passed, failing, not run and problems, never hiding a problem', () => {
+    const text = (cases: number, passed: number, failed: number, problems = 0) => caseCountText({ cases, passed, failed, problems });
+    assert.strictEqual(text(3, 3, 0), '3/3 ✔');
+    assert.strictEqual(text(3, 2, 1), '1 failing');
+    assert.strictEqual(text(3, 2, 0), '2/3 ✔');
+    assert.strictEqual(text(3, 0, 0), '3 cases');
+    assert.strictEqual(text(1, 0, 0), '1 case');
+    assert.strictEqual(text(2, 1, 1, 1), '1 failing, 1 problem');
+    assert.strictEqual(text(0, 0, 0, 2), '2 problems');
+    assert.strictEqual(text(2, 2, 0, 1), '2/2 ✔, 1 problem');
   });
 });

@@ -12,6 +12,8 @@ import {
   CancellationTokenSource,
   Diagnostic,
   Disposable,
+  Event,
+  EventEmitter,
   languages as Languages,
   Location,
   MarkdownString,
@@ -62,6 +64,8 @@ export interface CaseRunOptions {
   remote?: boolean;
   /** Run JavaScript cases under the debugger, on V8 (breakpoints stop them). */
   debug?: boolean;
+  /** The editor started the run on its own (on save): a failed build also gets a notification. */
+  unasked?: boolean;
 }
 
 /** Something that keeps cases from running, shown in the status bar's tooltip with a link. */
@@ -91,6 +95,25 @@ interface CaseRef {
   tc: TriggerCase;
 }
 
+/** How a trigger file of a function stands: its cases and their last local results. */
+export interface TriggerFileSummary {
+  file: string;
+  cases: number;
+  passed: number;
+  failed: number;
+  /** Problems of the file itself (JSON, schema, a subject no trigger matches). */
+  problems: number;
+}
+
+/** A function's trigger cases at a glance, for the Functions view. */
+export interface FunctionCaseSummary {
+  files: TriggerFileSummary[];
+  cases: number;
+  passed: number;
+  failed: number;
+  problems: number;
+}
+
 export interface CaseRunSummary {
   passed: number;
   failed: number;
@@ -113,12 +136,19 @@ export class TriggerTests implements Disposable {
   private readonly passDecoration: TextEditorDecorationType;
   private readonly failDecoration: TextEditorDecorationType;
   private readonly lastResults = new Map<string, CaseResult>();
+  /** The inline result texts last drawn per file, one per decorated line (for the test API). */
+  readonly decorations = new Map<string, string[]>();
   /** When each result was recorded (Date.now()), to tell stale results from fresh ones. */
   private readonly resultTimes = new Map<string, number>();
   private saveRun?: CancellationTokenSource;
   /** How many runs on save have finished (for tests). */
   saveRuns = 0;
   private readonly continuous = new Set<{ include?: readonly TestItem[]; token: CancellationToken }>();
+  /** The trigger files of each function folder, as the last rebuild read them. */
+  private filesByFunction = new Map<string, Array<{ file: string; caseIds: string[]; problems: number }>>();
+  private readonly casesChanged = new EventEmitter<void>();
+  /** Fires when cases, their files or their results change (the Functions view's summaries). */
+  readonly onDidChangeCases: Event<void> = this.casesChanged.event;
 
   constructor(private readonly ext: TriggerTestsDeps) {
     this.controller = Tests.createTestController('nex.triggerCases', 'Nex Trigger Cases');
@@ -130,7 +160,7 @@ export class TriggerTests implements Disposable {
     this.failDecoration = Window.createTextEditorDecorationType({ after: { color: new ThemeColor('testing.iconFailed'), margin: '0 0 0 2em' } });
     this.statusBar.name = 'Nex Trigger Cases';
     this.statusBar.command = 'workbench.view.testing.focus';
-    this.disposables.push(this.controller, this.diagnostics, this.fileDiagnostics, this.statusBar, this.passDecoration, this.failDecoration);
+    this.disposables.push(this.controller, this.diagnostics, this.fileDiagnostics, this.statusBar, this.passDecoration, this.failDecoration, this.casesChanged);
     this.disposables.push(ext.catalog.onDidChange(() => this.rebuild()));
     this.disposables.push(ext.reporter.onDidChangeFailedBuilds(() => this.publish()));
     const watcher = Workspace.createFileSystemWatcher(`**/${TRIGGERS_DIR}/*.json`);
@@ -152,6 +182,7 @@ export class TriggerTests implements Disposable {
    */
   rebuild(): void {
     this.cases.clear();
+    const filesByFunction = new Map<string, Array<{ file: string; caseIds: string[]; problems: number }>>();
     const items: TestItem[] = [];
     const problems: WorkspaceProblem[] = [];
     const fileDiagnostics: Array<{ file: string; diagnostic: Diagnostic }> = [];
@@ -167,6 +198,7 @@ export class TriggerTests implements Disposable {
         continue;
       }
       const files = loadTriggerFiles(def);
+      filesByFunction.set(def.dir, files.map((f) => ({ file: f.file, caseIds: f.cases.map(caseId), problems: f.problems.length })));
       if (files.length === 0) {
         continue;
       }
@@ -200,6 +232,7 @@ export class TriggerTests implements Disposable {
       items.push(fnItem);
     }
     this.controller.items.replace(items);
+    this.filesByFunction = filesByFunction;
     this.problems = problems;
     publishByFile(this.fileDiagnostics, fileDiagnostics);
     this.publish();
@@ -223,6 +256,21 @@ export class TriggerTests implements Disposable {
         this.resultTimes.delete(id);
       }
     }
+  }
+
+  /** A function's trigger files with their cases' last local results; undefined when it has none. */
+  functionCases(def: FunctionDefinition): FunctionCaseSummary | undefined {
+    const files = this.filesByFunction.get(def.dir);
+    if (!files || files.length === 0) {
+      return undefined;
+    }
+    const summaries = files.map((f): TriggerFileSummary => {
+      const results = f.caseIds.map((id) => this.lastResults.get(id)).filter((r): r is CaseResult => r !== undefined);
+      const failed = results.filter((r) => r.status !== 'passed').length;
+      return { file: f.file, cases: f.caseIds.length, passed: results.length - failed, failed, problems: f.problems };
+    });
+    const sum = (key: 'cases' | 'passed' | 'failed' | 'problems') => summaries.reduce((n, f) => n + f[key], 0);
+    return { files: summaries, cases: sum('cases'), passed: sum('passed'), failed: sum('failed'), problems: sum('problems') };
   }
 
   /** The ids of the cases of a function (or of every function). */
@@ -341,6 +389,9 @@ export class TriggerTests implements Disposable {
         // Only a failed build gets here: runTriggerCase turns every other problem into a failed case.
         if (e instanceof BuildFailedError) {
           buildFailures.set(ref.def.dir, e);
+          if (options.unasked) {
+            this.ext.reporter.notifyBuildFailure(ref.def, e);
+          }
         }
         run.errored(item, new TestMessage((e as Error).message));
         summary.failed++;
@@ -427,7 +478,7 @@ export class TriggerTests implements Disposable {
     this.saveRun = source;
     this.statusBar.text = '$(sync~spin) Nex: running trigger cases…';
     this.statusBar.show();
-    const summary = await this.runCases(ids, source.token);
+    const summary = await this.runCases(ids, source.token, { unasked: true });
     this.saveRuns++;
     if (this.saveRun === source) {
       this.saveRun = undefined;
@@ -504,6 +555,7 @@ export class TriggerTests implements Disposable {
       }),
     ]);
     this.decorate();
+    this.casesChanged.fire();
   }
 
   /** What the status bar's tooltip lists, as plain lines "what (file:line): message", for the test API. */
@@ -520,18 +572,28 @@ export class TriggerTests implements Disposable {
   private decorate(): void {
     for (const editor of Window.visibleTextEditors) {
       const file = editor.document.uri.fsPath;
+      // One decoration per line: cases that share a line share it, failures first, so that two
+      // results never overlap.
+      const byLine = new Map<number, CaseResult[]>();
+      for (const r of this.lastResults.values()) {
+        if (r.case.file === file) {
+          const line = Math.min(r.case.line - 1, editor.document.lineCount - 1);
+          byLine.set(line, [...(byLine.get(line) ?? []), r]);
+        }
+      }
       const pass: Array<{ range: Range; renderOptions: { after: { contentText: string } } }> = [];
       const fail: typeof pass = [];
-      for (const r of this.lastResults.values()) {
-        if (r.case.file !== file) {
-          continue;
-        }
-        const line = editor.document.lineAt(Math.min(r.case.line - 1, editor.document.lineCount - 1));
-        const reply = r.run?.outcome.reply;
-        const replyText = reply ? Buffer.from(reply).toString('utf8').replace(/\s+/g, ' ').slice(0, 60) : 'no reply';
-        const text = r.status === 'passed' ? `✔ ${formatMs(r.durationMs)} → ${replyText}` : `✖ ${r.failures[0]}`;
-        (r.status === 'passed' ? pass : fail).push({ range: line.range, renderOptions: { after: { contentText: text } } });
+      for (const [line, results] of byLine) {
+        const texts = [...results.filter((r) => r.status !== 'passed'), ...results.filter((r) => r.status === 'passed')].map((r) => {
+          const reply = r.run?.outcome.reply;
+          const replyText = reply ? Buffer.from(reply).toString('utf8').replace(/\s+/g, ' ').slice(0, 60) : 'no reply';
+          const text = r.status === 'passed' ? `✔ ${formatMs(r.durationMs)} → ${replyText}` : `✖ ${r.failures[0]}`;
+          return results.length > 1 ? `${r.case.name}: ${text}` : text;
+        });
+        const failed = results.some((r) => r.status !== 'passed');
+        (failed ? fail : pass).push({ range: editor.document.lineAt(line).range, renderOptions: { after: { contentText: texts.join('   ·   ') } } });
       }
+      this.decorations.set(file, [...fail, ...pass].map((d) => d.renderOptions.after.contentText));
       editor.setDecorations(this.passDecoration, pass);
       editor.setDecorations(this.failDecoration, fail);
     }

@@ -20,6 +20,8 @@ import { localArtifactHash } from '../../deploy/artifactStore';
 import { FileProblem } from '../../core/problems';
 import { deployedFunctions, DeployedSnapshot, DeployedTriggers, nodeLabel } from '../../explorer/deployedModel';
 import { triggerOverlaps } from '../../explorer/subjectRouting';
+import { caseCountText } from '../../triggers/caseReport';
+import type { FunctionCaseSummary, TriggerFileSummary } from '../testing/triggerTests';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
 
@@ -50,12 +52,14 @@ export class FunctionNode {
   constructor(
     readonly definition: FunctionDefinition,
     readonly marks: FunctionMarks = {},
+    /** Its trigger files and their cases' last results; undefined when it has none. */
+    readonly cases?: FunctionCaseSummary,
   ) {}
 
   toTreeItem(): TreeItem {
     const def = this.definition;
     const name = def.manifest?.name ?? path.basename(def.dir);
-    const hasChildren = !isValid(def) || (def.manifest.triggers?.length ?? 0) > 0 || (this.marks.overlaps?.length ?? 0) > 0;
+    const hasChildren = !isValid(def) || (def.manifest.triggers?.length ?? 0) > 0 || (this.marks.overlaps?.length ?? 0) > 0 || (this.cases?.files.length ?? 0) > 0;
     const item = new TreeItem(name, hasChildren ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
     item.id = def.dir;
     item.resourceUri = Uri.file(def.dir);
@@ -65,7 +69,8 @@ export class FunctionNode {
       const profile = m.compat && m.compat !== 'docs' ? ` · Nex ${m.compat}` : '';
       const nodes = this.marks.deployedNodes ?? 0;
       const deployed = (nodes > 1 ? ` · deployed on ${nodes} nodes` : nodes === 1 ? ' · deployed' : '') + (this.marks.drift ? ' (local changes not deployed)' : '');
-      item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}${deployed}`;
+      const cases = this.cases ? ` · ${caseCountText(this.cases)}` : '';
+      item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}${cases}${deployed}`;
       item.iconPath = new ThemeIcon(m.type === 'v8' ? 'symbol-function' : 'file-binary');
       item.contextValue = `nexFunction.${m.type}`;
       // A wasm function opens its manifest: the artifact is binary, the sources are the build's.
@@ -137,7 +142,42 @@ export class TriggerNode {
   }
 }
 
-export type FunctionsViewNode = FunctionNode | ProblemNode | OverlapNode | TriggerNode;
+/** A trigger file of a function, with how its cases stand; runs them from its inline action. */
+export class CaseFileNode {
+  /** The function folder and the file, as "Run Trigger Cases" takes them. */
+  readonly function: string;
+  readonly file: string;
+
+  constructor(
+    readonly definition: ValidFunction,
+    readonly summary: TriggerFileSummary,
+  ) {
+    this.function = definition.dir;
+    this.file = summary.file;
+  }
+
+  toTreeItem(): TreeItem {
+    const s = this.summary;
+    const item = new TreeItem(path.basename(s.file), TreeItemCollapsibleState.None);
+    item.id = `${this.definition.dir}#cases:${s.file}`;
+    item.resourceUri = Uri.file(s.file);
+    item.description = caseCountText(s);
+    const [icon, color] = s.failed > 0 || s.problems > 0 ? ['error', 'testing.iconFailed'] : s.cases > 0 && s.passed === s.cases ? ['pass', 'testing.iconPassed'] : ['beaker', undefined];
+    item.iconPath = new ThemeIcon(icon, color ? new ThemeColor(color) : undefined);
+    item.tooltip = `${path.relative(this.definition.dir, s.file)}: ${caseCountText(s)}${s.cases > 0 && s.passed + s.failed < s.cases ? ` (${s.cases - s.passed - s.failed} not run yet)` : ''}`;
+    item.contextValue = 'nexCaseFile';
+    item.command = { title: 'Open', command: 'vscode.open', arguments: [Uri.file(s.file)] };
+    return item;
+  }
+}
+
+export type FunctionsViewNode = FunctionNode | ProblemNode | OverlapNode | TriggerNode | CaseFileNode;
+
+/** What the Functions view needs of the trigger cases: each function's summary, and when they change. */
+export interface CaseSource {
+  functionCases(def: FunctionDefinition): FunctionCaseSummary | undefined;
+  readonly onDidChangeCases: Event<void>;
+}
 
 /** What the Functions view needs of the Deployed view: the nodes it shows now, and when that changes. */
 export interface DeployedSource {
@@ -208,8 +248,12 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
   constructor(
     private readonly catalog: FunctionCatalog,
     private readonly deployed?: DeployedSource,
+    private readonly cases?: CaseSource,
   ) {
     this.subscriptions = [this.changed, catalog.onDidChange(() => this.changed.fire())];
+    if (cases) {
+      this.subscriptions.push(cases.onDidChangeCases(() => this.changed.fire()));
+    }
     if (deployed) {
       this.subscriptions.push(
         deployed.onDidChange((snapshot) => {
@@ -233,12 +277,16 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
     if (!node) {
       const marks = functionMarks(this.catalog.functions, this.deployed?.snapshot);
       this.shownMarks = JSON.stringify([...marks]);
-      return this.catalog.functions.map((f) => new FunctionNode(f, marks.get(f.dir)));
+      return this.catalog.functions.map((f) => new FunctionNode(f, marks.get(f.dir), isValid(f) ? this.cases?.functionCases(f) : undefined));
     }
     if (node instanceof FunctionNode) {
       const def = node.definition;
       return isValid(def)
-        ? [...(node.marks.overlaps ?? []).map((o) => new OverlapNode(def, o)), ...(def.manifest.triggers ?? []).map((t) => new TriggerNode(def, t))]
+        ? [
+            ...(node.marks.overlaps ?? []).map((o) => new OverlapNode(def, o)),
+            ...(def.manifest.triggers ?? []).map((t) => new TriggerNode(def, t)),
+            ...(node.cases?.files ?? []).map((f) => new CaseFileNode(def, f)),
+          ]
         : def.problems.map((p) => new ProblemNode(p));
     }
     return [];
@@ -247,10 +295,17 @@ export class FunctionsViewProvider implements TreeDataProvider<FunctionsViewNode
 
 /** The "Functions" tree view and its context keys; in Restricted Mode it says why nothing runs. */
 export class FunctionsView extends DisposableObject {
-  /** @param deployed the Deployed view, for the marks of deployed functions and overlapping triggers */
-  constructor(catalog: FunctionCatalog, deployed?: DeployedSource) {
+  /** The tree's provider (the test API reads what it shows). */
+  readonly provider: FunctionsViewProvider;
+
+  /**
+   * @param deployed the Deployed view, for the marks of deployed functions and overlapping triggers
+   * @param cases the trigger cases, for each function's case summary and its case files
+   */
+  constructor(catalog: FunctionCatalog, deployed?: DeployedSource, cases?: CaseSource) {
     super();
-    const provider = this.register(new FunctionsViewProvider(catalog, deployed));
+    const provider = this.register(new FunctionsViewProvider(catalog, deployed, cases));
+    this.provider = provider;
     const view = this.register(Window.createTreeView('nex.functions', { treeDataProvider: provider, showCollapseAll: false }));
     // An empty view shows its welcome content instead of a message.
     const explainTrust = () => {
