@@ -224,6 +224,142 @@ describe('Nex Functions in VS Code', () => {
     assert.ok(!api.testing.statusProblems().some((l) => /broken\.json/.test(l)), 'the problem goes with the file');
   });
 
+  it('shows each function\'s case summary and case files in the Functions view, and one inline result per line', async () => {
+    const fn = path.join(workspaceDir(), 'counter');
+    const file = path.join(fn, 'triggers', 'oneline.json');
+    // Two cases on one line: one passes, one fails.
+    fs.writeFileSync(file, '{"cases": [{"name": "a", "subject": "counter.hit", "payload": "x"}, {"name": "b", "subject": "counter.other", "payload": "", "expect": {"reply": "nope"}}]}\n');
+    api.setUi(new ScriptedUi([]));
+    try {
+      await api.refresh();
+      const counterRow = () => api.functionsView().find((f) => f.label === 'counter')!;
+      for (let i = 0; i < 50 && !counterRow().children.some((c) => c.label === 'oneline.json'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const files = counterRow().children.filter((c) => c.label.endsWith('.json'));
+      assert.deepStrictEqual(files.map((c) => c.label).sort(), ['basic.json', 'oneline.json'], 'case files are listed under the function, next to its triggers');
+      assert.strictEqual(counterRow().children[0].label, 'counter.*', 'the triggers come first');
+      assert.strictEqual(files.find((c) => c.label === 'oneline.json')!.description, '2 cases', 'not run yet');
+      await vscode.window.showTextDocument(vscode.Uri.file(file));
+      await vscode.commands.executeCommand('nex.runTriggerCases', { function: fn, file });
+      const row = counterRow();
+      assert.match(row.description, / · 1 failing/, row.description);
+      const child = row.children.find((c) => c.label === 'oneline.json')!;
+      assert.deepStrictEqual([child.description, child.icon], ['1 failing', 'error']);
+      const drawn = api.testing.decorations(file);
+      assert.strictEqual(drawn.length, 1, `one decoration for the line: ${JSON.stringify(drawn)}`);
+      assert.match(drawn[0], /^b: ✖ .*   ·   a: ✔ /, 'both results, the failure first');
+      // Fixing the case turns the summary green.
+      fs.writeFileSync(file, '{"cases": [{"name": "a", "subject": "counter.hit", "payload": "x"}]}\n');
+      await api.refresh();
+      await vscode.commands.executeCommand('nex.runTriggerCases', { function: fn, file });
+      const fixed = counterRow().children.find((c) => c.label === 'oneline.json')!;
+      assert.deepStrictEqual([fixed.description, fixed.icon], ['1/1 ✔', 'pass']);
+    } finally {
+      fs.rmSync(file, { force: true });
+      await api.refresh();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('a build that fails on save for a missing tool: one notification with the hint, a diagnostic on build.command, the status bar', async () => {
+    const fn = path.join(workspaceDir(), 'wasm-notool');
+    fs.mkdirSync(path.join(fn, 'triggers'), { recursive: true });
+    const manifestFile = path.join(fn, 'nexfunction.json');
+    fs.writeFileSync(manifestFile, JSON.stringify({ name: 'wasm-notool', type: 'wasm', artifact: 'fn.wasm', triggers: ['notool.*'], build: { command: 'nex-no-such-compiler fn.wat -o fn.wasm' } }, null, 2) + '\n');
+    fs.writeFileSync(path.join(fn, 'triggers', 'basic.json'), '{"cases": [{"name": "replies", "subject": "notool.a", "payload": "x"}]}\n');
+    const ui = new ScriptedUi([]);
+    api.setUi(ui);
+    const saveOnce = async () => {
+      const before = api.testing.saveRuns();
+      const doc = await vscode.workspace.openTextDocument(manifestFile);
+      const editor = await vscode.window.showTextDocument(doc);
+      await editor.edit((e) => e.insert(new vscode.Position(doc.lineCount, 0), '\n'));
+      await doc.save();
+      const deadline = Date.now() + 20000;
+      while (api.testing.saveRuns() === before) {
+        assert.ok(Date.now() < deadline, 'no run on save');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await api.refresh();
+      await saveOnce();
+      const hint = '"nex-no-such-compiler" was not found: install it or fix the manifest\'s build command';
+      assert.deepStrictEqual(ui.shown.filter((s) => s.startsWith('error: ')), [`error: Nex: ${hint}`]);
+      const diagnostics = vscode.languages.getDiagnostics(vscode.Uri.file(manifestFile)).filter((d) => d.source === 'nex build');
+      assert.deepStrictEqual(diagnostics.map((d) => [d.range.start.line, d.message]), [[8, hint]], 'on the line of "command"');
+      assert.match(api.testing.statusText(), /^\$\(error\) /);
+      assert.ok(api.testing.statusProblems().some((l) => l === `wasm-notool: build failed (nexfunction.json:9): ${hint}`), api.testing.statusProblems().join('\n'));
+      // The same failure on the next save keeps the status bar red without another notification.
+      await saveOnce();
+      assert.strictEqual(ui.shown.filter((s) => s.startsWith('error: ')).length, 1, ui.shown.join('\n'));
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      fs.rmSync(fn, { recursive: true, force: true });
+      await api.refresh();
+    }
+  });
+
+  it('puts mocks file problems at their lines as the user types, and a case\'s mocks problems in its trigger file', async () => {
+    const mocksFile = path.join(workspaceDir(), 'counter', 'mocks.json');
+    const original = fs.readFileSync(mocksFile, 'utf8');
+    const doc = await vscode.workspace.openTextDocument(mocksFile);
+    const editor = await vscode.window.showTextDocument(doc);
+    const mocksDiagnostics = () => vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'nex mocks');
+    const waitFor = async (check: () => boolean, what: string) => {
+      const deadline = Date.now() + 10000;
+      while (!check()) {
+        assert.ok(Date.now() < deadline, what);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const casesFile = path.join(workspaceDir(), 'counter', 'triggers', 'badmocks.json');
+    try {
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), '{\n  "kv": {\n    "counter_hit": 41\n  },\n  "kvs": {}\n}\n'));
+      await waitFor(() => mocksDiagnostics().length === 2, `mocks diagnostics: ${JSON.stringify(mocksDiagnostics().map((d) => d.message))}`);
+      assert.deepStrictEqual(
+        mocksDiagnostics().map((d) => [d.range.start.line, d.message]),
+        [
+          [2, '"kv.counter_hit": a value is text, {"json": ...} or {"base64": "..."}'],
+          [4, '"kvs": unknown field "kvs": a mocks file has kv, kvBuckets, objects, objectStores, requestReplies, http'],
+        ],
+      );
+      await editor.edit((e) => e.replace(new vscode.Range(0, 0, doc.lineCount, 0), original));
+      await waitFor(() => mocksDiagnostics().length === 0, 'the diagnostics go when the file is fixed');
+      fs.writeFileSync(casesFile, '{\n  "cases": [\n    { "name": "m", "subject": "counter.hit", "payload": "x",\n      "mocks": { "kv": { "counter_hit": 7 } } }\n  ]\n}\n');
+      await api.refresh();
+      const caseDiagnostics = () => vscode.languages.getDiagnostics(vscode.Uri.file(casesFile)).filter((d) => d.source === 'nex triggers');
+      await waitFor(() => caseDiagnostics().length === 1, 'a diagnostic for the case mocks');
+      assert.deepStrictEqual([caseDiagnostics()[0].range.start.line, caseDiagnostics()[0].message], [3, '"cases[0].mocks.kv.counter_hit": a value is text, {"json": ...} or {"base64": "..."}']);
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+      fs.writeFileSync(mocksFile, original);
+      fs.rmSync(casesFile, { force: true });
+      await api.refresh();
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+  });
+
+  it('shows each manifest problem once: the editor\'s JSON schema adds no copy of its own', async () => {
+    // A control: the JSON language service is up once it flags this trailing comma.
+    const control = await vscode.workspace.openTextDocument({ language: 'json', content: '{"a": 1,}' });
+    await vscode.window.showTextDocument(control);
+    const manifest = vscode.Uri.file(path.join(workspaceDir(), 'invalid-manifest', 'nexfunction.json'));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(manifest), { preview: false });
+    const deadline = Date.now() + 30000;
+    while (vscode.languages.getDiagnostics(control.uri).length === 0) {
+      assert.ok(Date.now() < deadline, 'the JSON language service never validated the control document');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const diagnostics = vscode.languages.getDiagnostics(manifest);
+    assert.deepStrictEqual(diagnostics.map((d) => `${d.source}: ${d.message}`), ['nex: "name": "bad name!" is not a valid workload name: use letters, digits, "_" and "-" only (Nex 0.2.4+ refuses others)']);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+    await vscode.window.showTextDocument(control);
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
   it('creates a function from a template with scripted answers, opens it, and lists its trigger', async () => {
     const ui = new ScriptedUi([(items) => items.find((i) => i.value === 'js-kv')!.value, 'made-by-wizard', 'wizard.*']);
     api.setUi(ui);
