@@ -256,6 +256,10 @@ async function main() {
       await answer('New Nex Function (2/3): name', 'visits');
       await answer('New Nex Function (3/3): trigger subject', 'visits.*');
       await page.locator('.tabs-container .tab', { hasText: 'visits.js' }).waitFor();
+      // Triggers and case files make the Functions view long: scroll to its end, where visits is.
+      const functionsPane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Functions' }) }).first().locator('.pane-body');
+      await functionsPane.hover();
+      await page.mouse.wheel(0, 3000);
       await page.locator('.pane-body .monaco-list-row', { hasText: 'visits' }).first().waitFor();
       await page.locator('.pane-body .monaco-list-row', { hasText: 'visits.*' }).first().waitFor();
       await palette('Nex: Run Trigger Cases');
@@ -291,6 +295,15 @@ async function main() {
       await page.keyboard.insertText('(subject, payload) => "oops";\n');
       await page.keyboard.press('Control+S');
       await page.locator('.statusbar-item', { hasText: 'Nex: 2 failed' }).first().waitFor();
+      // The Functions view says so too, and the status bar's tooltip lists what is wrong, linked.
+      await nexView();
+      await page.locator('.pane-body .monaco-list-row', { hasText: 'echo.js · 2 failing' }).first().waitFor();
+      await page.locator('.statusbar-item', { hasText: 'Nex: 2 failed' }).first().hover();
+      await page.locator('.monaco-hover', { hasText: 'What is wrong' }).first().waitFor();
+      await page.locator('.monaco-hover', { hasText: 'echoes text failed' }).first().waitFor();
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(SHOTS, '07-status-error.png') });
+      await page.mouse.move(700, 300);
       await palette('Testing: Focus on Test Explorer View');
       const row = (text) => page.locator('.test-explorer .monaco-list-row', { hasText: text }).first();
       await row('echo').click();
@@ -422,10 +435,16 @@ async function main() {
       await frame.locator('#payload').press('Control+Enter');
       await frame.locator('#reply-json', { hasText: 'Hello, Ada Lovelace!' }).waitFor();
       await frame.locator('#duration').waitFor();
-      // The response is below the form in a narrow panel: bring it into view for the picture.
-      await frame.locator('#response').scrollIntoViewIfNeeded();
-      await page.waitForTimeout(300);
+      // The panel's group maximized: the form and the response side by side, as a user with room sees them.
+      // Without the side bar and the panel: the form and the response side by side, as a user with room sees them.
+      await page.locator('.tabs-container .tab', { hasText: 'Run greet' }).first().click();
+      await page.keyboard.press('Control+B');
+      await page.keyboard.press('Control+J');
+      await frame.locator('#reply-json', { hasText: 'Hello, Ada Lovelace!' }).waitFor();
+      await page.waitForTimeout(700);
       await page.screenshot({ path: path.join(SHOTS, '16-invoke-panel.png') });
+      await page.keyboard.press('Control+B');
+      await page.keyboard.press('Control+J');
       await page.keyboard.press('Control+K');
       await page.keyboard.press('Control+W');
     });
