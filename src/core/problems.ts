@@ -38,6 +38,11 @@ export class ProblemError extends Error {
   }
 }
 
+/** Whether a problem is a JSON syntax error (see jsonErrorText), not one of the file's content. */
+export function isJsonSyntaxProblem(p: FileProblem): boolean {
+  return p.message.startsWith('invalid JSON: ');
+}
+
 /** A JSON parse error in words, as "invalid JSON: …". */
 export function jsonErrorText(error: ParseErrorCode): string {
   const code = printParseErrorCode(error);

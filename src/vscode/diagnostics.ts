@@ -1,5 +1,6 @@
 /** Diagnostics from the core's 1-based locations, and publishing them grouped by file. */
-import { Diagnostic, DiagnosticCollection, DiagnosticSeverity, Range, Uri } from 'vscode';
+import { Diagnostic, DiagnosticCollection, DiagnosticSeverity, Disposable, languages as Languages, Range, TabInputText, TextDocument, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { FileProblem, isJsonSyntaxProblem } from '../core/problems';
 
 export interface DiagnosticSpec {
   /** 1-based; the first line when unknown. */
@@ -35,5 +36,81 @@ export function publishByFile(collection: DiagnosticCollection, items: Array<{ f
   collection.clear();
   for (const [file, list] of byFile) {
     collection.set(Uri.file(file), list);
+  }
+}
+
+/** Whether VS Code's JSON language service checks this file now: it is open, as JSON. */
+function jsonServiceChecks(file: string, closing?: TextDocument): boolean {
+  // It validates the JSON documents shown in tabs: a document can stay open in the extension host
+  // long after its tab has closed, and then it reports nothing.
+  const inTab = Window.tabGroups.all.some((g) => g.tabs.some((t) => t.input instanceof TabInputText && t.input.uri.scheme === 'file' && t.input.uri.fsPath === file));
+  return inTab && Workspace.textDocuments.some((d) => d !== closing && !d.isClosed && d.uri.scheme === 'file' && d.uri.fsPath === file && (d.languageId === 'json' || d.languageId === 'jsonc'));
+}
+
+/**
+ * Diagnostics of the user's JSON files (manifests, trigger files, mocks files). While such a file
+ * is open in a tab, VS Code's JSON language service reports its syntax errors itself, as the user types:
+ * ours step back then, and come back when the file is closed, so each problem shows once.
+ */
+export class JsonFileDiagnostics implements Disposable {
+  private readonly collection: DiagnosticCollection;
+  private readonly byFile = new Map<string, Array<{ diagnostic: Diagnostic; syntax: boolean }>>();
+  private readonly subscriptions: Disposable[];
+
+  constructor(name: string) {
+    this.collection = Languages.createDiagnosticCollection(name);
+    const again = (doc: TextDocument, closing?: TextDocument) => {
+      if (doc.uri.scheme === 'file' && this.byFile.has(doc.uri.fsPath)) {
+        this.apply(doc.uri.fsPath, closing);
+      }
+    };
+    this.subscriptions = [
+      this.collection,
+      Workspace.onDidOpenTextDocument((doc) => again(doc)),
+      Workspace.onDidCloseTextDocument((doc) => again(doc, doc)),
+      Window.tabGroups.onDidChangeTabs(() => [...this.byFile.keys()].forEach((file) => this.apply(file))),
+    ];
+  }
+
+  /** Replaces every diagnostic with these problems, grouped by file. */
+  publish(items: Array<{ problem: FileProblem; diagnostic: Diagnostic }>): void {
+    const files = new Set([...this.byFile.keys()]);
+    this.byFile.clear();
+    for (const { problem, diagnostic: d } of items) {
+      this.byFile.set(problem.file, [...(this.byFile.get(problem.file) ?? []), { diagnostic: d, syntax: isJsonSyntaxProblem(problem) }]);
+    }
+    for (const file of new Set([...files, ...this.byFile.keys()])) {
+      this.apply(file);
+    }
+  }
+
+  /** Replaces the diagnostics of one file. */
+  set(file: string, items: Array<{ problem: FileProblem; diagnostic: Diagnostic }>): void {
+    this.byFile.set(file, items.map(({ problem, diagnostic: d }) => ({ diagnostic: d, syntax: isJsonSyntaxProblem(problem) })));
+    this.apply(file);
+  }
+
+  delete(file: string): void {
+    this.byFile.delete(file);
+    this.collection.delete(Uri.file(file));
+  }
+
+  /** @param closing a document being closed: the JSON service no longer checks it */
+  private apply(file: string, closing?: TextDocument): void {
+    const items = this.byFile.get(file);
+    if (!items || items.length === 0) {
+      this.byFile.delete(file);
+      this.collection.delete(Uri.file(file));
+      return;
+    }
+    const yieldSyntax = jsonServiceChecks(file, closing);
+    this.collection.set(
+      Uri.file(file),
+      items.filter((i) => !(yieldSyntax && i.syntax)).map((i) => i.diagnostic),
+    );
+  }
+
+  dispose(): void {
+    this.subscriptions.forEach((s) => s.dispose());
   }
 }

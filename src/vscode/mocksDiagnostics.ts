@@ -4,15 +4,15 @@
  * fails on it.
  */
 import * as fs from 'fs';
-import { languages as Languages, TextDocument, Uri, workspace as Workspace } from 'vscode';
+import { TextDocument, workspace as Workspace } from 'vscode';
 import { mocksPath } from '../core/manifest';
 import { checkMockFixtureText } from '../hostservices/mockFixtureFile';
-import { diagnostic } from './diagnostics';
+import { diagnostic, JsonFileDiagnostics } from './diagnostics';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableObject } from './lifecycle';
 
 export class MocksDiagnostics extends DisposableObject {
-  private readonly diagnostics = this.register(Languages.createDiagnosticCollection('nex-mocks'));
+  private readonly diagnostics = this.register(new JsonFileDiagnostics('nex-mocks'));
   /** The mocks files the catalog's functions name. */
   private files = new Set<string>();
 
@@ -30,7 +30,7 @@ export class MocksDiagnostics extends DisposableObject {
   private checkAll(): void {
     const files = new Set(this.catalog.functions.map(mocksPath).filter((f): f is string => f !== undefined));
     for (const gone of [...this.files].filter((f) => !files.has(f))) {
-      this.diagnostics.delete(Uri.file(gone));
+      this.diagnostics.delete(gone);
     }
     this.files = files;
     for (const file of files) {
@@ -56,14 +56,14 @@ export class MocksDiagnostics extends DisposableObject {
         content = fs.readFileSync(file, 'utf8');
       } catch {
         // A missing mocks file is the manifest's problem ("mocks": the file does not exist).
-        this.diagnostics.delete(Uri.file(file));
+        this.diagnostics.delete(file);
         return;
       }
     }
     const { problems } = checkMockFixtureText(file, content);
     this.diagnostics.set(
-      Uri.file(file),
-      problems.map((p) => diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex mocks', toLineEnd: true })),
+      file,
+      problems.map((p) => ({ problem: p, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex mocks', toLineEnd: true }) })),
     );
   }
 }

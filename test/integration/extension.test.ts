@@ -358,6 +358,32 @@ describe('Nex Functions in VS Code', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     await vscode.window.showTextDocument(control);
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+
+    // A syntax error: the JSON service reports it while the file is open, the extension when it is closed.
+    const dir = path.join(workspaceDir(), 'bad-json');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'fn.js'), '(s, p) => p;\n');
+    const bad = vscode.Uri.file(path.join(dir, 'nexfunction.json'));
+    fs.writeFileSync(bad.fsPath, '{\n  "name": "bad-json",\n  "type": "v8",\n  "source": "fn.js",\n}\n');
+    const sources = () => vscode.languages.getDiagnostics(bad).map((d) => d.source ?? '').sort();
+    const waitFor = async (check: () => boolean, what: string) => {
+      const until = Date.now() + 15000;
+      while (!check()) {
+        assert.ok(Date.now() < until, `${what}: ${JSON.stringify(vscode.languages.getDiagnostics(bad).map((d) => `${d.source}: ${d.message}`))}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    try {
+      await api.refresh();
+      await waitFor(() => (sources().length > 0 && sources().every((x) => x === 'nex')), 'closed: the extension reports the syntax error');
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(bad));
+      await waitFor(() => sources().length > 0 && !sources().includes('nex'), 'open: only the JSON service reports it');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await waitFor(() => (sources().length > 0 && sources().every((x) => x === 'nex')), 'closed again: the extension reports it again');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await api.refresh();
+    }
   });
 
   it('creates a function from a template with scripted answers, opens it, and lists its trigger', async () => {

@@ -34,12 +34,12 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
-import { formatProblem } from '../../core/problems';
+import { FileProblem, formatProblem } from '../../core/problems';
 import { formatMs } from '../../run/runReport';
 import { BuildFailedError } from '../../toolchain/buildRunner';
 import { CaseResult, runTriggerCase, runTriggerCaseRemote } from '../../triggers/caseRunner';
 import { affectsFunction, caseId, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
-import { diagnostic, publishByFile } from '../diagnostics';
+import { diagnostic, JsonFileDiagnostics, publishByFile } from '../diagnostics';
 import type { FunctionExecutor } from '../../executor/executor';
 import type { FunctionRunner } from '../../executor/functionRunner';
 import type { Config } from '../config';
@@ -127,7 +127,7 @@ export class TriggerTests implements Disposable {
   private readonly disposables: Disposable[] = [];
   private readonly diagnostics = Languages.createDiagnosticCollection('nex-cases');
   /** Problems of trigger files (JSON, schema, a subject no trigger matches), at their lines. */
-  private readonly fileDiagnostics = Languages.createDiagnosticCollection('nex-trigger-files');
+  private readonly fileDiagnostics = new JsonFileDiagnostics('nex-trigger-files');
   /** What keeps the workspace's cases from running: invalid manifests, unreadable trigger files. */
   private problems: WorkspaceProblem[] = [];
   /** What the status bar lists now. */
@@ -185,7 +185,7 @@ export class TriggerTests implements Disposable {
     const filesByFunction = new Map<string, Array<{ file: string; caseIds: string[]; problems: number }>>();
     const items: TestItem[] = [];
     const problems: WorkspaceProblem[] = [];
-    const fileDiagnostics: Array<{ file: string; diagnostic: Diagnostic }> = [];
+    const fileDiagnostics: Array<{ problem: FileProblem; diagnostic: Diagnostic }> = [];
     for (const def of this.ext.catalog.functions) {
       const name = def.manifest?.name ?? path.basename(def.dir);
       if (!isValid(def)) {
@@ -216,7 +216,7 @@ export class TriggerTests implements Disposable {
             message: `${first.field ? `"${first.field}": ` : ''}${first.message}`,
           });
           for (const p of file.problems) {
-            fileDiagnostics.push({ file: p.file, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex triggers', toLineEnd: true }) });
+            fileDiagnostics.push({ problem: p, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex triggers', toLineEnd: true }) });
           }
         }
         for (const tc of file.cases) {
@@ -234,7 +234,7 @@ export class TriggerTests implements Disposable {
     this.controller.items.replace(items);
     this.filesByFunction = filesByFunction;
     this.problems = problems;
-    publishByFile(this.fileDiagnostics, fileDiagnostics);
+    this.fileDiagnostics.publish(fileDiagnostics);
     this.publish();
   }
 
