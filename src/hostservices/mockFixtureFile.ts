@@ -29,7 +29,9 @@ const ROUTE_FIELDS = new Set(['method', 'url', 'status', 'headers', 'body']);
 export function mockFixtureProblems(root: JsonNode, text: string, file: string, prefix = ''): FileProblem[] {
   const problems: FileProblem[] = [];
   const field = (f: string) => (prefix ? `${prefix}.${f}` : f);
-  const at = (node: JsonNode, f: string, message: string) => problems.push({ file, ...lineAndColumn(text, node.offset), field: field(f), message });
+  const at = (node: JsonNode, f: string, message: string): void => {
+    problems.push({ file, ...lineAndColumn(text, node.offset), field: field(f), message });
+  };
   const props = (node: JsonNode) => (node.children ?? []).map((p) => ({ key: String(p.children?.[0]?.value), keyNode: p.children![0], value: p.children?.[1] }));
   const values = (node: JsonNode, f: string, checkKey?: (key: string) => string | undefined) => {
     if (node.type !== 'object') {

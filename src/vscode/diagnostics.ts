@@ -57,7 +57,16 @@ export class JsonFileDiagnostics implements Disposable {
   private readonly byFile = new Map<string, Array<{ diagnostic: Diagnostic; syntax: boolean }>>();
   private readonly subscriptions: Disposable[];
 
-  constructor(name: string) {
+  /**
+   * @param name the collection's name
+   * @param source what the diagnostics say they come from, e.g. "nex triggers"
+   * @param toLineEnd mark from the problem's column to the end of its line
+   */
+  constructor(
+    name: string,
+    private readonly source: string,
+    private readonly toLineEnd = false,
+  ) {
     this.collection = Languages.createDiagnosticCollection(name);
     const again = (doc: TextDocument, closing?: TextDocument) => {
       if (doc.uri.scheme === 'file' && this.byFile.has(doc.uri.fsPath)) {
@@ -73,11 +82,11 @@ export class JsonFileDiagnostics implements Disposable {
   }
 
   /** Replaces every diagnostic with these problems, grouped by file. */
-  publish(items: Array<{ problem: FileProblem; diagnostic: Diagnostic }>): void {
+  publish(problems: readonly FileProblem[]): void {
     const files = new Set([...this.byFile.keys()]);
     this.byFile.clear();
-    for (const { problem, diagnostic: d } of items) {
-      this.byFile.set(problem.file, [...(this.byFile.get(problem.file) ?? []), { diagnostic: d, syntax: isJsonSyntaxProblem(problem) }]);
+    for (const p of problems) {
+      this.byFile.set(p.file, [...(this.byFile.get(p.file) ?? []), this.entry(p)]);
     }
     for (const file of new Set([...files, ...this.byFile.keys()])) {
       this.apply(file);
@@ -85,9 +94,14 @@ export class JsonFileDiagnostics implements Disposable {
   }
 
   /** Replaces the diagnostics of one file. */
-  set(file: string, items: Array<{ problem: FileProblem; diagnostic: Diagnostic }>): void {
-    this.byFile.set(file, items.map(({ problem, diagnostic: d }) => ({ diagnostic: d, syntax: isJsonSyntaxProblem(problem) })));
+  set(file: string, problems: readonly FileProblem[]): void {
+    this.byFile.set(file, problems.map((p) => this.entry(p)));
     this.apply(file);
+  }
+
+  private entry(p: FileProblem): { diagnostic: Diagnostic; syntax: boolean } {
+    const message = p.field ? `"${p.field}": ${p.message}` : p.message;
+    return { diagnostic: diagnostic({ ...p, message, source: this.source, toLineEnd: this.toLineEnd }), syntax: isJsonSyntaxProblem(p) };
   }
 
   delete(file: string): void {

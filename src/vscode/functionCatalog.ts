@@ -13,7 +13,7 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { FunctionDefinition, loadFunction, MANIFEST_FILE } from '../core/manifest';
-import { diagnostic, JsonFileDiagnostics } from './diagnostics';
+import { JsonFileDiagnostics } from './diagnostics';
 
 const EXCLUDE = '**/{node_modules,.git,dist,out,target}/**';
 const REFRESH_DEBOUNCE_MS = 150;
@@ -21,7 +21,7 @@ const REFRESH_DEBOUNCE_MS = 150;
 export class FunctionCatalog implements Disposable {
   private readonly changed = new EventEmitter<void>();
   readonly onDidChange = this.changed.event;
-  private readonly diagnostics = new JsonFileDiagnostics('nex');
+  private readonly diagnostics = new JsonFileDiagnostics('nex', 'nex');
   private readonly disposables: Disposable[] = [this.changed, this.diagnostics];
   private items: FunctionDefinition[] = [];
   private pending?: ReturnType<typeof setTimeout>;
@@ -93,7 +93,7 @@ export class FunctionCatalog implements Disposable {
   }
 
   private publishDiagnostics(): void {
-    this.diagnostics.publish(this.items.flatMap((f) => f.problems.map((p) => ({ problem: p, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex' }) }))));
+    this.diagnostics.publish(this.items.flatMap((f) => f.problems));
   }
 
   dispose(): void {

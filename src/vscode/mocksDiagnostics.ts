@@ -7,12 +7,12 @@ import * as fs from 'fs';
 import { TextDocument, workspace as Workspace } from 'vscode';
 import { mocksPath } from '../core/manifest';
 import { checkMockFixtureText } from '../hostservices/mockFixtureFile';
-import { diagnostic, JsonFileDiagnostics } from './diagnostics';
+import { JsonFileDiagnostics } from './diagnostics';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableObject } from './lifecycle';
 
 export class MocksDiagnostics extends DisposableObject {
-  private readonly diagnostics = this.register(new JsonFileDiagnostics('nex-mocks'));
+  private readonly diagnostics = this.register(new JsonFileDiagnostics('nex-mocks', 'nex mocks', true));
   /** The mocks files the catalog's functions name. */
   private files = new Set<string>();
 
@@ -61,9 +61,6 @@ export class MocksDiagnostics extends DisposableObject {
       }
     }
     const { problems } = checkMockFixtureText(file, content);
-    this.diagnostics.set(
-      file,
-      problems.map((p) => ({ problem: p, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex mocks', toLineEnd: true }) })),
-    );
+    this.diagnostics.set(file, problems);
   }
 }

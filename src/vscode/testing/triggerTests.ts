@@ -127,7 +127,7 @@ export class TriggerTests implements Disposable {
   private readonly disposables: Disposable[] = [];
   private readonly diagnostics = Languages.createDiagnosticCollection('nex-cases');
   /** Problems of trigger files (JSON, schema, a subject no trigger matches), at their lines. */
-  private readonly fileDiagnostics = new JsonFileDiagnostics('nex-trigger-files');
+  private readonly fileDiagnostics = new JsonFileDiagnostics('nex-trigger-files', 'nex triggers', true);
   /** What keeps the workspace's cases from running: invalid manifests, unreadable trigger files. */
   private problems: WorkspaceProblem[] = [];
   /** What the status bar lists now. */
@@ -185,7 +185,7 @@ export class TriggerTests implements Disposable {
     const filesByFunction = new Map<string, Array<{ file: string; caseIds: string[]; problems: number }>>();
     const items: TestItem[] = [];
     const problems: WorkspaceProblem[] = [];
-    const fileDiagnostics: Array<{ problem: FileProblem; diagnostic: Diagnostic }> = [];
+    const fileProblems: FileProblem[] = [];
     for (const def of this.ext.catalog.functions) {
       const name = def.manifest?.name ?? path.basename(def.dir);
       if (!isValid(def)) {
@@ -215,9 +215,7 @@ export class TriggerTests implements Disposable {
             line: first.line,
             message: `${first.field ? `"${first.field}": ` : ''}${first.message}`,
           });
-          for (const p of file.problems) {
-            fileDiagnostics.push({ problem: p, diagnostic: diagnostic({ ...p, message: p.field ? `"${p.field}": ${p.message}` : p.message, source: 'nex triggers', toLineEnd: true }) });
-          }
+          fileProblems.push(...file.problems);
         }
         for (const tc of file.cases) {
           const id = caseId(tc);
@@ -234,7 +232,7 @@ export class TriggerTests implements Disposable {
     this.controller.items.replace(items);
     this.filesByFunction = filesByFunction;
     this.problems = problems;
-    this.fileDiagnostics.publish(fileDiagnostics);
+    this.fileDiagnostics.publish(fileProblems);
     this.publish();
   }
 
