@@ -437,14 +437,18 @@ async function main() {
       await frame.locator('#duration').waitFor();
       // The panel's group maximized: the form and the response side by side, as a user with room sees them.
       // Without the side bar and the panel: the form and the response side by side, as a user with room sees them.
-      await page.locator('.tabs-container .tab', { hasText: 'Run greet' }).first().click();
-      await page.keyboard.press('Control+B');
-      await page.keyboard.press('Control+J');
+      // (Commands from the palette: keys pressed while the webview has focus may not reach the workbench.)
+      await palette('View: Toggle Primary Side Bar Visibility');
+      await page.locator('.part.sidebar').first().waitFor({ state: 'hidden' });
+      await palette('View: Toggle Panel Visibility');
+      await page.locator('.part.panel').first().waitFor({ state: 'hidden' });
       await frame.locator('#reply-json', { hasText: 'Hello, Ada Lovelace!' }).waitFor();
       await page.waitForTimeout(700);
       await page.screenshot({ path: path.join(SHOTS, '16-invoke-panel.png') });
-      await page.keyboard.press('Control+B');
-      await page.keyboard.press('Control+J');
+      await palette('View: Toggle Primary Side Bar Visibility');
+      await page.locator('.part.sidebar').first().waitFor();
+      await palette('View: Toggle Panel Visibility');
+      await page.locator('.part.panel').first().waitFor();
       await page.keyboard.press('Control+K');
       await page.keyboard.press('Control+W');
     });
@@ -453,7 +457,17 @@ async function main() {
       await openSource('greet.js');
       await page.keyboard.press('Control+G');
       await page.locator('.quick-input-widget input.input').fill(':7');
-      await page.keyboard.press('Enter');
+      // Enter only once the picker has read the line; the cursor must be on line 7 before F9.
+      await page.locator('.quick-input-list .monaco-list-row', { hasText: 'go to line 7' }).first().waitFor();
+      for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press('Enter');
+        try {
+          await page.locator('.statusbar-item', { hasText: /^Ln 7, Col/ }).first().waitFor({ timeout: 3000 });
+          break;
+        } catch (e) {
+          if (attempt >= 3 || !(await page.locator('.quick-input-widget input.input').isVisible())) throw e;
+        }
+      }
       await page.keyboard.press('F9'); // a breakpoint on "return { greeting: ... }"
       await page.locator('.codicon-debug-breakpoint').first().waitFor();
       await palette('Nex: Debug Function…');
