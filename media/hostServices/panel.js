@@ -10,21 +10,7 @@
   let snapshot;
   let error = '';
 
-  function h(tag, attrs, ...children) {
-    const el = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
-      else if (k === 'class') el.className = v;
-      else if (v !== undefined && v !== false) el.setAttribute(k, v === true ? '' : String(v));
-    }
-    for (const c of children.flat(Infinity)) {
-      if (c === undefined || c === null || c === false) continue;
-      el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
-    }
-    return el;
-  }
-  const icon = (name) => h('span', { class: `codicon codicon-${name}`, 'aria-hidden': 'true' });
-  const button = (label, iconName, onClick, attrs) => h('button', Object.assign({ type: 'button', on: { click: onClick } }, attrs || {}), iconName ? icon(iconName) : null, label);
+  const { h, icon, button } = window.nexDom;
   const send = (msg) => vscode.postMessage(msg);
   const value = (v) => (v ? h('pre', { class: `value ${v.kind}` }, v.kind === 'binary' ? `<${v.size} bytes> ${v.text}` : v.text) : h('span', { class: 'muted' }, '(deleted)'));
   const section = (id, title, iconName, ...content) => h('section', { id }, h('h2', {}, icon(iconName), ' ', title), ...content);

@@ -1,7 +1,8 @@
 /**
  * The HTML every Nex webview panel starts from: a strict Content-Security-Policy with a nonce for
- * its one script, styles, fonts and images from media/ only, codicons, and the panel's initial
- * state as base64 JSON on the body (read by the script).
+ * its scripts, styles, fonts and images from media/ only, codicons, the shared look and DOM helpers
+ * (media/shared/) before the panel's own, and the panel's initial state as base64 JSON on the body
+ * (read by the script).
  */
 import { randomBytes } from 'crypto';
 import * as path from 'path';
@@ -29,11 +30,13 @@ export function webviewHtml(webview: Webview, shell: WebviewShell): string {
   <meta http-equiv="Content-Security-Policy" content="${csp}">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
   <link rel="stylesheet" href="${media('codicons', 'codicon.css')}">
+  <link rel="stylesheet" href="${media('shared', 'base.css')}">
   <link rel="stylesheet" href="${media(shell.folder, shell.stylesheet)}">
   <title>${title}</title>
 </head>
 <body data-state="${Buffer.from(JSON.stringify(shell.state)).toString('base64')}">
   <main id="root" aria-live="polite"><p class="muted">Loading…</p></main>
+  <script nonce="${nonce}" src="${media('shared', 'dom.js')}"></script>
   <script nonce="${nonce}" src="${media(shell.folder, shell.script)}"></script>
 </body>
 </html>`;
