@@ -65,12 +65,14 @@ function lenient(schema) {
       out.markdownDescription = `${schema.markdownDescription ?? schema.description ?? ''}\n\n${list}`.trim();
     }
   } else if (typeof schema.type === 'string' && !('examples' in schema) && !('default' in schema) && !('defaultSnippets' in schema) && !schema.oneOf && !schema.anyOf && !schema.$ref) {
-    const snippets = snippetFor(schema.type);
-    if (snippets) {
-      out.defaultSnippets = snippets;
+    if (schema.type === 'boolean') {
+      out.examples = [true, false];
+    } else {
+      const snippets = snippetFor(schema.type);
+      if (snippets) {
+        out.defaultSnippets = snippets;
+      }
     }
-  } else if (schema.type === 'boolean' && !('examples' in schema)) {
-    out.examples = [true, false];
   }
   return out;
 }

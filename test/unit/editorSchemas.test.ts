@@ -72,6 +72,7 @@ describe('the editor schemas', () => {
       }
     }
     assert.deepStrictEqual(editor('nexfunction').properties.type.examples, ['v8', 'wasm']);
+    assert.deepStrictEqual(editor('triggers').properties.cases.items.properties.expect.properties.noReply.examples, [true, false], 'booleans complete to true and false');
     assert.match(editor('nexfunction').properties.type.markdownDescription, /`"wasm"`: A WebAssembly WASI command/);
     assert.deepStrictEqual(Object.keys(editor('triggers').definitions.mocks.properties), Object.keys(strict('mocks').properties));
   });
