@@ -23,7 +23,6 @@ export class MocksDiagnostics extends DisposableObject {
     this.register(Workspace.onDidOpenTextDocument((doc) => this.checkDocument(doc)));
     // Closing an edited document without saving: the file on disk is what runs.
     this.register(Workspace.onDidCloseTextDocument((doc) => this.files.has(doc.uri.fsPath) && this.check(doc.uri.fsPath)));
-    this.register(Workspace.onDidSaveTextDocument((doc) => this.checkDocument(doc)));
     this.checkAll();
   }
 
