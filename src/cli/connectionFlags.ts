@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext, parseServers } from '../nats/connection';
+import { ConnectionConfigError, ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext, parseServers } from '../nats/connection';
 
 export interface ConnectionFlags {
   server?: string;
@@ -54,6 +54,11 @@ export function profileFromFlags(flags: ConnectionFlags): { profile: ConnectionP
   const token = flags.token ?? process.env.NATS_TOKEN;
   if (password !== undefined) secrets.password = password;
   if (token !== undefined) secrets.token = token;
+  if (profile.user && !secrets.password) {
+    // Said before connecting: the server would only refuse the credentials.
+    const whose = flags.user ? `--user ${profile.user}` : `the user ${profile.user} of the context ${flags.context}`;
+    throw new ConnectionConfigError('--password', `no password was given for ${whose}: add --password <password> or set $NATS_PASSWORD`);
+  }
   return { profile, secrets };
 }
 

@@ -6,7 +6,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import { LocalNodeHost, LocalNodeNats } from '../devnode/localNodeHost';
-import { EMULATED_VERSIONS, EmulatedVersion } from '../devnode/nodeConfig';
+import { EMULATED_VERSIONS, EmulatedVersion, localNodeName } from '../devnode/nodeConfig';
 import { loadNatsContext, parseServers } from '../nats/connection';
 import { stopSignal } from './stopSignal';
 
@@ -46,6 +46,10 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
     const context = loadNatsContext(options.context);
     nats = { attach: context.profile, secrets: context.secrets };
   } else if (options.nats) {
+    if (options.user && !process.env.NATS_PASSWORD) {
+      // Said before connecting: the server would only refuse the credentials.
+      throw new Error(`no password was given for --user ${options.user}: set $NATS_PASSWORD`);
+    }
     nats = { attach: { servers: parseServers(options.nats), credsFile: options.creds, nkeySeedFile: options.nkey, user: options.user }, secrets: { password: process.env.NATS_PASSWORD, token: process.env.NATS_TOKEN } };
   } else {
     nats = { start: {} };
@@ -54,7 +58,8 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
   const host = await LocalNodeHost.start({
     stateDir,
     nats,
-    config: { emulate: options.emulate as EmulatedVersion },
+    // "nexfn-<host>": told apart from the editor's local node ("vscode-<host>") in any list of nodes.
+    config: { emulate: options.emulate as EmulatedVersion, nodeName: localNodeName('nexfn') },
     log: (level, text) => io.stderr(`[${new Date().toISOString().slice(11, 23)}] ${level.toUpperCase().padEnd(5)} ${text}\n`),
   });
   const { node } = host;
@@ -62,6 +67,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
     [
       `local Nex node running (emulating Nex ${node.version}); deployed workloads do not survive a restart, as on a real node`,
       `  node id:  ${node.nodeId}`,
+      `  name:     ${node.config.nodeName}`,
       `  xkey:     ${node.identity.publicXKey}`,
       `  NATS:     ${host.natsUrl}${host.server ? ' (a private nats-server, stopped with the node)' : ''}`,
       `  state:    ${stateDir}`,

@@ -3,6 +3,8 @@
  * private nats-server with JetStream that it starts in the node's state folder and stops with the
  * node. The one way the CLI (`nexfn node`) and the editor start a local node.
  */
+import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats } from '../nats/connection';
@@ -13,8 +15,15 @@ import { NodeConfig } from './nodeConfig';
 export type LocalNodeNats =
   /** Attach to a NATS server the user runs (JetStream is needed for deploys and host services). */
   | { attach: ConnectionProfile; secrets?: ConnectionSecrets }
-  /** Start a private nats-server with JetStream; `binary` overrides the search on PATH. */
+  /**
+   * Start a private nats-server with JetStream; `binary` overrides the search on PATH. Without a
+   * `port`, it listens where it listened last time (kept in the state folder) when that port is
+   * free, so a saved connection to it survives a restart.
+   */
   | { start: { binary?: string; port?: number } };
+
+/** The file in the node's state folder that keeps its private nats-server's port. */
+export const NATS_PORT_FILE = 'nats-port.json';
 
 export interface LocalNodeHostOptions {
   stateDir: string;
@@ -39,7 +48,7 @@ export class LocalNodeHost {
     let profile: ConnectionProfile;
     let secrets: ConnectionSecrets = {};
     if ('start' in options.nats) {
-      server = await startNatsServer({ binary: options.nats.start.binary, port: options.nats.start.port, dir: path.join(options.stateDir, 'nats') });
+      server = await startPrivateServer(options.stateDir, options.nats.start, log);
       log('info', `started nats-server ${server.url} (JetStream in ${path.join(server.dir, 'js')}, log ${server.logFile})`);
       profile = { servers: [server.url] };
     } else {
@@ -68,6 +77,59 @@ export class LocalNodeHost {
     await this.nc.close().catch(() => undefined);
     await this.server?.stop();
   }
+}
+
+/**
+ * Starts the node's private nats-server: on the given port, else on the port it had last time when
+ * that one is free, else on a new free port (said in the log). The port it got is kept for next time.
+ */
+async function startPrivateServer(stateDir: string, start: { binary?: string; port?: number }, log: (level: NodeLogLevel, text: string) => void): Promise<NatsServerHandle> {
+  const dir = path.join(stateDir, 'nats');
+  const remembered = start.port === undefined ? readRememberedPort(stateDir) : undefined;
+  let port = start.port ?? remembered;
+  if (remembered !== undefined && !(await isPortFree(remembered))) {
+    log('warn', `port ${remembered}, where the node's nats-server listened last time, is taken by another program: starting it on a new port (connections saved with the old URL need the new one)`);
+    port = undefined;
+  }
+  let server: NatsServerHandle;
+  try {
+    server = await startNatsServer({ binary: start.binary, port, dir });
+  } catch (e) {
+    // Taken between the check and the start: once more on a free port.
+    if (remembered === undefined || port === undefined || (await isPortFree(remembered))) {
+      throw e;
+    }
+    log('warn', `port ${remembered}, where the node's nats-server listened last time, was taken meanwhile: starting it on a new port`);
+    server = await startNatsServer({ binary: start.binary, dir });
+  }
+  if (server.port !== remembered) {
+    rememberPort(stateDir, server.port);
+  }
+  return server;
+}
+
+/** The port kept in the state folder, if any and valid. */
+export function readRememberedPort(stateDir: string): number | undefined {
+  try {
+    const port = (JSON.parse(fs.readFileSync(path.join(stateDir, NATS_PORT_FILE), 'utf8')) as { port?: unknown }).port;
+    return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+  } catch {
+    return undefined; // none yet, or not ours to read: a new port is as good
+  }
+}
+
+function rememberPort(stateDir: string, port: number): void {
+  fs.mkdirSync(stateDir, { recursive: true });
+  fs.writeFileSync(path.join(stateDir, NATS_PORT_FILE), JSON.stringify({ port }, null, 2) + '\n');
+}
+
+/** Whether nothing listens on 127.0.0.1:port (tried by listening there for a moment). */
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
 }
 
 /** Says in the node's log when NATS goes away and comes back. */

@@ -34,7 +34,7 @@ export interface NodeConfig {
 export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConfig {
   return {
     emulate: '0.2.7',
-    nodeName: `local-${os.hostname().replace(/[^a-zA-Z0-9_-]/g, '-').toLowerCase()}`,
+    nodeName: localNodeName('local'),
     nexus: 'nexus',
     workloadTypes: ['v8', 'wasm'],
     denyTriggerSubjects: [],
@@ -46,6 +46,14 @@ export function defaultNodeConfig(overrides: Partial<NodeConfig> = {}): NodeConf
     heartbeatMs: 30000,
     ...overrides,
   };
+}
+
+/**
+ * A `node_name` people can tell apart: who started the node and on which machine, e.g.
+ * "vscode-devbox" for the editor's local node and "nexfn-devbox" for `nexfn node`.
+ */
+export function localNodeName(startedBy: 'vscode' | 'nexfn' | 'local', hostname: string = os.hostname()): string {
+  return `${startedBy}-${hostname.replace(/[^a-zA-Z0-9_-]/g, '-').toLowerCase()}`;
 }
 
 /** The wire protocol of an emulated version. */

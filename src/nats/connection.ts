@@ -96,8 +96,12 @@ export function connectionOptions(profile: ConnectionProfile, secrets: Connectio
     options.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
   }
   if (profile.user) {
+    if (secrets.password === undefined || secrets.password === '') {
+      // Checked here: the server would only say "Authorization Violation", as for a wrong password.
+      throw new ConnectionConfigError('password', `no password was given for the user "${profile.user}": give the password (or leave out the user)`);
+    }
     options.user = profile.user;
-    options.pass = secrets.password ?? '';
+    options.pass = secrets.password;
   }
   if (secrets.token) {
     options.token = secrets.token;
@@ -147,6 +151,22 @@ export async function connectNats(profile: ConnectionProfile, secrets: Connectio
   } catch (e) {
     throw new Error(describeConnectError(e, profile), { cause: e });
   }
+}
+
+/**
+ * Tries a profile as a check before it is saved: connects once (no retries) and closes again.
+ * Undefined when it connected, else what went wrong in describeConnectError's words (or the
+ * ConnectionConfigError naming the field).
+ */
+export async function tryConnection(profile: ConnectionProfile, secrets: ConnectionSecrets = {}, timeoutMs = 5000): Promise<string | undefined> {
+  let nc: NatsConnection;
+  try {
+    nc = await connectNats(profile, secrets, { maxReconnectAttempts: 0, reconnect: false, timeout: timeoutMs, name: 'nex-functions (trying a connection)' });
+  } catch (e) {
+    return (e as Error)?.message ?? String(e);
+  }
+  await nc.close().catch(() => undefined);
+  return undefined;
 }
 
 /** A context of the `nats` CLI: its name, its file, whether it is the selected one, and what it holds. */

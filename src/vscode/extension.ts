@@ -54,6 +54,8 @@ export interface NexTestApi {
     status(): string;
     nodeId(): string | undefined;
     natsUrl(): string | undefined;
+    /** What the `nex.localNode.running` context key (menus, the Deployed view's welcome) was last set to. */
+    runningContext(): boolean | undefined;
   };
   connections: {
     /** The connection status bar text, e.g. "$(plug) Nex: local node". */
@@ -150,6 +152,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       status: () => ext.localNode.statusText,
       nodeId: () => ext.localNode.host?.node.nodeId,
       natsUrl: () => ext.localNode.host?.natsUrl,
+      runningContext: () => ext.localNode.runningContextKey,
     },
     connections: {
       status: () => ext.connections.statusText,

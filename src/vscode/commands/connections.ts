@@ -1,8 +1,8 @@
 /** Nex: Connect…, Disconnect, Add Connection…, Edit Connection, Remove Connection. */
 import { namespaceProblem } from '../../core/subject';
-import { listNatsContexts, parseServers } from '../../nats/connection';
+import { ConnectionSecrets, listNatsContexts, parseServers, tryConnection } from '../../nats/connection';
 import { ConnectionTarget, NexConnection } from '../connections/connectionManager';
-import { AuthKind, readSecrets, removeConnection, SavedConnection, saveConnection, savedConnections, storeSecrets } from '../connections/savedConnections';
+import { AuthKind, profileOf, readSecrets, removeConnection, SavedConnection, saveConnection, savedConnections, storeSecrets } from '../connections/savedConnections';
 import type { NexExtension } from '../nexExtension';
 import { requireTrust } from './functionPick';
 
@@ -48,13 +48,98 @@ export function disconnectCommand(ext: NexExtension): void {
   ext.connections.disconnect();
 }
 
-/** Asks for a connection's fields (secrets apart) and saves it; `existing` pre-fills an edit. */
+/** What Save Anyway and Edit Again are called when a connection did not connect. */
+export const SAVE_ANYWAY = 'Save Anyway';
+export const EDIT_AGAIN = 'Edit Again';
+
+/**
+ * Asks for a connection's fields (secrets apart), tries it, and saves it; `existing` pre-fills an
+ * edit. When the try fails, the server's words are shown with Save Anyway and Edit Again (asked
+ * again, pre-filled with what was typed); dismissing saves nothing. When the connection edited is
+ * the current one, it reconnects with what was saved.
+ */
 export async function addConnectionCommand(ext: NexExtension, existing?: SavedConnection): Promise<SavedConnection | undefined> {
+  let prefill = existing;
+  for (;;) {
+    const draft = await askConnection(ext, existing, prefill);
+    if (!draft) {
+      return undefined;
+    }
+    const { connection } = draft;
+    const secrets = await secretsToKeep(ext, draft, existing);
+    const problem = await tryDraft(connection, secrets);
+    if (problem !== undefined) {
+      ext.log.warn(`the connection ${connection.name} did not connect: ${problem}`);
+      const choice = await ext.ui.warn(`Nex: the connection ${connection.name} did not connect: ${problem}`, SAVE_ANYWAY, EDIT_AGAIN);
+      if (choice === EDIT_AGAIN) {
+        prefill = connection;
+        continue;
+      }
+      if (choice !== SAVE_ANYWAY) {
+        return undefined;
+      }
+    }
+    await saveConnection(connection, existing?.name);
+    if (existing && existing.name !== connection.name) {
+      await storeSecrets(ext.context.secrets, existing.name, {});
+    }
+    await storeSecrets(ext.context.secrets, connection.name, secrets);
+    ext.log.info(`saved the connection ${connection.name} (${connection.servers}, ${connection.auth})${problem === undefined ? ', tried: it connects' : ', though it did not connect'}`);
+    await reconnectIfCurrent(ext, existing, connection);
+    return connection;
+  }
+}
+
+/** A connection as typed in, and the secrets typed with it. */
+interface ConnectionDraft {
+  connection: SavedConnection;
+  typed: { password?: string; token?: string };
+}
+
+/** The secrets a draft is saved with: what was typed, else (same authentication) what the edited connection had. */
+async function secretsToKeep(ext: NexExtension, draft: ConnectionDraft, existing: SavedConnection | undefined): Promise<ConnectionSecrets> {
+  const { auth } = draft.connection;
+  if (auth === 'userPassword') {
+    return { password: draft.typed.password };
+  }
+  if (auth === 'token') {
+    return { token: draft.typed.token };
+  }
+  return existing && auth === existing.auth ? readSecrets(ext.context.secrets, existing.name) : {};
+}
+
+/** Why a draft does not connect (a field that cannot be used, or the server's words), or undefined when it does. */
+async function tryDraft(connection: SavedConnection, secrets: ConnectionSecrets): Promise<string | undefined> {
+  let profile;
+  try {
+    profile = profileOf(connection);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return tryConnection(profile, secrets);
+}
+
+/** Connects again when the connection just edited is the current one (connected, or offline after failing). */
+async function reconnectIfCurrent(ext: NexExtension, existing: SavedConnection | undefined, saved: SavedConnection): Promise<void> {
+  const current = ext.connections.target;
+  if (!existing || current?.kind !== 'saved' || current.name !== existing.name) {
+    return;
+  }
+  ext.log.info(`reconnecting to ${saved.name} with the edited settings`);
+  try {
+    await ext.connections.connect({ kind: 'saved', name: saved.name });
+  } catch (e) {
+    void ext.ui.error(`Nex: ${saved.name} did not reconnect: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+/** Asks for a connection's fields; `existing` is the connection edited (its name may stay), `prefill` what the prompts start with. */
+async function askConnection(ext: NexExtension, existing: SavedConnection | undefined, prefill: SavedConnection | undefined): Promise<ConnectionDraft | undefined> {
   const { ui } = ext;
   const taken = new Set(savedConnections().map((c) => c.name).filter((n) => n !== existing?.name));
   const name = await ui.input({
     title: 'Nex connection (1/4): name',
-    value: existing?.name ?? '',
+    value: prefill?.name ?? '',
     validate: (v) => (v.trim() === '' ? 'give the connection a name' : taken.has(v.trim()) ? 'another connection has this name' : undefined),
   });
   if (name === undefined) {
@@ -63,7 +148,7 @@ export async function addConnectionCommand(ext: NexExtension, existing?: SavedCo
   const servers = await ui.input({
     title: 'Nex connection (2/4): servers',
     prompt: 'NATS server URLs, comma separated',
-    value: existing?.servers ?? 'nats://127.0.0.1:4222',
+    value: prefill?.servers ?? 'nats://127.0.0.1:4222',
     validate: (v) => {
       try {
         parseServers(v);
@@ -93,13 +178,13 @@ export async function addConnectionCommand(ext: NexExtension, existing?: SavedCo
   const secrets: { password?: string; token?: string } = {};
   if (auth === 'creds' || auth === 'nkey') {
     const field = auth === 'creds' ? 'credsFile' : 'nkeySeedFile';
-    const file = await ui.input({ title: `Nex connection: ${auth === 'creds' ? 'creds' : 'nkey seed'} file`, prompt: 'The path of the file (it stays where it is; only its path is saved)', value: existing?.[field] ?? '' });
+    const file = await ui.input({ title: `Nex connection: ${auth === 'creds' ? 'creds' : 'nkey seed'} file`, prompt: 'The path of the file (it stays where it is; only its path is saved)', value: prefill?.[field] ?? '' });
     if (!file) {
       return undefined;
     }
     connection[field] = file;
   } else if (auth === 'userPassword') {
-    const user = await ui.input({ title: 'Nex connection: user', value: existing?.user ?? '' });
+    const user = await ui.input({ title: 'Nex connection: user', value: prefill?.user ?? '' });
     if (!user) {
       return undefined;
     }
@@ -118,21 +203,14 @@ export async function addConnectionCommand(ext: NexExtension, existing?: SavedCo
   }
   const namespace = await ui.input({
     title: 'Nex connection (4/4): Nex namespace',
-    value: existing?.namespace ?? 'default',
+    value: prefill?.namespace ?? 'default',
     validate: namespaceProblem,
   });
   if (namespace === undefined) {
     return undefined;
   }
   connection.namespace = namespace;
-  await saveConnection(connection, existing?.name);
-  if (existing && existing.name !== connection.name) {
-    await storeSecrets(ext.context.secrets, existing.name, {});
-  }
-  const kept = existing ? await readSecrets(ext.context.secrets, existing.name) : {};
-  await storeSecrets(ext.context.secrets, connection.name, auth === 'userPassword' ? { password: secrets.password } : auth === 'token' ? { token: secrets.token } : auth === existing?.auth ? kept : {});
-  ext.log.info(`saved the connection ${connection.name} (${connection.servers}, ${auth})`);
-  return connection;
+  return { connection, typed: secrets };
 }
 
 async function pickSaved(ext: NexExtension, title: string, name?: string): Promise<SavedConnection | undefined> {

@@ -12,7 +12,11 @@ export interface StartedLocalNode {
   natsUrl: string;
 }
 
-/** Starts the local node, or says where the running one is; nothing starts in an untrusted workspace. */
+/**
+ * Starts the local node, or says where the running one is; nothing starts in an untrusted
+ * workspace. With no other connection active (none, or one that failed), it connects to the node,
+ * so the status bar and the Deployed view show it at once.
+ */
 export async function startLocalNodeCommand(ext: NexExtension): Promise<StartedLocalNode | undefined> {
   // The node runs functions deployed from this workspace: the same rule as running one.
   if (!(await requireTrust(ext))) {
@@ -22,6 +26,14 @@ export async function startLocalNodeCommand(ext: NexExtension): Promise<StartedL
   const host = await ext.localNode.start();
   if (running === host) {
     void ext.ui.info(`The local Nex node ${host.node.nodeId} is already running on ${host.natsUrl}.`);
+  }
+  if (!ext.connections.connection && ext.connections.state !== 'connecting') {
+    try {
+      await ext.connections.connect({ kind: 'local' });
+    } catch (e) {
+      // The node runs: say why the editor is not connected to it, without failing the start.
+      void ext.ui.warn(`Nex: the local node runs on ${host.natsUrl}, but the editor did not connect to it: ${(e as Error)?.message ?? String(e)}`);
+    }
   }
   return { nodeId: host.node.nodeId, natsUrl: host.natsUrl };
 }

@@ -51,6 +51,8 @@ export class ConnectionManager extends DisposableObject {
   private stateValue: ConnectionState = 'disconnected';
   private reason = '';
   private attempt = 0;
+  /** What was connected to last, or asked for: kept while connecting and offline. */
+  private attempted?: ConnectionTarget;
 
   constructor(private readonly deps: ConnectionManagerDeps) {
     super();
@@ -69,6 +71,14 @@ export class ConnectionManager extends DisposableObject {
 
   get statusText(): string {
     return this.statusBar.text;
+  }
+
+  /**
+   * What the connection is to: the live one, or the one being connected or that failed (offline);
+   * undefined once disconnected.
+   */
+  get target(): ConnectionTarget | undefined {
+    return this.live?.target ?? (this.stateValue === 'disconnected' ? undefined : this.attempted);
   }
 
   /** The target connected last (to offer it again). */
@@ -164,6 +174,9 @@ export class ConnectionManager extends DisposableObject {
   }
 
   private setState(state: ConnectionState, reason = '', target?: ConnectionTarget): void {
+    if (target) {
+      this.attempted = target;
+    }
     this.stateValue = state;
     this.reason = reason;
     this.render(target);

@@ -7,10 +7,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { LogOutputChannel, StatusBarAlignment, StatusBarItem, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, LogOutputChannel, StatusBarAlignment, StatusBarItem, window as Window, workspace as Workspace } from 'vscode';
 import { LocalNodeHost, LocalNodeHostOptions, LocalNodeNats } from '../../devnode/localNodeHost';
 import { NodeLogLevel } from '../../devnode/localNode';
-import { EMULATED_VERSIONS } from '../../devnode/nodeConfig';
+import { EMULATED_VERSIONS, localNodeName } from '../../devnode/nodeConfig';
 import { parseServers } from '../../nats/connection';
 import { Config, LocalNodeSettings } from '../config';
 import { DisposableObject } from '../lifecycle';
@@ -18,6 +18,8 @@ import { UserInterface } from '../ui';
 
 export const LOCAL_NODE_LOG_NAME = 'Nex Local Node';
 const SHOW_LOCAL_NODE_LOG = 'nex.showLocalNodeLog';
+/** The context key menus use to offer Start Local Node only while it is stopped, and Stop only while it runs or starts. */
+export const LOCAL_NODE_RUNNING_CONTEXT = 'nex.localNode.running';
 
 export interface LocalNodeControllerDeps {
   /** Where the node keeps its identity, artifacts and private NATS data. */
@@ -40,6 +42,8 @@ export class LocalNodeController extends DisposableObject {
   private pendingStart?: Promise<LocalNodeHost>;
   private stopListening?: () => void;
   private disposed = false;
+  /** The value last given to the `nex.localNode.running` context key. */
+  private runningContext?: boolean;
 
   constructor(private readonly deps: LocalNodeControllerDeps) {
     super();
@@ -63,6 +67,11 @@ export class LocalNodeController extends DisposableObject {
   /** True while a start is asked for and not done. */
   get isStarting(): boolean {
     return this.pendingStart !== undefined;
+  }
+
+  /** What the `nex.localNode.running` context key was last set to (for the test API). */
+  get runningContextKey(): boolean | undefined {
+    return this.runningContext;
   }
 
   /** What the status bar says (for the test API). */
@@ -130,7 +139,8 @@ export class LocalNodeController extends DisposableObject {
       const options: LocalNodeHostOptions = {
         stateDir: this.deps.stateDir,
         nats: natsOf(settings),
-        config: { emulate: checkedEmulate(settings) },
+        // "vscode-<host>": told apart from a `nexfn node` ("nexfn-<host>") in any list of nodes.
+        config: { emulate: checkedEmulate(settings), nodeName: localNodeName('vscode') },
         log: (level, text) => this.write(level, text),
       };
       this.write('info', `starting the local Nex node (emulating ${settings.emulate}) in ${this.deps.stateDir}, ${'start' in options.nats ? 'on a private nats-server' : `attached to ${settings.natsUrl}`}`);
@@ -232,6 +242,11 @@ export class LocalNodeController extends DisposableObject {
     }
     bar.command = state.kind === 'stopped' ? 'nex.startLocalNode' : SHOW_LOCAL_NODE_LOG;
     bar.show();
+    const running = state.kind === 'running' || state.kind === 'starting';
+    if (running !== this.runningContext) {
+      this.runningContext = running;
+      void Commands.executeCommand('setContext', LOCAL_NODE_RUNNING_CONTEXT, running);
+    }
   }
 }
 
