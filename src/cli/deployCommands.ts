@@ -9,11 +9,13 @@ import * as path from 'path';
 import { Command, Option } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { utf8 } from '../core/bytes';
-import { functionDirFor, loadValidFunction, MANIFEST_FILE, type ValidFunction } from '../core/manifest';
+import { entryPath, functionDirFor, loadValidFunction, MANIFEST_FILE, type ValidFunction } from '../core/manifest';
 import { ProblemError } from '../core/problems';
 import { deployFunction, previewDeploy, type DeployOptions } from '../deploy/deployFunction';
 import { checkCaseFile, findWorkloads, recordSubject, stopWorkloads, triggerFunction, watchEvents, watchLogs, writeRecordedCases, type NexEvent, type WorkloadLogLine } from '../deploy/deployedOps';
+import { locateRefusal, NodeRefusal } from '../deploy/nodeReplies';
 import { defaultKeysDir, loadPublisherKeys, type PublisherKeys } from '../deploy/publisherKeys';
+import { FunctionRunner } from '../executor/functionRunner';
 import type { ConnectionProfile } from '../nats/connection';
 import { NexControlClient } from '../nex/controlClient';
 import type { NexProtocolVersion } from '../nex/controlTypes';
@@ -70,6 +72,24 @@ interface DeployFlags extends ConnectionFlags, KeyFlags {
   dryRun?: boolean;
 }
 
+/**
+ * A node's refusal of the function's own file, with where it points (the syntax error's line,
+ * found by compiling the source here; the file for a size refusal), relative to the working
+ * folder; any other error as it is.
+ */
+async function pointAtSource(e: unknown, fn: ValidFunction): Promise<never> {
+  if (!(e instanceof NodeRefusal)) {
+    throw e;
+  }
+  const runner = new FunctionRunner();
+  try {
+    const location = await locateRefusal(e.nodeMessage, { type: fn.manifest.type, file: entryPath(fn), compat: fn.manifest.compat }, runner);
+    throw e.at(location, process.cwd());
+  } finally {
+    runner.dispose();
+  }
+}
+
 async function deployCommand(target: string, flags: DeployFlags, io: CliIo): Promise<number> {
   const fn = loadDeployable(target);
   return withNats(flags, async (nc, profile) => {
@@ -90,7 +110,7 @@ async function deployCommand(target: string, flags: DeployFlags, io: CliIo): Pro
       io.stderr('dry run: nothing was uploaded, stopped or deployed\n');
       return 0;
     }
-    const result = await deployFunction(nc, fn, options);
+    const result = await deployFunction(nc, fn, options).catch((e: unknown) => pointAtSource(e, fn));
     const replaced = result.replaced.length > 0 ? `, replacing ${result.replaced.join(', ')}` : '';
     io.stdout(`deployed ${result.name} to node ${result.node.nodeId} (Nex ${result.version}) in the namespace ${result.namespace} as workload ${result.workloadId}${replaced}\n`);
     return 0;

@@ -3,6 +3,11 @@
  * and its refusals, kept verbatim and followed by a hint for the common ones (reference §1.8, §11,
  * §9). The node's own text always comes first, so it can be searched for as the node wrote it.
  */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { CompatProfile } from '../core/compat';
+import { checkJsSource, type SourceProblem } from '../executor/sourceCheck';
+import type { FunctionRunner } from '../executor/functionRunner';
 import { NodeError } from '../nex/controlApi';
 import type { NexProtocolVersion } from '../nex/controlTypes';
 
@@ -79,7 +84,27 @@ const HINTS: HintRule[] = [
   },
 ];
 
-/** A node refused a request: `message` is its text verbatim, then the hint on its own line. */
+/** Where in the function a refusal points: its file, and the line when it is known. */
+export interface RefusalLocation {
+  /** The file the node refused (the JavaScript source, the wasm module), absolute. */
+  file: string;
+  /** 1-based; undefined when the refusal concerns the whole file (e.g. its size). */
+  line?: number;
+  /** 1-based, when known. */
+  column?: number;
+}
+
+/**
+ * `file:line:column` (or `file:line`, or `file`), the file relative to `base` when it is inside
+ * it, as terminals and editors make a link of it.
+ */
+export function formatLocation(location: RefusalLocation, base?: string): string {
+  const rel = base ? path.relative(base, location.file) : '';
+  const file = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : location.file;
+  return `${file}${location.line !== undefined ? `:${location.line}${location.column !== undefined ? `:${location.column}` : ''}` : ''}`;
+}
+
+/** A node refused a request: `message` is its text verbatim, then where (when known) and the hint, each on its own line. */
 export class NodeRefusal extends Error {
   override name = 'NodeRefusal';
   constructor(
@@ -87,9 +112,79 @@ export class NodeRefusal extends Error {
     readonly nodeMessage: string,
     readonly nodeId: string,
     readonly hint: string | undefined,
+    /** Where in the function the refusal points (a syntax error's line, a source too large), when it concerns the source. */
+    readonly location?: RefusalLocation,
+    /** The folder the location is shown relative to in `message`. */
+    locationBase?: string,
   ) {
-    super(hint ? `${nodeMessage}\nhint: ${hint}` : nodeMessage);
+    super([nodeMessage, ...(location ? [`  at ${formatLocation(location, locationBase)}`] : []), ...(hint ? [`hint: ${hint}`] : [])].join('\n'));
   }
+
+  /** The same refusal, pointing at `location` (shown relative to `base` in the message). */
+  at(location: RefusalLocation | undefined, base?: string): NodeRefusal {
+    return location ? new NodeRefusal(this.nodeMessage, this.nodeId, this.hint, location, base) : this;
+  }
+}
+
+/** What a refusal says about the function's own file: a JavaScript syntax error, a source over the size limit, a wasm module that does not compile. */
+export type SourceRefusalKind = 'syntax' | 'size' | 'module';
+
+/** Whether a node's refusal text is about the function's file, and how (reference §1.8 step 14, §11 steps 16-17). */
+export function sourceRefusalKind(nodeMessage: string): SourceRefusalKind | undefined {
+  if (/Failed to validate workload: failed to compile source for execution:/.test(nodeMessage)) {
+    return 'syntax';
+  }
+  if (/Failed to validate workload: source file \(\d+ bytes\) exceeds maximum of \d+ bytes/.test(nodeMessage)) {
+    return 'size';
+  }
+  if (/Failed to validate workload: failed to compile module:/.test(nodeMessage)) {
+    return 'module';
+  }
+  return undefined;
+}
+
+/**
+ * Where a refusal of `file` points, given what compiling the same source here found (`problems`,
+ * from checkJsSource): a syntax refusal points at the line of the local syntax error (the node
+ * names none), else at the file; a size or wasm refusal points at the file. Undefined for a
+ * refusal that is not about the file.
+ */
+export function refusalLocation(nodeMessage: string, file: string, problems: readonly SourceProblem[] = []): RefusalLocation | undefined {
+  const kind = sourceRefusalKind(nodeMessage);
+  if (!kind) {
+    return undefined;
+  }
+  const syntax = kind === 'syntax' ? problems.find((p) => p.code === 'syntax' || p.code === 'module-syntax') : undefined;
+  return syntax ? { file, line: syntax.line, column: syntax.column } : { file };
+}
+
+/** The function a refusal may point into. */
+export interface RefusedFunction {
+  type: 'v8' | 'wasm';
+  /** The file that was uploaded: the JavaScript source or the wasm module. */
+  file: string;
+  compat?: CompatProfile;
+}
+
+/**
+ * Where a node's refusal of `fn` points (see refusalLocation): for a syntax refusal the source is
+ * compiled here, with the same check as the editor's (checkJsSource, whose top level runs in the
+ * runner's worker: only for code the user deploys anyway), to find the line the node does not name.
+ */
+export async function locateRefusal(nodeMessage: string, fn: RefusedFunction, runner: FunctionRunner): Promise<RefusalLocation | undefined> {
+  const kind = sourceRefusalKind(nodeMessage);
+  if (!kind) {
+    return undefined;
+  }
+  let problems: SourceProblem[] = [];
+  if (kind === 'syntax' && fn.type === 'v8') {
+    try {
+      problems = await checkJsSource(runner, fs.readFileSync(fn.file, 'utf8'), fn.file, fn.compat);
+    } catch {
+      // The file went away or the check failed: point at the file.
+    }
+  }
+  return refusalLocation(nodeMessage, fn.file, problems);
 }
 
 /** The hint for a node's refusal text, when it is a common one. */

@@ -37,6 +37,40 @@ export function caseSummary(results: readonly CaseResult[]): { passed: number; f
   return { passed, failed, text: `${passed} passed, ${failed} failed` };
 }
 
+/** What the question before a deploy says about the cases that failed, and the case to show. */
+export interface FailedCasesBeforeDeploy {
+  /** "0 passed, 2 failed: "greets by name" failed: <why> (and 1 more)". */
+  text: string;
+  /** The first failed case, for Show Case; undefined when none failed. */
+  first?: CaseResult;
+}
+
+/** A case's failure in one short line: its first reason, with what was expected and what came when it compared them. */
+function failureLine(r: CaseResult, max: number): string {
+  const oneLine = (t: string, n: number) => {
+    const flat = t.replace(/\s*\n\s*/g, ' ');
+    return flat.length > n ? `${flat.slice(0, n - 1)}…` : flat;
+  };
+  const why = r.failures[0] ?? 'it failed';
+  const compared = r.expected !== undefined ? `: expected ${oneLine(r.expected, 60)}, got ${oneLine(r.actual ?? '', 60)}` : '';
+  return oneLine(`${why}${compared}`, max);
+}
+
+/**
+ * The trigger cases run before a deploy, for its question when some failed: the counts, the first
+ * failed case's name and why it failed (one line, at most about 200 characters), and how many more
+ * failed. Pure: the editor adds the question and the buttons.
+ */
+export function failedCasesBeforeDeploy(results: readonly CaseResult[]): FailedCasesBeforeDeploy {
+  const { failed, text } = caseSummary(results);
+  const first = results.find((r) => r.status === 'failed');
+  if (!first) {
+    return { text };
+  }
+  const more = failed - 1;
+  return { text: `${text}: "${first.case.name}" failed: ${failureLine(first, 200)}${more > 0 ? ` (and ${more} more)` : ''}`, first };
+}
+
 /** Counts of a function's (or a trigger file's) cases and their last results. */
 export interface CaseCounts {
   cases: number;

@@ -6,21 +6,24 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { commands as Commands, env as Env, LogOutputChannel, ProgressLocation, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, DiagnosticCollection, env as Env, languages as Languages, LogOutputChannel, ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
-import { ValidFunction } from '../../core/manifest';
+import { entryPath, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchEvents, watchLogs } from '../../deploy/deployedOps';
+import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/nodeReplies';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';
 import { formatMs, renderReply } from '../../run/runReport';
-import { caseSummary } from '../../triggers/caseReport';
+import { failedCasesBeforeDeploy } from '../../triggers/caseReport';
 import { caseId, loadTriggerFiles } from '../../triggers/triggerCases';
 import { NexConnection } from '../connections/connectionManager';
 import { currentConnection } from '../connections/currentConnection';
+import { diagnostic } from '../diagnostics';
 import type { NexExtension } from '../nexExtension';
+import { openAt } from '../runReporter';
 import { FunctionNode } from '../views/functionsView';
 import { pickFunction, requireTrust } from './functionPick';
 
@@ -92,18 +95,29 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
     return undefined;
   }
   const conn = await connection(ext);
-  const result = await withCancellableProgress(`Deploying ${fn.manifest.name}`, (report, signal) =>
-    deployFunction(conn.nc, fn, {
-      ...sharedDeployOptions(ext, conn, fn),
-      nodeId: scripted.nodeId,
-      keys: publisher,
-      signal,
-      onProgress: (p) => {
-        report(p.message);
-        ext.log.info(`deploy ${fn.manifest.name}: ${p.message}`);
-      },
-    }),
-  );
+  const diagnostics = deployDiagnostics(ext);
+  diagnostics.delete(Uri.file(entryPath(fn)));
+  let result: DeployResult;
+  try {
+    result = await withCancellableProgress(`Deploying ${fn.manifest.name}`, (report, signal) =>
+      deployFunction(conn.nc, fn, {
+        ...sharedDeployOptions(ext, conn, fn),
+        nodeId: scripted.nodeId,
+        keys: publisher,
+        signal,
+        onProgress: (p) => {
+          report(p.message);
+          ext.log.info(`deploy ${fn.manifest.name}: ${p.message}`);
+        },
+      }),
+    );
+  } catch (e) {
+    if (e instanceof NodeRefusal && sourceRefusalKind(e.nodeMessage)) {
+      await reportSourceRefusal(ext, fn, e);
+      return undefined;
+    }
+    throw e;
+  }
   const where = `${result.node.nodeName ?? result.node.nodeId.slice(0, 8)} (Nex ${result.version})`;
   ext.log.info(`deployed ${result.name} as ${result.workloadId} on ${result.node.nodeId} in ${result.namespace}${result.replaced.length ? `, replacing ${result.replaced.join(', ')}` : ''}`);
   ext.reporter.showStatusMessage(`$(cloud-upload) Nex: ${result.name} deployed on ${where}`);
@@ -137,7 +151,51 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
   return preview;
 }
 
-/** Runs the function's trigger cases first (nex.deploy.runCasesFirst); a failing case asks before deploying. */
+/** The diagnostics of deploy refusals (per extension), cleared on the next deploy and when the file is saved (the source check takes over). */
+const deployDiagnosticsOf = new WeakMap<NexExtension, DiagnosticCollection>();
+
+function deployDiagnostics(ext: NexExtension): DiagnosticCollection {
+  let collection = deployDiagnosticsOf.get(ext);
+  if (!collection) {
+    const created = Languages.createDiagnosticCollection('nex-deploy');
+    collection = created;
+    deployDiagnosticsOf.set(ext, created);
+    ext.extensionScope.add(created);
+    ext.extensionScope.add(Workspace.onDidSaveTextDocument((doc) => created.delete(doc.uri)));
+  }
+  return collection;
+}
+
+/**
+ * A node refused the function's own file (a syntax error, a source too large): the node's text
+ * verbatim, with where it points (the line, found by compiling the source here), as a diagnostic
+ * on that line and as an error message with Go to Error.
+ */
+async function reportSourceRefusal(ext: NexExtension, fn: ValidFunction, e: NodeRefusal): Promise<void> {
+  const location = await locateRefusal(e.nodeMessage, { type: fn.manifest.type, file: entryPath(fn), compat: fn.manifest.compat }, ext.runner);
+  const refusal = e.at(location, fn.dir);
+  ext.log.error(`deploy ${fn.manifest.name}: node ${e.nodeId} refused it: ${refusal.message}`);
+  const node = e.nodeId.slice(0, 8);
+  if (location) {
+    deployDiagnostics(ext).set(Uri.file(location.file), [
+      diagnostic({ line: location.line, column: location.column, message: `Deploy refused by node ${node}: ${e.nodeMessage}${e.hint ? ` (${e.hint})` : ''}`, source: 'nex deploy', code: sourceRefusalKind(e.nodeMessage), toLineEnd: true }),
+    ]);
+  }
+  const where = location ? ` (${path.basename(location.file)}${location.line !== undefined ? `:${location.line}` : ''})` : '';
+  const actions = location ? ['Go to Error', 'Show Output'] : ['Show Output'];
+  void ext.ui.error(`Nex: ${fn.manifest.name}: ${e.nodeMessage}${where}${e.hint ? `. ${e.hint}` : ''}`, ...actions).then(async (choice) => {
+    if (choice === 'Go to Error' && location) {
+      await openAt(location.file, location.line, location.column);
+    } else if (choice === 'Show Output') {
+      ext.log.show();
+    }
+  });
+}
+
+/**
+ * Runs the function's trigger cases first (nex.deploy.runCasesFirst); a failing case asks before
+ * deploying, naming the first failed case and why, with Show Case (opens it at its line; no deploy).
+ */
 async function casesAllowDeploy(ext: NexExtension, fn: ValidFunction): Promise<boolean> {
   const ids = loadTriggerFiles(fn).flatMap((f) => f.cases.map(caseId));
   if (ids.length === 0) {
@@ -145,11 +203,15 @@ async function casesAllowDeploy(ext: NexExtension, fn: ValidFunction): Promise<b
   }
   ext.triggerTests.rebuild();
   const summary = await ext.triggerTests.runCases(ids);
-  const { failed, text } = caseSummary(summary.results);
-  if (failed === 0) {
+  const { text, first } = failedCasesBeforeDeploy(summary.results);
+  if (!first) {
     return true;
   }
-  const choice = await ext.ui.warn(`${fn.manifest.name}: its trigger cases ran before the deploy: ${text}. Deploy anyway?`, 'Deploy Anyway');
+  const choice = await ext.ui.warn(`${fn.manifest.name}: its trigger cases ran before the deploy: ${text}. Deploy anyway?`, 'Deploy Anyway', 'Show Case', 'Cancel');
+  if (choice === 'Show Case') {
+    ext.log.info(`deploy ${fn.manifest.name}: not deployed; showing the failed case "${first.case.name}" (${path.basename(first.case.file)}:${first.case.line})`);
+    await openAt(first.case.file, first.case.line);
+  }
   return choice === 'Deploy Anyway';
 }
 
