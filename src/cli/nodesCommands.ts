@@ -9,9 +9,10 @@ import { Command } from 'commander';
 import { positiveInt } from './numberOptions';
 import { plural } from '../core/bytes';
 import { isValid, loadFunction, type ValidFunction } from '../core/manifest';
-import { concreteSubjectProblem } from '../core/subject';
-import { namespaceProblem } from '../core/subject';
-import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, type NodeView, type TriggerResolver } from '../explorer/deployedModel';
+import { concreteSubjectProblem, inNamespace, namespaceProblem } from '../core/subject';
+import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, type NodeView } from '../explorer/deployedModel';
+import { triggerDrift, triggerDriftText } from '../explorer/deployDrift';
+import { formatUptime } from '../nex/uptime';
 import { type Handler, whichHandles } from '../explorer/subjectRouting';
 import { controlSubjects } from '../nex/controlApi';
 import { DISCOVERY_WINDOW_MS } from '../nex/controlClient';
@@ -32,14 +33,17 @@ function noNodeAnswered(waitMs: number): string {
   return `no Nex node answered on ${controlSubjects.pingAll()} within ${waitMs} ms: is a node running (nexfn node starts a local one) and attached to this NATS server and account? A slow link may need a longer --wait`;
 }
 
-/** Reads the nodes and their workloads once (PING, then INFO of each), with the flags' connection; the connection is closed after. */
-async function readNodes(flags: NodesFlags, triggersFor?: TriggerResolver): Promise<DeployedSnapshot> {
-  const problem = namespaceProblem(flags.namespace);
+/**
+ * Reads the nodes and their workloads once (PING, then INFO of each in the flags' namespace and in
+ * `namespaces`), with the flags' connection; the connection is closed after.
+ */
+async function readNodes(flags: NodesFlags, namespaces: readonly string[] = []): Promise<DeployedSnapshot> {
+  const problem = flags.namespace === undefined ? undefined : namespaceProblem(flags.namespace);
   if (problem) {
     throw new CommandLineError(`--namespace: ${problem}`);
   }
   const { nc, profile } = await connectFromFlags(flags);
-  const model = new DeployedModel({ nc, namespace: flags.namespace, inboxPrefix: profile.inboxPrefix, discoveryWindowMs: flags.wait, triggersFor });
+  const model = new DeployedModel({ nc, namespace: flags.namespace, namespaces, inboxPrefix: profile.inboxPrefix, discoveryWindowMs: flags.wait, jsDomain: flags.jsdomain });
   try {
     return await model.refresh();
   } finally {
@@ -59,21 +63,27 @@ function nodeState(node: NodeView): string {
   return [node.state, node.lameDuck ? 'lame duck' : undefined].filter(Boolean).join(', ');
 }
 
-/** The nodes table, then the namespace's workloads, then what is wrong with single nodes. */
+/** How long something has been up, from when it started (now), else as its node last said. */
+export function uptimeNow(startedAt: string | undefined, reported: string, now = Date.now()): string {
+  return startedAt ? formatUptime(now - Date.parse(startedAt)) : reported;
+}
+
+/** The nodes table, then the workloads of the namespaces read, then what is wrong with single nodes. */
 function formatNodes(snapshot: DeployedSnapshot): string {
   const label = (node: NodeView) => node.name ?? node.id.slice(0, 12);
   let text = table([
     ['NODE', 'ID', 'VERSION', 'UPTIME', 'RUNNING', 'TYPES', 'STATE'],
-    ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', n.uptime || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
+    ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', uptimeNow(n.startedAt, n.uptime) || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
   ]);
   const workloads = snapshot.nodes.flatMap((n) => n.workloads.map((w) => ({ w, node: label(n) })));
+  const where = snapshot.namespaces.length > 1 ? `the namespaces ${snapshot.namespaces.join(', ')}` : `the namespace ${snapshot.namespace}`;
   if (workloads.length === 0) {
-    text += `\nno workloads in the namespace ${snapshot.namespace}\n`;
+    text += `\nno workloads in ${where}\n`;
   } else {
-    text += `\nworkloads in the namespace ${snapshot.namespace}:\n`;
+    text += `\nworkloads in ${where}:\n`;
     text += table([
-      ['WORKLOAD', 'ID', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],
-      ...workloads.map(({ w, node }) => [w.name, w.id, w.type, node, w.uptime || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? `${w.triggers.subjects.join(', ')} (${w.triggers.source})` : 'unknown (not in INFO)']),
+      ['WORKLOAD', 'ID', 'NAMESPACE', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],
+      ...workloads.map(({ w, node }) => [w.name, w.id, w.namespace, w.type, node, uptimeNow(w.startedAt, w.uptime) || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? w.triggers.join(', ') : 'unknown (no deploy record)']),
     ]);
   }
   for (const n of snapshot.nodes) {
@@ -109,12 +119,9 @@ function connectionGiven(flags: ConnectionFlags): boolean {
   return [flags.server, flags.context, flags.creds, flags.nkey, flags.user, flags.password, flags.token, flags.tlscert, flags.tlskey, flags.tlsca, flags.jsdomain].some((v) => v !== undefined);
 }
 
-/** Deployed workloads' triggers from the local manifest of the same name (INFO does not carry them). */
-function manifestTriggers(local: readonly ValidFunction[]): TriggerResolver {
-  return (name) => {
-    const fn = local.find((f) => f.manifest.name === name);
-    return fn?.manifest.triggers ? { subjects: fn.manifest.triggers, source: 'manifest' } : undefined;
-  };
+/** The namespaces the functions deploy to (their manifests' deploy.namespace, else "default"). */
+function manifestNamespaces(local: readonly ValidFunction[]): string[] {
+  return [...new Set(local.map((f) => f.manifest.deploy?.namespace ?? 'default'))];
 }
 
 /** The function folders under the paths, loaded; a missing path is a command-line mistake. */
@@ -141,7 +148,7 @@ async function whichCommand(subject: string, paths: string[], flags: NodesFlags,
   if (withProblems > 0) {
     io.stderr(`${plural(withProblems, 'function')} with problems left out (nexfn validate lists them)\n`);
   }
-  const snapshot = connectionGiven(flags) ? await readNodes(flags, manifestTriggers(local)) : undefined;
+  const snapshot = connectionGiven(flags) ? await readNodes(flags, manifestNamespaces(local)) : undefined;
   const found = whichHandles(subject, snapshot ? deployedFunctions(snapshot) : [], local);
 
   if (found.local.length > 0) {
@@ -152,26 +159,38 @@ async function whichCommand(subject: string, paths: string[], flags: NodesFlags,
   }
   if (snapshot) {
     reportDeployed(subject, snapshot, found.deployed, flags, io);
+    reportDrift(snapshot, local, io);
   }
   return found.local.length + found.deployed.length > 0 ? 0 : 1;
 }
 
-/** The deployed side of `which`, and what it could not know: nodes that did not answer, workloads without a manifest. */
+/** The deployed side of `which`, and what it could not know: nodes that did not answer, workloads without a deploy record. */
 function reportDeployed(subject: string, snapshot: DeployedSnapshot, deployed: Array<Handler<DeployedTriggers>>, flags: NodesFlags, io: CliIo): void {
-  const ns = snapshot.namespace;
+  const where = snapshot.namespaces.length > 1 ? `the namespaces ${snapshot.namespaces.join(', ')}` : `the namespace ${snapshot.namespace}`;
   if (snapshot.nodes.length === 0) {
     io.stderr(`${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS)}: only local functions were checked\n`);
     return;
   }
   if (deployed.length > 0) {
-    io.stdout(`deployed workloads in the namespace ${ns} that ${subject} triggers:\n`);
-    deployed.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? fn.node} via ${trigger} (triggers from the ${fn.source})\n`));
+    io.stdout(`deployed workloads in ${where} that ${subject} triggers:\n`);
+    deployed.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? fn.node} via ${trigger}${inNamespace(fn.namespace)}\n`));
   } else {
-    io.stdout(`no deployed workload in the namespace ${ns} is known to be triggered by ${subject}\n`);
+    io.stdout(`no deployed workload in ${where} is known to be triggered by ${subject}\n`);
   }
-  const unknown = snapshot.nodes.flatMap((n) => n.workloads.filter((w) => !w.triggers).map((w) => `${w.name} on node ${n.name ?? n.id}`));
+  const unknown = snapshot.nodes.flatMap((n) => n.workloads.filter((w) => !w.triggers).map((w) => `${w.name} on node ${n.name ?? n.id}${inNamespace(w.namespace)}`));
   if (unknown.length > 0) {
-    io.stderr(`the triggers of ${plural(unknown.length, 'deployed workload')} are unknown (nodes do not report them, and no local manifest has the name): ${unknown.join(', ')}\n`);
+    io.stderr(`the triggers of ${plural(unknown.length, 'deployed workload')} are unknown (no deploy record: deployed by another tool than nexfn or the editor): ${unknown.join(', ')}\n`);
+  }
+}
+
+/** A note, on a line of its own, for each deployed workload whose local manifest's triggers changed since its deploy. */
+function reportDrift(snapshot: DeployedSnapshot, local: readonly ValidFunction[], io: CliIo): void {
+  for (const d of deployedFunctions(snapshot)) {
+    const fn = local.find((f) => f.manifest.name === d.name);
+    const drift = fn && triggerDrift(d.triggers, fn.manifest.triggers);
+    if (drift) {
+      io.stdout(`note: ${d.name} (${d.workloadId})${inNamespace(d.namespace)}: ${triggerDriftText(drift)} (its manifest ${path.relative(process.cwd(), fn.manifestPath) || fn.manifestPath})\n`);
+    }
   }
 }
 

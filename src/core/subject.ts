@@ -99,3 +99,8 @@ export function namespaceProblem(namespace: string): string | undefined {
   }
   return undefined;
 }
+
+/** Where a workload runs, for messages: nothing for the `default` namespace, " in the namespace X" for any other. */
+export function inNamespace(namespace: string): string {
+  return namespace === 'default' ? '' : ` in the namespace ${namespace}`;
+}

@@ -17,6 +17,7 @@ import { decodeWorkloadJwt, type WorkloadJwtClaims } from '../nex/workloadJwt';
 import { buildIfNeeded } from '../toolchain/buildRunner';
 import { describeArtifact, type StoredArtifact, uploadArtifact } from './artifactStore';
 import { DEFAULT_NAMESPACE, type RunningWorkload, stopWorkload } from './deployedOps';
+import { DEPLOY_RECORDS_BUCKET, type DeployRecord, writeDeployRecord } from './deployRecords';
 import { nodeProtocol, withHint } from './nodeReplies';
 import { ISSUER_KEY_FILE, loadPublisherKeys, type PublisherKeys } from './publisherKeys';
 
@@ -95,6 +96,10 @@ export interface DeployResult {
   issuer: string;
   /** The ids of the workloads of the same name this deploy stopped first. */
   replaced: string[];
+  /** The trigger subjects it was deployed with (also written to its deploy record). */
+  triggers: string[];
+  /** Why the deploy record (deployRecords.ts) could not be written; absent when it was. */
+  recordProblem?: string;
 }
 
 /** What a deploy would send, with the environment's values and the signed token left out. */
@@ -281,7 +286,7 @@ export async function deployFunction(nc: NatsConnection, fn: ValidFunction, give
   for (const workload of plan.previous) {
     options.signal?.throwIfAborted();
     progress('replace', `stopping ${name} (${workload.workloadId}) on node ${target.nodeId}: the new deploy replaces it`);
-    await stopWorkload(plan.client, workload, { keys, nexVersion: options.nexVersion, signal: options.signal });
+    await stopWorkload(plan.client, workload, { keys, nexVersion: options.nexVersion, jsDomain: options.jsDomain, signal: options.signal });
   }
   options.signal?.throwIfAborted();
   progress('deploy', `deploying ${name} to node ${target.nodeId} in the namespace ${namespace}`);
@@ -291,6 +296,14 @@ export async function deployFunction(nc: NatsConnection, fn: ValidFunction, give
     run = await plan.client.deploy(namespace, target.nodeId, deployBody(plan, options), timeout);
   } catch (e) {
     throw withHint(e, { nodeId: target.nodeId, issuer: keys.issuerPublicKey, issuerFile: path.join(keys.dir, ISSUER_KEY_FILE) });
+  }
+  const triggers = checkTriggers(fn);
+  const record: DeployRecord = { v: 1, workloadId: run.id, name, namespace, nodeId: target.nodeId, type: fn.manifest.type, triggers, hash: artifact.sha256, issuer: run.issuer, deployedAt: new Date().toISOString() };
+  let recordProblem: string | undefined;
+  try {
+    await writeDeployRecord(nc, record, { jsDomain: options.jsDomain });
+  } catch (e) {
+    recordProblem = `the workload runs, but its record in ${DEPLOY_RECORDS_BUCKET} could not be written (${(e as Error).message}): other clients will show its triggers as unknown`;
   }
   return {
     node: target,
@@ -302,6 +315,8 @@ export async function deployFunction(nc: NatsConnection, fn: ValidFunction, give
     artifact,
     issuer: run.issuer,
     replaced: plan.previous.map((w) => w.workloadId),
+    triggers,
+    ...(recordProblem ? { recordProblem } : {}),
   };
 }
 

@@ -66,26 +66,7 @@ export function compatOf(version: EmulatedVersion): CompatProfile {
   return version === '0.3.0' ? '0.3' : '0.2';
 }
 
-/** An uptime as NATS servers and Nex nodes print it: "45s", "2m26s", "1h0m3s", "1d2h3m4s". */
-export function formatUptime(ms: number): string {
-  let seconds = Math.max(0, Math.floor(ms / 1000));
-  const days = Math.floor(seconds / 86400);
-  seconds -= days * 86400;
-  const hours = Math.floor(seconds / 3600);
-  seconds -= hours * 3600;
-  const minutes = Math.floor(seconds / 60);
-  seconds -= minutes * 60;
-  if (days > 0) {
-    return `${days}d${hours}h${minutes}m${seconds}s`;
-  }
-  if (hours > 0) {
-    return `${hours}h${minutes}m${seconds}s`;
-  }
-  if (minutes > 0) {
-    return `${minutes}m${seconds}s`;
-  }
-  return `${seconds}s`;
-}
+export { formatUptime } from '../nex/uptime';
 
 /** A duration as Go's time.Duration.String() prints it, for INFO's `runtime`: "0s", "350ms", "1.5s", "2m3.2s". */
 export function formatGoDuration(nanos: number): string {

@@ -1,40 +1,36 @@
 /**
- * One connection's view of the Nex nodes that answer it and of their workloads in one namespace:
- * what the "Deployed" tree and `nexfn nodes` show. `refresh()` reads it all (PING, then INFO of each
- * node); once started, the model follows the nodes' events (reference §2), notices nodes whose
- * heartbeats stop, re-reads everything now and then (less often while nothing changes), and reads
- * it all again when the NATS connection comes back. Whatever a node answers, nothing is thrown:
- * unreadable answers become problems next to the node (or the model) they came from.
+ * One connection's view of the Nex nodes that answer it and of their workloads in the namespaces the
+ * user works with: what the "Deployed" tree and `nexfn nodes` show. `refresh()` reads it all (PING,
+ * then INFO of each node in each namespace); once started, the model follows the nodes' events
+ * (reference §2), notices nodes whose heartbeats stop, re-reads everything now and then (less often
+ * while nothing changes), and reads it all again at once when the NATS connection comes back. A
+ * workload's trigger subjects are the ones it was deployed with, from its deploy record
+ * (deployRecords.ts); without one they are unknown, never guessed. Whatever a node answers, nothing
+ * is thrown: unreadable answers become problems next to the node (or the model) they came from.
  *
  * The state comes out as frozen plain data (`snapshot()`), so the editor and the CLI render the same
  * thing, and listeners hear about changes at most once per `coalesceMs`, however many events arrive.
  */
-import type { NatsConnection, QueuedIterator, Status } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { DEFAULT_NAMESPACE, type NexEvent, type Watch, watchEvents } from '../deploy/deployedOps';
+import { type DeployRecord, DeployRecordReader } from '../deploy/deployRecords';
+import { ConnectionStatus, type LinkState } from '../nats/connectionStatus';
 import { controlSubjects, NodeError } from '../nex/controlApi';
 import { namespaceProblem } from '../core/subject';
 import { DISCOVERY_WINDOW_MS, NexControlClient, NoAnswerError, REQUEST_TIMEOUT_MS } from '../nex/controlClient';
 import type { MemoryStat } from '../nex/controlTypes';
+import { parseUptime } from '../nex/uptime';
 import type { DeployedFunction } from './subjectRouting';
 
-/** Where a deployed workload's trigger subjects were learnt: INFO does not carry them. */
-export type TriggerSource =
-  /** The workspace's manifest of the same name: what the function would be deployed with. */
-  | 'manifest'
-  /** The deploy request this client sent itself. */
-  | 'deploy';
-
-/** A deployed workload's trigger subjects, and where they come from. */
-export interface ResolvedTriggers {
-  subjects: readonly string[];
-  source: TriggerSource;
+/** Where the model learns what workloads were deployed with (DeployRecordReader; tests may give their own). */
+export interface DeployRecordSource {
+  get(workloadId: string): DeployRecord | undefined;
+  load(workloadIds: readonly string[]): Promise<void>;
+  close(): void;
 }
 
-/** Finds the trigger subjects of a deployed workload by its name; undefined when nothing says. */
-export type TriggerResolver = (workloadName: string) => ResolvedTriggers | undefined;
-
 /** The model's NATS connection: nodes are only read while it is connected. */
-export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
+export type ConnectionState = LinkState;
 
 /** A workload in the namespace, as its node's INFO lists it. */
 export interface WorkloadView {
@@ -49,12 +45,14 @@ export interface WorkloadView {
   runtime: string;
   description: string;
   namespace: string;
-  /** NATS-server style, e.g. `2m26s`. */
+  /** NATS-server style, e.g. `2m26s`, as the node said when it was last read. */
   uptime: string;
+  /** When it started (ISO 8601), derived from the uptime when it was read: show uptimes from this. */
+  startedAt?: string;
   /** The node it runs on. */
   nodeId: string;
-  /** Its trigger subjects, when the resolver knows them. */
-  triggers?: ResolvedTriggers;
+  /** The trigger subjects it was deployed with, from its deploy record; absent when unknown (no record). */
+  triggers?: readonly string[];
 }
 
 /** A Nex node that answers the connection. */
@@ -67,6 +65,8 @@ export interface NodeView {
   version: string;
   /** NATS-server style, as the node last said. */
   uptime: string;
+  /** When it started (ISO 8601), derived from the uptime it last reported: show uptimes from this. */
+  startedAt?: string;
   /** The cluster name from `nex node up --nexus`. */
   nexus?: string;
   /** Its running workloads in every namespace, as its PING or heartbeat last said. */
@@ -86,7 +86,7 @@ export interface NodeView {
   stateReason?: string;
   /** When it was last heard from (ISO 8601). */
   lastSeenAt: string;
-  /** Its workloads in the namespace; empty until its INFO was read. */
+  /** Its workloads in the model's namespaces (each says its own); empty until its INFO was read. */
   workloads: readonly WorkloadView[];
   /** Why its last INFO could not be read: the node's own text, or what was wrong with the answer. */
   problem?: string;
@@ -94,7 +94,10 @@ export interface NodeView {
 
 /** Everything the model knows, as plain frozen data. */
 export interface DeployedSnapshot {
+  /** The connection's own namespace (the first of `namespaces`). */
   namespace: string;
+  /** Every namespace the model reads, the connection's first, then the others sorted. */
+  namespaces: readonly string[];
   connection: ConnectionState;
   /** When the last complete refresh ended (ISO 8601); absent before the first. */
   refreshedAt?: string;
@@ -106,12 +109,18 @@ export interface DeployedSnapshot {
 
 export interface DeployedModelOptions {
   nc: NatsConnection;
-  /** Default "default", as the `nex` CLI; one subject token. */
+  /** The connection's namespace: default "default", as the `nex` CLI; one subject token. */
   namespace?: string;
+  /** More namespaces to read (the workspace manifests' deploy.namespace, ones the user added). */
+  namespaces?: readonly string[];
   /** The connection's inbox prefix, when it has one (discovery replies come there). */
   inboxPrefix?: string;
-  /** Finds the trigger subjects of a deployed workload (e.g. the workspace's manifest of the same name). */
-  triggersFor?: TriggerResolver;
+  /** What workloads were deployed with; default: the deploy records on this connection. */
+  records?: DeployRecordSource;
+  /** The connection's state, when someone already follows it (the editor's connection); default: followed here. */
+  status?: ConnectionStatus;
+  /** The JetStream domain of the deploy records. */
+  jsDomain?: string;
   /** How long a PING listens for nodes (default the CLI's 750 ms). */
   discoveryWindowMs?: number;
   /** How long an INFO waits for its node (default 2 s). */
@@ -126,6 +135,13 @@ export interface DeployedModelOptions {
   refreshMaxMs?: number;
   /** Listeners hear about changes at most once per this many milliseconds (default 100). */
   coalesceMs?: number;
+  /**
+   * After the connection comes back, nodes have this long to answer again before they count as
+   * unreachable (their own connections reconnect too, a little later); meanwhile the model re-reads
+   * every `reconnectPollMs` (defaults 15 s and 1 s).
+   */
+  reconnectGraceMs?: number;
+  reconnectPollMs?: number;
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 30000;
@@ -133,12 +149,14 @@ export const DEFAULT_MISSED_HEARTBEATS = 3;
 export const DEFAULT_REFRESH_MIN_MS = 10000;
 export const DEFAULT_REFRESH_MAX_MS = 300000;
 export const DEFAULT_COALESCE_MS = 100;
+export const DEFAULT_RECONNECT_GRACE_MS = 15000;
+export const DEFAULT_RECONNECT_POLL_MS = 1000;
 
 /** The deployed workloads whose triggers are known, in the shape subject routing takes. */
 export interface DeployedTriggers extends DeployedFunction {
   workloadId: string;
   nodeName?: string;
-  source: TriggerSource;
+  namespace: string;
 }
 
 /** How a node is named to people: its node_name, else the start of its id. */
@@ -149,18 +167,26 @@ export function nodeLabel(name: string | undefined, id: string): string {
 /** The workloads of a snapshot whose trigger subjects are known, for `whichHandles` and `triggerOverlaps`. */
 export function deployedFunctions(snapshot: DeployedSnapshot): DeployedTriggers[] {
   return snapshot.nodes.flatMap((node) =>
-    node.workloads.flatMap((w) => (w.triggers ? [{ name: w.name, node: node.id, nodeName: node.name, workloadId: w.id, triggers: w.triggers.subjects, source: w.triggers.source }] : [])),
+    node.workloads.flatMap((w) => (w.triggers ? [{ name: w.name, node: node.id, nodeName: node.name, workloadId: w.id, namespace: w.namespace, triggers: w.triggers }] : [])),
   );
 }
 
 /** A workload as the model keeps it; its triggers are looked up when a snapshot is made. */
-type WorkloadState = Omit<WorkloadView, 'triggers'>;
+type WorkloadState = Omit<WorkloadView, 'triggers' | 'startedAt'> & { startedAt?: number };
+
+/** When something that has been up for `uptime` (as the node printed it) started, in epoch ms. */
+function startOf(uptime: string | undefined, at = Date.now()): number | undefined {
+  const ms = uptime === undefined ? undefined : parseUptime(uptime);
+  return ms === undefined ? undefined : at - ms;
+}
 
 /** A node as the model keeps it. */
 interface NodeState {
   id: string;
   version: string;
   uptime: string;
+  /** Epoch ms, from the uptime last reported. */
+  startedAt?: number;
   nexus?: string;
   runningCount?: number;
   tags: Record<string, string>;
@@ -260,6 +286,7 @@ function readInfo(value: unknown, nodeId: string, namespace: string): InfoReadin
     if (!m || !w || !id || !name) {
       continue;
     }
+    const uptime = asString(m.uptime) ?? asString(w.uptime) ?? '';
     workloads.push({
       id,
       name,
@@ -268,7 +295,8 @@ function readInfo(value: unknown, nodeId: string, namespace: string): InfoReadin
       runtime: asString(w.runtime) ?? '',
       description: asString(w.description) ?? '',
       namespace: asString(m.namespace) ?? namespace,
-      uptime: asString(m.uptime) ?? asString(w.uptime) ?? '',
+      uptime,
+      startedAt: startOf(uptime),
       nodeId,
     });
   }
@@ -319,26 +347,32 @@ export interface Disposable {
 export type DeployedListener = (snapshot: DeployedSnapshot) => void;
 
 export class DeployedModel {
+  /** The connection's namespace. */
   readonly namespace: string;
+  /** The others read too, besides the connection's. */
+  private extraNamespaces: string[] = [];
   private readonly nc: NatsConnection;
   private readonly client: NexControlClient;
-  private triggersFor: TriggerResolver;
-  private readonly timing: Required<Omit<DeployedModelOptions, 'nc' | 'namespace' | 'inboxPrefix' | 'triggersFor'>>;
+  private readonly records: DeployRecordSource;
+  private readonly status: ConnectionStatus;
+  /** Whether `status` is this model's own (and so disposed with it). */
+  private readonly ownsStatus: boolean;
+  private statusListener?: Disposable;
+  private readonly timing: Required<Omit<DeployedModelOptions, 'nc' | 'namespace' | 'namespaces' | 'inboxPrefix' | 'records' | 'status' | 'jsDomain'>>;
   private readonly nodes = new Map<string, NodeState>();
   /** Nodes that said node_stopped: a late answer must not bring them back (node ids are never reused). */
   private readonly stoppedIds = new Set<string>();
   private readonly listeners = new Set<DeployedListener>();
   private problems: string[] = [];
-  private connection: ConnectionState;
-  /** Since when the connection is up: heartbeats missed while it was down do not count. */
-  private connectedSince = Date.now();
   private refreshedAt?: number;
+  /** Until when (epoch ms) nodes not heard from since the connection came back are not marked unreachable. */
+  private graceUntil = 0;
+  private graceTimer?: ReturnType<typeof setTimeout>;
   private cached?: DeployedSnapshot;
 
   private live = false;
   private disposed = false;
   private events?: Watch;
-  private statuses?: QueuedIterator<Status>;
   private sweepTimer?: ReturnType<typeof setInterval>;
 
   private refreshRun?: Promise<DeployedSnapshot>;
@@ -363,7 +397,10 @@ export class DeployedModel {
     }
     this.nc = options.nc;
     this.client = new NexControlClient(options.nc, options.inboxPrefix);
-    this.triggersFor = options.triggersFor ?? (() => undefined);
+    this.records = options.records ?? new DeployRecordReader(options.nc, { jsDomain: options.jsDomain, onRecord: () => this.changed() });
+    this.ownsStatus = options.status === undefined;
+    this.status = options.status ?? new ConnectionStatus(options.nc);
+    this.setNamespaces(options.namespaces ?? []);
     this.timing = {
       discoveryWindowMs: options.discoveryWindowMs ?? DISCOVERY_WINDOW_MS,
       infoTimeoutMs: options.infoTimeoutMs ?? REQUEST_TIMEOUT_MS,
@@ -372,9 +409,65 @@ export class DeployedModel {
       refreshMinMs: options.refreshMinMs ?? DEFAULT_REFRESH_MIN_MS,
       refreshMaxMs: options.refreshMaxMs ?? DEFAULT_REFRESH_MAX_MS,
       coalesceMs: options.coalesceMs ?? DEFAULT_COALESCE_MS,
+      reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS,
+      reconnectPollMs: options.reconnectPollMs ?? DEFAULT_RECONNECT_POLL_MS,
     };
     this.refreshDelay = this.timing.refreshMinMs;
-    this.connection = options.nc.isClosed() ? 'closed' : 'connected';
+  }
+
+  private get connection(): ConnectionState {
+    return this.status.state;
+  }
+
+  /** Since when the connection is up: heartbeats missed while it was down do not count. */
+  private get connectedSince(): number {
+    return this.status.connectedSince;
+  }
+
+  /** Every namespace read: the connection's first, then the others sorted. */
+  get namespaces(): readonly string[] {
+    return [this.namespace, ...this.extraNamespaces];
+  }
+
+  /**
+   * Reads these namespaces too, besides the connection's (invalid ones are left out); workloads of
+   * namespaces no longer listed go at once, new ones are read at the next refresh (which a running
+   * model starts now).
+   */
+  setNamespaces(namespaces: readonly string[]): void {
+    const next = [...new Set(namespaces)].filter((ns) => ns !== this.namespace && !namespaceProblem(ns)).sort();
+    if (next.join(' ') === this.extraNamespaces.join(' ')) {
+      return;
+    }
+    this.extraNamespaces = next;
+    const kept = new Set(this.namespaces);
+    for (const node of this.nodes.values()) {
+      node.workloads = node.workloads.filter((w) => kept.has(w.namespace));
+    }
+    this.changed();
+    if (this.live) {
+      void this.refresh();
+    }
+  }
+
+  /**
+   * A stop the node confirmed: the workload goes at once (a 0.2.7 node publishes no event for it,
+   * and the next INFO would only come with the next event or refresh).
+   */
+  workloadStopped(nodeId: string, workloadId: string): void {
+    const node = this.nodes.get(nodeId);
+    if (node && node.workloads.some((w) => w.id === workloadId)) {
+      node.workloads = node.workloads.filter((w) => w.id !== workloadId);
+      if (node.runningCount !== undefined) {
+        node.runningCount = Math.max(0, node.runningCount - 1);
+      }
+      this.changed();
+    }
+  }
+
+  /** A deploy the node confirmed: its node is read again now. */
+  workloadDeployed(nodeId: string): Promise<void> {
+    return this.reinfo(nodeId);
   }
 
   /** How long a node may stay silent before it counts as unreachable. */
@@ -393,7 +486,8 @@ export class DeployedModel {
     if (!this.live) {
       this.live = true;
       this.watchConnection();
-      const events = await watchEvents(this.nc, { namespace: this.namespace, onEvent: (event) => this.onEvent(event) });
+      // Every namespace's events: the model reads several, and the user may add more later.
+      const events = await watchEvents(this.nc, { namespace: '*', onEvent: (event) => this.onEvent(event) });
       if (this.disposed) {
         events.stop();
         return this.snapshot();
@@ -431,12 +525,6 @@ export class DeployedModel {
     return { dispose: () => this.listeners.delete(listener) };
   }
 
-  /** Uses another resolver for trigger subjects (e.g. after the workspace's manifests changed). */
-  setTriggerResolver(resolver: TriggerResolver): void {
-    this.triggersFor = resolver;
-    this.changed();
-  }
-
   /** Unsubscribes, stops every timer and forgets the listeners; answers still under way are ignored. */
   dispose(): void {
     if (this.disposed) {
@@ -445,10 +533,15 @@ export class DeployedModel {
     this.disposed = true;
     this.live = false;
     this.events?.stop();
-    this.statuses?.stop();
+    this.statusListener?.dispose();
+    if (this.ownsStatus) {
+      this.status.dispose();
+    }
+    this.records.close();
     clearInterval(this.sweepTimer);
     clearTimeout(this.refreshTimer);
     clearTimeout(this.notifyTimer);
+    clearTimeout(this.graceTimer);
     this.listeners.clear();
   }
 
@@ -506,6 +599,10 @@ export class DeployedModel {
       if (answered.has(node.id) || node.lastSeen >= pingSentAt) {
         continue;
       }
+      if (Date.now() < this.graceUntil) {
+        // The connection just came back: the node's own connection may still be reconnecting.
+        continue;
+      }
       if (Date.now() - Math.max(node.lastSeen, this.connectedSince) > this.silenceLimitMs) {
         this.nodes.delete(node.id);
       } else {
@@ -559,27 +656,53 @@ export class DeployedModel {
     return run.done;
   }
 
-  /** A node's INFO, read; or what went wrong, in words for the node's problem. */
-  private async fetchInfo(nodeId: string): Promise<InfoReading | string> {
+  /** A node's INFO in one namespace, read; or what went wrong, in words for the node's problem. */
+  private async fetchInfo(nodeId: string, namespace: string): Promise<InfoReading | string> {
     let answer: unknown;
     try {
-      answer = await this.client.info(this.namespace, nodeId, this.timing.infoTimeoutMs);
+      answer = await this.client.info(namespace, nodeId, this.timing.infoTimeoutMs);
     } catch (e) {
       return infoProblem(e);
     }
-    const reading = readInfo(answer, nodeId, this.namespace);
+    const reading = readInfo(answer, nodeId, namespace);
     return typeof reading === 'string' ? `its INFO answer cannot be used: ${reading}` : reading;
+  }
+
+  /**
+   * A node's INFO in every namespace, merged (the details from the connection's namespace), and
+   * the deploy records of its workloads; or the first problem, naming the namespace when it is
+   * not the connection's.
+   */
+  private async fetchAllInfo(nodeId: string): Promise<InfoReading | string> {
+    const namespaces = this.namespaces;
+    const readings = await Promise.all(namespaces.map((ns) => this.fetchInfo(nodeId, ns)));
+    const failed = readings.findIndex((r) => typeof r === 'string');
+    if (failed >= 0) {
+      const problem = readings[failed] as string;
+      return namespaces[failed] === this.namespace ? problem : `in the namespace ${namespaces[failed]}: ${problem}`;
+    }
+    const [first, ...others] = readings as InfoReading[];
+    const seen = new Set(first.workloads.map((w) => w.id));
+    const merged: InfoReading = { ...first, workloads: [...first.workloads] };
+    for (const other of others) {
+      merged.workloads.push(...other.workloads.filter((w) => !seen.has(w.id)));
+      other.workloads.forEach((w) => seen.add(w.id));
+      merged.unreadable += other.unreadable;
+    }
+    await this.records.load(merged.workloads.map((w) => w.id)).catch(() => undefined);
+    return merged;
   }
 
   /** One INFO: the node's workloads and details, or its problem. A node known only from an event is added here. */
   private async readNodeInfo(nodeId: string): Promise<void> {
-    const reading = await this.fetchInfo(nodeId);
+    const reading = await this.fetchAllInfo(nodeId);
     if (this.disposed) {
       return;
     }
     let node = this.nodes.get(nodeId);
     if (typeof reading === 'string') {
-      if (node) {
+      // While the connection is down nothing can answer: that is the connection's problem, not the node's.
+      if (node && this.connection === 'connected') {
         node.problem = reading;
         this.changed();
       }
@@ -591,6 +714,7 @@ export class DeployedModel {
     }
     node.version = reading.version ?? node.version;
     node.uptime = reading.uptime ?? node.uptime;
+    node.startedAt = startOf(reading.uptime) ?? node.startedAt;
     node.xkey = reading.xkey ?? node.xkey;
     node.tags = reading.tags ?? node.tags;
     node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
@@ -626,6 +750,7 @@ export class DeployedModel {
     const countChanged = s.runningCount !== undefined && s.runningCount !== node.runningCount;
     node.version = s.version ?? node.version;
     node.uptime = s.uptime ?? node.uptime;
+    node.startedAt = startOf(s.uptime) ?? node.startedAt;
     node.nexus = s.nexus ?? node.nexus;
     node.tags = s.tags ?? node.tags;
     node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
@@ -714,9 +839,14 @@ export class DeployedModel {
     }
   }
 
-  /** A workload of the namespace came or went on a node: read that node's INFO (adding the node when new). */
+  /** Whether the model reads that namespace. */
+  private reads(namespace: string): boolean {
+    return namespace === this.namespace || this.extraNamespaces.includes(namespace);
+  }
+
+  /** A workload of a namespace the model reads came or went on a node: read that node's INFO (adding the node when new). */
   private onWorkloadEvent(event: NexEvent): void {
-    if (event.namespace !== this.namespace || !isNodeId(event.nodeId)) {
+    if (!this.reads(event.namespace) || !isNodeId(event.nodeId)) {
       return;
     }
     void this.reinfo(event.nodeId);
@@ -724,7 +854,7 @@ export class DeployedModel {
 
   /** A function ran: the node is alive; a workload the model does not know means it missed a deploy. */
   private onFunctionEvent(event: NexEvent): void {
-    if (event.namespace !== this.namespace || !isNodeId(event.nodeId)) {
+    if (!this.reads(event.namespace) || !isNodeId(event.nodeId)) {
       return;
     }
     const node = this.nodes.get(event.nodeId);
@@ -758,34 +888,44 @@ export class DeployedModel {
     }
   }
 
-  /** Follows the connection: reads everything again when it comes back; stops the timers when it closes. */
+  /**
+   * Follows the connection: says at once when it goes down, and when it comes back reads everything
+   * again at once, then every `reconnectPollMs` until every node known before has answered (their
+   * own connections come back a little later) or the grace ends; stops the timers when it closes.
+   */
   private watchConnection(): void {
-    const statuses = this.nc.status() as QueuedIterator<Status>;
-    this.statuses = statuses;
-    void (async () => {
-      for await (const status of statuses) {
-        if (this.disposed) {
-          return;
-        }
-        if (status.type === 'disconnect') {
-          this.connection = 'reconnecting';
-          this.changed();
-        } else if (status.type === 'reconnect') {
-          this.connection = 'connected';
-          this.connectedSince = Date.now();
-          this.changed();
-          void this.refresh();
-        }
+    this.statusListener = this.status.onDidChange(({ state }) => {
+      if (this.disposed) {
+        return;
       }
-    })();
-    void this.nc.closed().then(() => {
-      if (!this.disposed) {
-        this.connection = 'closed';
+      if (state === 'connected') {
+        this.graceUntil = Date.now() + this.timing.reconnectGraceMs;
+        this.changed();
+        void this.refresh().then(() => this.pollAfterReconnect());
+      } else if (state === 'closed') {
         clearInterval(this.sweepTimer);
         clearTimeout(this.refreshTimer);
+        clearTimeout(this.graceTimer);
+        this.changed();
+      } else {
         this.changed();
       }
     });
+  }
+
+  /** After a reconnect: re-reads soon while a node known before has not answered yet, within the grace. */
+  private pollAfterReconnect(): void {
+    clearTimeout(this.graceTimer);
+    const waiting = [...this.nodes.values()].some((n) => n.lastSeen < this.connectedSince);
+    if (this.disposed || this.connection !== 'connected' || !waiting) {
+      return;
+    }
+    if (Date.now() >= this.graceUntil) {
+      void this.refresh();
+      return;
+    }
+    this.graceTimer = setTimeout(() => void this.refresh().then(() => this.pollAfterReconnect()), this.timing.reconnectPollMs);
+    this.graceTimer.unref?.();
   }
 
   /** What restarts the refresh backoff: nodes, their reachability and lame duck state, and workload ids. */
@@ -835,6 +975,7 @@ export class DeployedModel {
     nodes.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id));
     return {
       namespace: this.namespace,
+      namespaces: [...this.namespaces],
       connection: this.connection,
       ...(this.refreshedAt !== undefined ? { refreshedAt: new Date(this.refreshedAt).toISOString() } : {}),
       nodes,
@@ -844,15 +985,17 @@ export class DeployedModel {
 
   private nodeView(n: NodeState): NodeView {
     const workloads = n.workloads.map((w): WorkloadView => {
-      const triggers = this.triggersFor(w.name);
-      return { ...w, ...(triggers ? { triggers: { subjects: [...triggers.subjects], source: triggers.source } } : {}) };
+      const record = this.records.get(w.id);
+      const { startedAt, ...rest } = w;
+      return { ...rest, ...(startedAt !== undefined ? { startedAt: new Date(startedAt).toISOString() } : {}), ...(record ? { triggers: [...record.triggers] } : {}) };
     });
-    workloads.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+    workloads.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
     const view: NodeView = {
       id: n.id,
       name: n.tags.node_name,
       version: n.version,
       uptime: n.uptime,
+      startedAt: n.startedAt === undefined ? undefined : new Date(n.startedAt).toISOString(),
       nexus: n.nexus,
       runningCount: n.runningCount,
       tags: { ...n.tags },

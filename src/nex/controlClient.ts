@@ -25,7 +25,8 @@ export class NoAnswerError extends Error {
 export class NexControlClient {
   /** @param inboxPrefix the connection's inbox prefix, when it has one (discovery replies come there). */
   constructor(
-    private readonly nc: NatsConnection,
+    /** The connection the calls go over. */
+    readonly nc: NatsConnection,
     private readonly inboxPrefix?: string,
   ) {}
 

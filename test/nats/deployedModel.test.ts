@@ -12,6 +12,8 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { loadValidFunction, ValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
 import { stopWorkloads } from '../../src/deploy/deployedOps';
+import { DEPLOY_RECORDS_BUCKET, deleteDeployRecord, type DeployRecord, parseDeployRecord, writeDeployRecord } from '../../src/deploy/deployRecords';
+import { Kvm } from '@nats-io/kv';
 import { loadPublisherKeys } from '../../src/deploy/publisherKeys';
 import { LocalNexNode } from '../../src/devnode/localNode';
 import { cloudEvent, eventSubject, SYSTEM_NAMESPACE } from '../../src/devnode/nodeEvents';
@@ -83,10 +85,8 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
   const models: DeployedModel[] = [];
   const cleanups: Array<() => Promise<unknown> | void> = [];
 
-  /** Triggers as the workspace's manifests say (INFO does not carry them). */
-  const fromManifests = (name: string) => (fns[name] ? { subjects: fns[name].manifest.triggers ?? [], source: 'manifest' as const } : undefined);
   const newModel = (options: Partial<DeployedModelOptions> = {}) => {
-    const model = new DeployedModel({ nc, discoveryWindowMs: 200, refreshMinMs: 60000, triggersFor: fromManifests, ...options });
+    const model = new DeployedModel({ nc, discoveryWindowMs: 200, refreshMinMs: 60000, ...options });
     models.push(model);
     return model;
   };
@@ -97,6 +97,11 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
   };
   const deploy = (name: string, node: LocalNexNode) => deployFunction(nc, fns[name], { nodeId: node.nodeId, keysDir });
   const stop = (name: string, node: LocalNexNode) => stopWorkloads(new NexControlClient(nc), name, { keys: loadPublisherKeys({ dir: keysDir }), nodeId: node.nodeId });
+  /** A workload's deploy record as stored, or undefined. */
+  const readRecord = async (workloadId: string): Promise<DeployRecord | undefined> => {
+    const entry = await (await new Kvm(nc).open(DEPLOY_RECORDS_BUCKET)).get(workloadId);
+    return entry && entry.operation === 'PUT' ? parseDeployRecord(entry.value) : undefined;
+  };
   /** A heartbeat as `node` would publish it, with the fields given over its own. */
   const fakeHeartbeat = (node: LocalNexNode, data: Record<string, unknown>) =>
     nc.publish(eventSubject(SYSTEM_NAMESPACE, 'heartbeat'), goJson(cloudEvent('heartbeat', node.nodeId, { version: node.version, node_id: node.nodeId, nexus: 'nexus', uptime: '1s', tags: node.tags(), running_machines: node.workloads.length, ...data })));
@@ -128,10 +133,11 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
     dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
   });
 
-  it('lists both nodes and their workloads, with triggers from the resolver marked as such', async () => {
+  it('lists both nodes and their workloads, with the triggers they were deployed with (their deploy records)', async () => {
     const model = newModel();
     const s = await model.start();
     assert.strictEqual(s.namespace, 'default');
+    assert.deepStrictEqual(s.namespaces, ['default']);
     assert.strictEqual(s.connection, 'connected');
     assert.deepStrictEqual(s.problems, []);
     assert.ok(s.refreshedAt && Date.parse(s.refreshedAt) <= Date.now());
@@ -150,7 +156,7 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
     const [echo] = first.workloads;
     assert.deepStrictEqual(
       { name: echo.name, type: echo.type, namespace: echo.namespace, nodeId: echo.nodeId, triggers: echo.triggers },
-      { name: 'echo', type: 'v8', namespace: 'default', nodeId: one.nodeId, triggers: { subjects: ['echo.>'], source: 'manifest' } },
+      { name: 'echo', type: 'v8', namespace: 'default', nodeId: one.nodeId, triggers: ['echo.>'] },
     );
     assert.match(echo.id, /^[0-9a-v]{20}$/);
     assert.match(echo.hash, /^[0-9a-f]{64}$/);
@@ -158,12 +164,72 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
     assert.deepStrictEqual(second.workloads, []);
 
     assert.strictEqual(model.snapshot(), s, 'the same object until something changes');
-    assert.ok(Object.isFrozen(s) && Object.isFrozen(s.nodes) && Object.isFrozen(first.workloads[0].triggers!.subjects));
+    assert.ok(Object.isFrozen(s) && Object.isFrozen(s.nodes) && Object.isFrozen(first.workloads[0].triggers));
     assert.throws(() => (s.nodes as NodeView[]).push(first));
+  });
 
-    const forgotten = changeWhere(model, 'echo without triggers', (x) => nodeNamed(x, 'one')?.workloads[0]?.triggers === undefined);
-    model.setTriggerResolver(() => undefined);
-    await forgotten;
+  it('shows the triggers a workload was deployed with, never the manifest\'s after a change; "unknown" without a record, until one is written', async () => {
+    const dir = path.join(root, 'later');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'later.js'), '(subject) => subject;');
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'later', type: 'v8', source: 'later.js', triggers: ['later.a'] }));
+    const result = await deployFunction(nc, loadValidFunction(dir), { nodeId: one.nodeId, keysDir });
+    cleanups.push(() => stop('later', one));
+    assert.deepStrictEqual(result.triggers, ['later.a']);
+    assert.strictEqual(result.recordProblem, undefined);
+    // The manifest changes after the deploy: what runs still subscribes to later.a only.
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'later', type: 'v8', source: 'later.js', triggers: ['later.a', 'later.*.x'] }));
+    const later = (x: DeployedSnapshot) => nodeNamed(x, 'one')?.workloads.find((w) => w.name === 'later');
+    assert.deepStrictEqual(later(await newModel().start())?.triggers, ['later.a']);
+
+    // Without its record (a workload deployed by another tool), the triggers are unknown: not guessed.
+    const record = await readRecord(result.workloadId);
+    await deleteDeployRecord(nc, result.workloadId);
+    const model = newModel();
+    const unknown = await model.start();
+    assert.strictEqual(later(unknown)?.triggers, undefined);
+    // A record written while the model runs reaches it through its watch, with no re-read.
+    const known = changeWhere(model, 'later with its triggers again', (x) => later(x)?.triggers !== undefined);
+    await writeDeployRecord(nc, record!);
+    assert.deepStrictEqual(later(await known)?.triggers, ['later.a']);
+  });
+
+  it('reads every namespace it is given, each workload under its own; more can be added while it runs', async () => {
+    const result = await deployFunction(nc, fns.shout, { nodeId: two.nodeId, keysDir, namespace: 'team-a' });
+    cleanups.push(() => stopWorkloads(new NexControlClient(nc), 'shout', { keys: loadPublisherKeys({ dir: keysDir }), nodeId: two.nodeId, namespace: 'team-a' }));
+    const onlyDefault = newModel();
+    assert.deepStrictEqual(workloadNames(nodeNamed(await onlyDefault.start(), 'two')), []);
+    const both = await newModel({ namespaces: ['team-a'] }).start();
+    assert.deepStrictEqual(both.namespaces, ['default', 'team-a']);
+    assert.deepStrictEqual(
+      nodeNamed(both, 'two')!.workloads.map((w) => [w.name, w.namespace, w.id, w.triggers]),
+      [['shout', 'team-a', result.workloadId, ['shout.>']]],
+    );
+    assert.deepStrictEqual(nodeNamed(both, 'one')!.workloads.map((w) => [w.name, w.namespace]), [['echo', 'default']]);
+    const added = changeWhere(onlyDefault, 'shout in team-a', (x) => workloadNames(nodeNamed(x, 'two'))?.includes('shout') === true);
+    onlyDefault.setNamespaces(['team-a']);
+    assert.deepStrictEqual((await added).namespaces, ['default', 'team-a']);
+  });
+
+  it('drops a stopped workload as soon as the stop is confirmed, without waiting for an event or a re-read', async () => {
+    const result = await deployFunction(nc, fns.shout, { nodeId: one.nodeId, keysDir });
+    const model = newModel();
+    assert.ok(workloadNames(nodeNamed(await model.start(), 'one'))?.includes('shout'));
+    const [stopped] = await stop('shout', one);
+    assert.strictEqual(stopped.workloadId, result.workloadId);
+    model.workloadStopped(stopped.nodeId, stopped.workloadId);
+    assert.deepStrictEqual(workloadNames(nodeNamed(model.snapshot(), 'one')), ['echo'], 'gone in the very next snapshot');
+    assert.strictEqual(await readRecord(result.workloadId), undefined, 'the stop removed its deploy record');
+  });
+
+  it('derives uptimes from the start time a node reported, not from a stale uptime text', async () => {
+    const model = newModel();
+    await model.start();
+    const reported = changeWhere(model, 'node one up 100 s', (x) => nodeNamed(x, 'one')?.uptime === '100s');
+    fakeHeartbeat(one, { uptime: '100s' });
+    const node = nodeNamed(await reported, 'one')!;
+    const startedAgo = Date.now() - Date.parse(node.startedAt!);
+    assert.ok(startedAgo >= 100000 && startedAgo < 110000, `started ${startedAgo} ms ago`);
   });
 
   it('sees a deploy through its workload_deployed event, without a re-PING', async () => {
@@ -171,10 +237,10 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
     await model.start();
     const pings = countMessages(nc, '$NEX.PING');
     cleanups.push(() => pings.sub.unsubscribe());
-    const deployed = changeWhere(model, 'shout on node two', (s) => workloadNames(nodeNamed(s, 'two'))?.includes('shout') === true);
+    const deployed = changeWhere(model, 'shout on node two, with its triggers', (s) => nodeNamed(s, 'two')?.workloads.find((w) => w.name === 'shout')?.triggers !== undefined);
     const result = await deploy('shout', two);
     const s = await deployed;
-    assert.deepStrictEqual(nodeNamed(s, 'two')!.workloads.map((w) => [w.id, w.triggers?.source]), [[result.workloadId, 'manifest']]);
+    assert.deepStrictEqual(nodeNamed(s, 'two')!.workloads.map((w) => [w.id, w.triggers]), [[result.workloadId, ['shout.>']]]);
     assert.deepStrictEqual(pings.times, [], 'the INFO after the event did it');
   });
 
@@ -326,5 +392,32 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
     const lameDuck = changeWhere(model, 'node two in lame duck mode', (s) => nodeNamed(s, 'two')?.lameDuck === true);
     await new NexControlClient(nc).lameDuck(two.nodeId);
     await lameDuck;
+  });
+
+  it('after a server restart, blames nothing on a node whose own connection comes back later than the model\'s, and shows it again as soon as it answers', async () => {
+    // A node whose connection waits 1.5 s before reconnecting, so the model's first PING after its own reconnect finds it silent.
+    const slowNc = await connect({ servers: server.url, name: 'node-slow', reconnectTimeWait: 1500, maxReconnectAttempts: -1 });
+    const slow = await startNode('slow', slowNc, { emulate: '0.2.7' });
+    cleanups.push(async () => {
+      await slow.stop();
+      await slowNc.close().catch(() => undefined);
+    });
+    const model = newModel({ refreshMinMs: 60000, reconnectPollMs: 200 });
+    await model.start();
+    const seen: DeployedSnapshot[] = [];
+    model.onDidChange((s) => seen.push(s));
+    const restartedAt = Date.now();
+    const back = changeWhere(
+      model,
+      'node slow heard from after the restart',
+      (s) => s.connection === 'connected' && Date.parse(nodeNamed(s, 'slow')?.lastSeenAt ?? '') > restartedAt,
+      30000,
+    );
+    server = await server.restart();
+    const s = await back;
+    const blamed = seen.flatMap((x) => x.nodes.filter((n) => n.state === 'unreachable' || n.problem).map((n) => `${x.connection}: ${n.name} ${n.state} ${n.stateReason ?? ''} ${n.problem ?? ''}`));
+    assert.deepStrictEqual(blamed, [], 'no node was marked unreachable or given a problem during the outage or the reconnect');
+    assert.ok(seen.some((x) => x.connection === 'reconnecting'));
+    assert.strictEqual(nodeNamed(s, 'slow')!.state, 'up');
   });
 });

@@ -1,13 +1,15 @@
 /**
  * Nex: Which Function Handles a Subject…: the workspace's functions and the deployed workloads (as
  * the Deployed view knows them now) that a message on a concrete subject would trigger. Deployed
- * workloads count only when their triggers are known (INFO does not carry them: they come from the
- * workspace manifest of the same name, see the Deployed view).
+ * workloads count with the triggers they were deployed with (their deploy records); those without a
+ * record have unknown triggers and are left out, and said to be. A workspace manifest whose
+ * triggers changed since the deploy gets a note, never a handler it does not subscribe with.
  */
 import { isValid, type ValidFunction } from '../../core/manifest';
-import { concreteSubjectProblem } from '../../core/subject';
+import { concreteSubjectProblem, inNamespace } from '../../core/subject';
 import { plural } from '../../core/bytes';
-import { deployedFunctions, nodeLabel, type DeployedSnapshot, type TriggerSource } from '../../explorer/deployedModel';
+import { deployedFunctions, nodeLabel, type DeployedSnapshot } from '../../explorer/deployedModel';
+import { triggerDrift, triggerDriftText } from '../../explorer/deployDrift';
 import { whichHandles } from '../../explorer/subjectRouting';
 import type { NexExtension } from '../nexExtension';
 
@@ -33,8 +35,7 @@ export interface DeployedHandler {
   nodeName?: string;
   /** The trigger that matched. */
   trigger: string;
-  /** Where its triggers were learnt. */
-  source: TriggerSource;
+  namespace: string;
 }
 
 /** The command's answer (plain data, for tests). */
@@ -46,6 +47,8 @@ export interface WhichFunctionAnswer {
   checkedDeployed: boolean;
   /** Deployed workloads left out because their triggers are unknown. */
   unknownTriggers: number;
+  /** Deployed workloads whose workspace manifest has other triggers now: "greet: triggers changed, not deployed (+a.*)". */
+  drift: string[];
 }
 
 
@@ -63,11 +66,22 @@ export function answerWhichFunction(subject: string, local: readonly ValidFuncti
       nodeId: h.fn.node,
       ...(h.fn.nodeName !== undefined ? { nodeName: h.fn.nodeName } : {}),
       trigger: h.trigger,
-      source: h.fn.source,
+      namespace: h.fn.namespace,
     })),
     checkedDeployed: snapshot !== undefined,
     unknownTriggers: workloads - deployed.length,
+    drift: deployedTriggerDrift(deployed, local),
   };
+}
+
+/** For each deployed workload with a workspace function of its name: how the manifest's triggers differ now. */
+export function deployedTriggerDrift(deployed: ReturnType<typeof deployedFunctions>, local: readonly ValidFunction[]): string[] {
+  const notes = deployed.flatMap((d) => {
+    const fn = local.find((f) => f.manifest.name === d.name);
+    const drift = fn && triggerDrift(d.triggers, fn.manifest.triggers);
+    return drift ? [`${d.name}${inNamespace(d.namespace)}: ${triggerDriftText(drift)}`] : [];
+  });
+  return [...new Set(notes)];
 }
 
 /** The deployed handlers grouped by workload name: "counter (counter.*) on one, two". */
@@ -83,7 +97,8 @@ function deployedInWords(deployed: readonly DeployedHandler[]): string[] {
 function caveats(answer: WhichFunctionAnswer): string[] {
   return [
     answer.checkedDeployed ? '' : 'deployed workloads were not checked: not connected (Nex: Connect…)',
-    answer.unknownTriggers > 0 ? `${plural(answer.unknownTriggers, 'deployed workload')} with unknown triggers (no workspace function of that name) ${answer.unknownTriggers === 1 ? 'is' : 'are'} not included` : '',
+    answer.unknownTriggers > 0 ? `${plural(answer.unknownTriggers, 'deployed workload')} with unknown triggers (no deploy record: deployed by another tool) ${answer.unknownTriggers === 1 ? 'is' : 'are'} not included` : '',
+    ...answer.drift,
   ].filter(Boolean);
 }
 
@@ -128,7 +143,7 @@ export async function whichFunctionCommand(ext: NexExtension, arg?: WhichFunctio
     ext.reporter.output('info', `  local ${h.name} (${h.dir}) via ${h.trigger}`);
   }
   for (const h of answer.deployed) {
-    ext.reporter.output('info', `  deployed ${h.name} ${h.workloadId} on ${nodeLabel(h.nodeName, h.nodeId)} (${h.nodeId}) via ${h.trigger}${h.source === 'manifest' ? ' (trigger from the workspace manifest)' : ''}`);
+    ext.reporter.output('info', `  deployed ${h.name} ${h.workloadId} on ${nodeLabel(h.nodeName, h.nodeId)} (${h.nodeId})${inNamespace(h.namespace)} via ${h.trigger}`);
   }
   if (answer.local.length + answer.deployed.length === 0) {
     ext.reporter.output('info', '  nothing would handle it');

@@ -7,6 +7,7 @@
 import { Event, EventEmitter, LogOutputChannel, Memento, SecretStorage, StatusBarAlignment, ThemeColor, window as Window } from 'vscode';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext } from '../../nats/connection';
+import { ConnectionStatus } from '../../nats/connectionStatus';
 import { DisposableObject, DisposableStore } from '../lifecycle';
 import { LocalNodeController } from '../localNode/localNodeController';
 import { profileOf, readSecrets, savedConnections } from './savedConnections';
@@ -23,6 +24,8 @@ export interface NexConnection {
   nc: NatsConnection;
   profile: ConnectionProfile;
   namespace: string;
+  /** Its state (connected, reconnecting, closed): the one source the status bar and the Deployed view follow. */
+  status: ConnectionStatus;
   /** Disposed when this connection goes. */
   scope: DisposableStore;
 }
@@ -99,8 +102,10 @@ export class ConnectionManager extends DisposableObject {
         throw new Error('another connection was asked for meanwhile');
       }
       const scope = this.deps.newScope();
-      const connection: NexConnection = { target, label: targetLabel(target), nc, profile, namespace, scope };
+      const status = new ConnectionStatus(nc);
+      const connection: NexConnection = { target, label: targetLabel(target), nc, profile, namespace, status, scope };
       scope.add({ dispose: () => void nc.close().catch(() => undefined) });
+      scope.add(status);
       this.live = connection;
       this.watch(connection);
       await this.deps.memento.update(LAST_TARGET, target);
@@ -150,27 +155,24 @@ export class ConnectionManager extends DisposableObject {
 
   /** Follows the connection's status: reconnecting, back, or closed for good. */
   private watch(connection: NexConnection): void {
-    void (async () => {
-      for await (const status of connection.nc.status()) {
+    connection.scope.add(
+      connection.status.onDidChange(({ state, reason }) => {
         if (this.live !== connection) {
           return;
         }
-        if (status.type === 'disconnect') {
-          this.setState('reconnecting', 'the server went away');
+        if (state === 'reconnecting') {
+          this.setState('reconnecting', reason ?? 'the server went away');
           this.deps.log.warn(`lost the connection to ${connection.label}: reconnecting…`);
-        } else if (status.type === 'reconnect') {
+        } else if (state === 'connected') {
           this.setState('connected');
           this.deps.log.info(`reconnected to ${connection.label}`);
+        } else {
+          this.live = undefined;
+          this.setState('offline', reason ?? 'the connection was closed');
+          this.changed.fire(undefined);
         }
-      }
-    })();
-    void connection.nc.closed().then((err) => {
-      if (this.live === connection) {
-        this.live = undefined;
-        this.setState('offline', err ? err.message : 'the connection was closed');
-        this.changed.fire(undefined);
-      }
-    });
+      }),
+    );
   }
 
   private setState(state: ConnectionState, reason = '', target?: ConnectionTarget): void {

@@ -1,13 +1,18 @@
 /**
- * The "Deployed" view: the current connection's Nex nodes, their workloads in the namespace and
- * the workloads' trigger subjects, live (the DeployedModel follows events and heartbeats). A
- * workload whose name is a workspace function is marked, and so is one whose artifact differs from
- * the local one ("local changes not deployed").
+ * The "Deployed" view: the current connection's Nex nodes, under each its namespaces (the
+ * connection's, every workspace manifest's deploy.namespace, and the ones the user added) with their
+ * workloads, and under each workload the trigger subjects it was deployed with (its deploy record),
+ * live (the DeployedModel follows events and heartbeats). A workload whose name is a workspace
+ * function is marked, and so is how it differs from it: "local changes not deployed" (another
+ * artifact), "triggers changed, not deployed" (the manifest's triggers differ from the deployed ones).
  */
-import { commands as Commands, Event, EventEmitter, MarkdownString, ThemeColor, ThemeIcon, TreeDataProvider, TreeItem, TreeItemCollapsibleState, TreeView, window as Window } from 'vscode';
+import { commands as Commands, Event, EventEmitter, Memento, MarkdownString, ThemeColor, ThemeIcon, TreeDataProvider, TreeItem, TreeItemCollapsibleState, TreeView, window as Window } from 'vscode';
 import { isValid, ValidFunction } from '../../core/manifest';
+import { plural } from '../../core/bytes';
 import { localArtifactHash } from '../../deploy/artifactStore';
-import { DeployedModel, DeployedSnapshot, NodeView, WorkloadView } from '../../explorer/deployedModel';
+import { DeployedModel, DeployedSnapshot, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
+import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
+import { formatUptime } from '../../nex/uptime';
 import { ConnectionManager, NexConnection } from '../connections/connectionManager';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
@@ -37,14 +42,38 @@ export class DeployedWorkloadItem {
   }
 }
 
+/** A namespace under a node, with the node's workloads in it. */
+export class DeployedNamespaceItem {
+  constructor(
+    readonly node: NodeView,
+    readonly namespace: string,
+  ) {}
+
+  get workloads(): WorkloadView[] {
+    return this.node.workloads.filter((w) => w.namespace === this.namespace);
+  }
+}
+
 export class DeployedTriggerItem {
   constructor(
     readonly workload: WorkloadView,
     readonly subject: string,
+    /** `deployed`: it subscribes with it; `added`: in the manifest only, not deployed; `removed`: deployed, no longer in the manifest. */
+    readonly state: 'deployed' | 'added' | 'removed' = 'deployed',
   ) {}
 }
 
-type Item = DeployedNodeItem | DeployedWorkloadItem | DeployedTriggerItem;
+/** A workload without a deploy record: its triggers are unknown. */
+export class UnknownTriggersItem {
+  constructor(readonly workload: WorkloadView) {}
+}
+
+type Item = DeployedNodeItem | DeployedNamespaceItem | DeployedWorkloadItem | DeployedTriggerItem | UnknownTriggersItem;
+
+/** How long something has been up, from when it started; else as its node last said; "" when unknown. */
+export function uptimeText(startedAt: string | undefined, reported: string, now = Date.now()): string {
+  return startedAt ? formatUptime(now - Date.parse(startedAt)) : reported;
+}
 
 
 /** The workspace function a deployed workload's name belongs to, if any. */
@@ -77,10 +106,21 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       return this.snapshot.nodes.map((n) => new DeployedNodeItem(n));
     }
     if (item instanceof DeployedNodeItem) {
-      return item.node.workloads.map((w) => new DeployedWorkloadItem(w, localFunctionNamed(this.catalog, w.name)));
+      return this.snapshot.namespaces.map((ns) => new DeployedNamespaceItem(item.node, ns));
+    }
+    if (item instanceof DeployedNamespaceItem) {
+      return item.workloads.map((w) => new DeployedWorkloadItem(w, localFunctionNamed(this.catalog, w.name)));
     }
     if (item instanceof DeployedWorkloadItem) {
-      return (item.workload.triggers?.subjects ?? []).map((s) => new DeployedTriggerItem(item.workload, s));
+      const deployed = item.workload.triggers;
+      if (!deployed) {
+        return [new UnknownTriggersItem(item.workload)];
+      }
+      const drift = item.local && triggerDrift(deployed, item.local.manifest.triggers);
+      return [
+        ...deployed.map((s) => new DeployedTriggerItem(item.workload, s, drift?.removed.includes(s) ? 'removed' : 'deployed')),
+        ...(drift?.added ?? []).map((s) => new DeployedTriggerItem(item.workload, s, 'added')),
+      ];
     }
     return [];
   }
@@ -89,10 +129,11 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
     if (item instanceof DeployedNodeItem) {
       const n = item.node;
       // Always expandable: a node's first deploy must show without the user opening it.
-      const t = new TreeItem(n.name ?? n.id.slice(0, 12), TreeItemCollapsibleState.Expanded);
+      const t = new TreeItem(nodeLabel(n.name, n.id), TreeItemCollapsibleState.Expanded);
       t.id = `node:${n.id}`;
       const flags = [n.lameDuck ? 'lame duck' : '', n.state === 'unreachable' ? 'unreachable' : '', n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean);
-      t.description = `Nex ${n.version} · ${n.workloads.length} in ${this.snapshot!.namespace} · up ${n.uptime}${flags.length ? ` · ${flags.join(' · ')}` : ''}`;
+      const up = uptimeText(n.startedAt, n.uptime);
+      t.description = [`Nex ${n.version || '?'}`, plural(n.workloads.length, 'workload'), up ? `up ${up}` : '', ...flags].filter(Boolean).join(' · ');
       t.iconPath = n.state === 'unreachable' || n.problem ? new ThemeIcon('warning', new ThemeColor('problemsWarningIcon.foreground')) : new ThemeIcon('server');
       t.tooltip = new MarkdownString(
         [`**${n.name ?? n.id}** (Nex ${n.version})`, `id \`${n.id}\``, n.xkey ? `xkey \`${n.xkey}\`` : '', n.supportedTypes ? `types: ${n.supportedTypes.join(', ')}` : '', n.stateReason ?? '', n.problem ? `problem: ${n.problem}` : '']
@@ -102,25 +143,61 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       t.contextValue = 'nexNode';
       return t;
     }
+    if (item instanceof DeployedNamespaceItem) {
+      const count = item.workloads.length;
+      const t = new TreeItem(item.namespace, count > 0 ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
+      t.id = `namespace:${item.node.id}:${item.namespace}`;
+      t.description = count > 0 ? plural(count, 'workload') : 'no workloads';
+      t.iconPath = new ThemeIcon('folder-library');
+      t.tooltip = `The namespace ${item.namespace} on ${nodeLabel(item.node.name, item.node.id)}`;
+      t.contextValue = 'nexNamespace';
+      return t;
+    }
     if (item instanceof DeployedWorkloadItem) {
       const w = item.workload;
-      const t = new TreeItem(w.name, (w.triggers?.subjects.length ?? 0) > 0 ? TreeItemCollapsibleState.Collapsed : TreeItemCollapsibleState.None);
+      const t = new TreeItem(w.name, TreeItemCollapsibleState.Collapsed);
       t.id = `workload:${w.nodeId}:${w.id}`;
-      const drift = item.local && localArtifactHash(item.local) !== w.hash;
-      t.description = `${w.type} · ${w.id}${item.local ? (drift ? ' · local changes not deployed' : ' · local source') : ''}`;
-      t.iconPath = new ThemeIcon(drift ? 'cloud-upload' : 'symbol-function');
-      t.tooltip = new MarkdownString([`**${w.name}** (${w.type}) on ${w.nodeId.slice(0, 12)}…`, `id \`${w.id}\``, `hash \`${w.hash}\``, `runtime ${w.runtime}, up ${w.uptime}`, w.description].filter(Boolean).join('\n\n'));
+      const local = item.local;
+      const drift = local ? driftNotes({ sourceChanged: localArtifactHash(local) !== w.hash, triggers: triggerDrift(w.triggers, local.manifest.triggers) }) : [];
+      t.description = [w.type, w.id, local ? (drift.length > 0 ? drift.join(' · ') : 'local source') : '', w.triggers ? '' : 'triggers unknown'].filter(Boolean).join(' · ');
+      t.iconPath = drift.length > 0 ? new ThemeIcon('cloud-upload', new ThemeColor('problemsWarningIcon.foreground')) : new ThemeIcon('symbol-function');
+      const up = uptimeText(w.startedAt, w.uptime);
+      t.tooltip = new MarkdownString(
+        [
+          `**${w.name}** (${w.type}) on ${w.nodeId.slice(0, 12)}…, namespace ${w.namespace}`,
+          `id \`${w.id}\``,
+          `hash \`${w.hash}\``,
+          `runtime ${w.runtime}${up ? `, up ${up}` : ''}`,
+          w.triggers ? `deployed with triggers ${w.triggers.map((s) => `\`${s}\``).join(', ')}` : 'triggers unknown: no deploy record (deployed by another tool than nexfn or this extension)',
+          ...drift,
+          w.description,
+        ]
+          .filter(Boolean)
+          .join('\n\n'),
+      );
       t.contextValue = item.local ? 'nexWorkload.local' : 'nexWorkload';
       return t;
     }
+    if (item instanceof UnknownTriggersItem) {
+      const t = new TreeItem('triggers unknown', TreeItemCollapsibleState.None);
+      t.id = `trigger-unknown:${item.workload.nodeId}:${item.workload.id}`;
+      t.description = 'no deploy record: deployed by another tool';
+      t.iconPath = new ThemeIcon('question');
+      t.tooltip = 'A Nex 0.2/0.3 node does not report trigger subjects. nexfn and this extension record them when they deploy; this workload has no such record.';
+      return t;
+    }
     const t = new TreeItem(item.subject, TreeItemCollapsibleState.None);
-    t.id = `trigger:${item.workload.nodeId}:${item.workload.id}:${item.subject}`;
-    t.iconPath = new ThemeIcon(/[*>]/.test(item.subject) ? 'symbol-namespace' : 'symbol-event');
-    t.description = item.workload.triggers?.source === 'manifest' ? 'trigger (from the workspace manifest)' : 'trigger';
-    t.contextValue = 'nexDeployedTrigger';
+    t.id = `trigger:${item.workload.nodeId}:${item.workload.id}:${item.subject}:${item.state}`;
+    t.iconPath =
+      item.state === 'deployed' ? new ThemeIcon(/[*>]/.test(item.subject) ? 'symbol-namespace' : 'symbol-event') : new ThemeIcon(item.state === 'added' ? 'diff-added' : 'diff-removed', new ThemeColor('problemsWarningIcon.foreground'));
+    t.description = item.state === 'deployed' ? 'trigger' : item.state === 'added' ? 'in the manifest, not deployed' : 'deployed, no longer in the manifest';
+    t.contextValue = item.state === 'added' ? undefined : 'nexDeployedTrigger';
     return t;
   }
 }
+
+/** Where the namespaces the user added to the view are kept (per workspace). */
+const ADDED_NAMESPACES = 'nex.deployed.namespaces';
 
 export class DeployedView extends DisposableObject {
   private readonly provider: DeployedTreeProvider;
@@ -134,12 +211,18 @@ export class DeployedView extends DisposableObject {
   constructor(
     connections: ConnectionManager,
     private readonly catalog: FunctionCatalog,
+    private readonly memento: Memento,
   ) {
     super();
     this.provider = this.register(new DeployedTreeProvider(catalog));
     this.view = this.register(Window.createTreeView('nex.deployed', { treeDataProvider: this.provider }));
     this.register(connections.onDidChangeConnection((c) => void this.follow(c)));
-    this.register(catalog.onDidChange(() => this.provider.update(this.provider.snapshot)));
+    this.register(
+      catalog.onDidChange(() => {
+        this.model?.setNamespaces(this.namespaces);
+        this.provider.update(this.provider.snapshot);
+      }),
+    );
     void Commands.executeCommand('setContext', 'nex.connected', false);
   }
 
@@ -151,6 +234,41 @@ export class DeployedView extends DisposableObject {
   /** Reads the nodes again now. */
   async refresh(): Promise<DeployedSnapshot | undefined> {
     return this.model?.refresh();
+  }
+
+  /** The namespaces the user added to the view. */
+  get addedNamespaces(): string[] {
+    return this.memento.get<string[]>(ADDED_NAMESPACES) ?? [];
+  }
+
+  /** Shows this namespace too, on every connection of the workspace; reads it now. */
+  async addNamespace(namespace: string): Promise<DeployedSnapshot | undefined> {
+    await this.memento.update(ADDED_NAMESPACES, [...new Set([...this.addedNamespaces, namespace])].sort());
+    this.model?.setNamespaces(this.namespaces);
+    return this.model?.refresh();
+  }
+
+  /** Stops showing a namespace the user added. */
+  async removeNamespace(namespace: string): Promise<void> {
+    await this.memento.update(ADDED_NAMESPACES, this.addedNamespaces.filter((ns) => ns !== namespace));
+    this.model?.setNamespaces(this.namespaces);
+  }
+
+  /** A stop the node confirmed: the row goes now. */
+  workloadStopped(nodeId: string, workloadId: string): void {
+    this.model?.workloadStopped(nodeId, workloadId);
+  }
+
+  /** A deploy the node confirmed: its node is read again now. */
+  async workloadDeployed(nodeId: string): Promise<DeployedSnapshot | undefined> {
+    await this.model?.workloadDeployed(nodeId);
+    return this.model?.snapshot();
+  }
+
+  /** The namespaces read besides the connection's: every workspace manifest's deploy.namespace, and the added ones. */
+  private get namespaces(): string[] {
+    const fromManifests = this.catalog.functions.filter(isValid).map((f) => f.manifest.deploy?.namespace ?? 'default');
+    return [...new Set([...fromManifests, ...this.addedNamespaces])];
   }
 
   private async follow(connection: NexConnection | undefined): Promise<void> {
@@ -165,11 +283,9 @@ export class DeployedView extends DisposableObject {
     const model = new DeployedModel({
       nc: connection.nc,
       namespace: connection.namespace,
+      namespaces: this.namespaces,
       inboxPrefix: connection.profile.inboxPrefix,
-      triggersFor: (name) => {
-        const local = localFunctionNamed(this.catalog, name);
-        return local?.manifest.triggers ? { subjects: local.manifest.triggers, source: 'manifest' } : undefined;
-      },
+      status: connection.status,
     });
     this.model = model;
     this.jetStreamMissing = connection.nc.info?.jetstream !== true;
@@ -185,15 +301,27 @@ export class DeployedView extends DisposableObject {
     }
     this.provider.update(snapshot);
     this.snapshotChanged.fire(snapshot);
-    const problems = [...snapshot.problems, ...snapshot.nodes.filter((n) => n.problem).map((n) => `${n.name ?? n.id.slice(0, 12)}: ${n.problem}`)];
-    if (this.jetStreamMissing) {
-      problems.unshift('This NATS server has no JetStream: deploys (the artifact\'s object store) and KV/object host services need it (start nats-server with -js)');
-    }
-    this.view.message =
-      snapshot.nodes.length === 0
-        ? `No Nex node answered on ${snapshot.connection === 'connected' ? 'this connection' : 'the connection (it is reconnecting)'}. Start the local node, or check that your nodes use this NATS account.`
-        : problems.length > 0
-          ? problems.join(' · ')
-          : undefined;
+    this.view.message = deployedViewMessage(snapshot, this.jetStreamMissing);
   }
+}
+
+/**
+ * The line above the Deployed tree: the connection's state first (while it is down, nodes are
+ * shown as last seen and nothing is blamed on them), then what no node answered, then problems.
+ */
+export function deployedViewMessage(snapshot: DeployedSnapshot, jetStreamMissing: boolean): string | undefined {
+  if (snapshot.connection === 'reconnecting') {
+    return 'The NATS connection is down and reconnecting: the nodes are shown as they were last seen.';
+  }
+  if (snapshot.connection === 'closed') {
+    return 'The NATS connection is closed: the nodes are shown as they were last seen. Nex: Connect… to connect again.';
+  }
+  if (snapshot.nodes.length === 0) {
+    return snapshot.refreshedAt ? 'No Nex node answered on this connection. Start the local node, or check that your nodes use this NATS account.' : 'Looking for Nex nodes…';
+  }
+  const problems = [...snapshot.problems, ...snapshot.nodes.filter((n) => n.problem).map((n) => `${nodeLabel(n.name, n.id)}: ${n.problem}`)];
+  if (jetStreamMissing) {
+    problems.unshift("This NATS server has no JetStream: deploys (the artifact's object store) and KV/object host services need it (start nats-server with -js)");
+  }
+  return problems.length > 0 ? problems.join(' · ') : undefined;
 }

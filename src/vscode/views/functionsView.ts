@@ -16,6 +16,7 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
+import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
 import { localArtifactHash } from '../../deploy/artifactStore';
 import { FileProblem } from '../../core/problems';
 import { deployedFunctions, DeployedSnapshot, DeployedTriggers, nodeLabel } from '../../explorer/deployedModel';
@@ -43,8 +44,10 @@ export interface FunctionMarks {
   deployedNodes?: number;
   /** The names (else ids) of those nodes. */
   deployedOn?: string[];
-  /** A deployed copy runs another artifact than the local one: local changes not deployed. */
-  drift?: boolean;
+  /** How deployed copies differ from the local function: "local changes not deployed", "triggers changed, not deployed (+a.*)". */
+  drift?: string[];
+  /** The namespaces other than "default" it is deployed in. */
+  namespaces?: string[];
   overlaps?: TriggerOverlap[];
 }
 
@@ -68,7 +71,8 @@ export class FunctionNode {
       const kind = m.type === 'v8' ? 'JavaScript' : 'WebAssembly';
       const profile = m.compat && m.compat !== 'docs' ? ` · Nex ${m.compat}` : '';
       const nodes = this.marks.deployedNodes ?? 0;
-      const deployed = (nodes > 1 ? ` · deployed on ${nodes} nodes` : nodes === 1 ? ' · deployed' : '') + (this.marks.drift ? ' (local changes not deployed)' : '');
+      const inNamespaces = this.marks.namespaces?.length ? ` in ${this.marks.namespaces.join(', ')}` : '';
+      const deployed = (nodes > 1 ? ` · deployed on ${nodes} nodes${inNamespaces}` : nodes === 1 ? ` · deployed${inNamespaces}` : '') + (this.marks.drift ? ` (${this.marks.drift.join('; ')})` : '');
       const cases = this.cases ? ` · ${caseCountText(this.cases)}` : '';
       item.description = `${kind} · ${m.type === 'v8' ? m.source : m.artifact}${profile}${cases}${deployed}`;
       item.iconPath = new ThemeIcon(m.type === 'v8' ? 'symbol-function' : 'file-binary');
@@ -227,8 +231,16 @@ export function functionMarks(functions: readonly FunctionDefinition[], snapshot
     if (nodes.length > 0) {
       m.deployedNodes = nodes.length;
       m.deployedOn = nodes.map((n) => nodeLabel(n.name, n.id));
+      const copies = nodes.flatMap((n) => n.workloads.filter((w) => w.name === fn.manifest.name));
+      const namespaces = [...new Set(copies.map((w) => w.namespace))].filter((ns) => ns !== 'default');
+      if (namespaces.length > 0) {
+        m.namespaces = namespaces;
+      }
       const local = localArtifactHash(fn);
-      m.drift = local !== undefined && nodes.some((n) => n.workloads.some((w) => w.name === fn.manifest.name && w.hash !== local));
+      const notes = [...new Set(copies.flatMap((w) => driftNotes({ sourceChanged: local !== undefined && w.hash !== local, triggers: triggerDrift(w.triggers, fn.manifest.triggers) })))];
+      if (notes.length > 0) {
+        m.drift = notes;
+      }
     }
     const overlaps = [...(overlapsOf.get(fn.dir)?.values() ?? [])];
     if (overlaps.length > 0) {

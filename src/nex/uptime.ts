@@ -1,0 +1,49 @@
+/**
+ * Uptimes as Nex nodes print them (the NATS server's style, "2m26s", "1d2h3m4s"; 0.3 workloads also
+ * Go durations such as "1.5s"), both ways. A reader keeps the start time an uptime stands for, so
+ * an uptime shown later is derived from it instead of repeating what the node said back then.
+ */
+
+/** An uptime as NATS servers and Nex nodes print it: "45s", "2m26s", "1h0m3s", "1d2h3m4s". */
+export function formatUptime(ms: number): string {
+  let seconds = Math.max(0, Math.floor(ms / 1000));
+  const days = Math.floor(seconds / 86400);
+  seconds -= days * 86400;
+  const hours = Math.floor(seconds / 3600);
+  seconds -= hours * 3600;
+  const minutes = Math.floor(seconds / 60);
+  seconds -= minutes * 60;
+  if (days > 0) {
+    return `${days}d${hours}h${minutes}m${seconds}s`;
+  }
+  if (hours > 0) {
+    return `${hours}h${minutes}m${seconds}s`;
+  }
+  if (minutes > 0) {
+    return `${minutes}m${seconds}s`;
+  }
+  return `${seconds}s`;
+}
+
+const UNIT_MS: Record<string, number> = { d: 86400000, h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
+
+/** The milliseconds an uptime or Go duration stands for ("1d2h3m4s", "2m3.5s", "350ms"); undefined when it is not one. */
+export function parseUptime(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') {
+    return undefined;
+  }
+  const part = /(\d+(?:\.\d+)?)(ms|us|µs|ns|d|h|m|s)/y;
+  let total = 0;
+  let at = 0;
+  while (at < trimmed.length) {
+    part.lastIndex = at;
+    const match = part.exec(trimmed);
+    if (!match) {
+      return undefined;
+    }
+    total += Number(match[1]) * UNIT_MS[match[2]];
+    at = part.lastIndex;
+  }
+  return total;
+}
