@@ -172,8 +172,13 @@ function reportDeployed(subject: string, snapshot: DeployedSnapshot, deployed: A
     return;
   }
   if (deployed.length > 0) {
-    io.stdout(`deployed workloads in ${where} that ${subject} triggers:\n`);
-    deployed.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? fn.node} via ${trigger}${inNamespace(fn.namespace)}\n`));
+    for (const namespace of snapshot.namespaces) {
+      const here = deployed.filter(({ fn }) => fn.namespace === namespace);
+      if (here.length > 0) {
+        io.stdout(`deployed workloads in the namespace ${namespace} that ${subject} triggers:\n`);
+        here.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? fn.node} via ${trigger}\n`));
+      }
+    }
   } else {
     io.stdout(`no deployed workload in ${where} is known to be triggered by ${subject}\n`);
   }

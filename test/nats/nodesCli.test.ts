@@ -70,7 +70,8 @@ describe('nexfn nodes and which', function () {
       ['alpha', nodes[0].nodeId, '0.2.7', 'up'],
       ['beta', nodes[1].nodeId, '0.3.0', 'up'],
     ]);
-    assert.deepStrictEqual(snapshot.nodes[0].workloads.map((w) => [w.name, w.id, w.type, w.triggers]), [['greet', greetId, 'v8', undefined]]);
+    assert.deepStrictEqual(snapshot.namespaces, ['default']);
+    assert.deepStrictEqual(snapshot.nodes[0].workloads.map((w) => [w.name, w.id, w.type, w.namespace, w.triggers]), [['greet', greetId, 'v8', 'default', ['greet.*']]]);
     assert.deepStrictEqual(snapshot.nodes[1].workloads, []);
   });
 
@@ -82,8 +83,8 @@ describe('nexfn nodes and which', function () {
     assert.match(lines[1], new RegExp(`^alpha +${nodes[0].nodeId} +0\\.2\\.7 +\\d+s +1 +v8,wasm +up$`));
     assert.match(lines[2], new RegExp(`^beta +${nodes[1].nodeId} +0\\.3\\.0 +\\d+s +0 +v8,wasm +up$`));
     assert.strictEqual(lines[4], 'workloads in the namespace default:');
-    assert.match(lines[5], /^WORKLOAD +ID +TYPE +NODE +UPTIME +RUNTIME +HASH +TRIGGERS$/);
-    assert.match(lines[6], new RegExp(`^greet +${greetId} +v8 +alpha +\\d+s +\\S+ +[0-9a-f]{12} +unknown \\(not in INFO\\)$`));
+    assert.match(lines[5], /^WORKLOAD +ID +NAMESPACE +TYPE +NODE +UPTIME +RUNTIME +HASH +TRIGGERS$/);
+    assert.match(lines[6], new RegExp(`^greet +${greetId} +default +v8 +alpha +\\d+s +\\S+ +[0-9a-f]{12} +greet\\.\\*$`));
   });
 
   it('nodes in a namespace without workloads says so', async () => {
@@ -123,19 +124,50 @@ describe('nexfn nodes and which', function () {
     assert.strictEqual(none.stdout, 'no local function is triggered by bye.now (2 functions looked at)\n');
   });
 
-  it('which with connection flags lists the deployed workloads too, with triggers from the local manifest', async () => {
+  it('which with connection flags lists the deployed workloads too, with the triggers they were deployed with', async () => {
     const run = await cli(['which', 'greet.hello', fnRoot, '-s', server.url, '--wait', '300']);
     assert.strictEqual(run.code, 0, run.stderr);
-    assert.match(run.stdout, new RegExp(`\\ndeployed workloads in the namespace default that greet\\.hello triggers:\\n  greet \\(${greetId}\\) on node alpha via greet\\.\\* \\(triggers from the manifest\\)\\n$`));
+    assert.match(run.stdout, new RegExp(`\\ndeployed workloads in the namespace default that greet\\.hello triggers:\\n  greet \\(${greetId}\\) on node alpha via greet\\.\\*\\n$`));
 
+    // Its deploy record says what greet subscribes with, whether or not its manifest is among the folders given.
     const elsewhere = await cli(['which', 'greet.hello', path.join(fnRoot, 'hello'), '-s', server.url, '--wait', '300']);
     assert.strictEqual(elsewhere.code, 0, elsewhere.stderr);
-    assert.match(elsewhere.stdout, /\nno deployed workload in the namespace default is known to be triggered by greet\.hello\n$/);
-    assert.strictEqual(elsewhere.stderr, 'the triggers of 1 deployed workload are unknown (nodes do not report them, and no local manifest has the name): greet on node alpha\n');
+    assert.match(elsewhere.stdout, new RegExp(`\\n  greet \\(${greetId}\\) on node alpha via greet\\.\\*\\n$`));
+    assert.strictEqual(elsewhere.stderr, '');
 
     const lonely = await cli(['which', 'greet.hello', fnRoot, '-s', empty.url, '--wait', '200']);
     assert.strictEqual(lonely.code, 0, 'the local answer stands');
     assert.match(lonely.stderr, /no Nex node answered on \$NEX\.PING within 200 ms: .*: only local functions were checked\n$/);
+  });
+
+  it('which never says a deployed function handles a subject its manifest gained after the deploy: a drift note on a line of its own', async () => {
+    const manifest = path.join(fnRoot, 'greet', 'nexfunction.json');
+    const before = fs.readFileSync(manifest, 'utf8');
+    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(before), triggers: ['greet.*', 'greetings.*.x'] }));
+    try {
+      const run = await cli(['which', 'greetings.a.x', path.join(fnRoot, 'greet'), '-s', server.url, '--wait', '300']);
+      assert.strictEqual(run.code, 0, run.stderr);
+      const lines = run.stdout.trimEnd().split('\n');
+      assert.deepStrictEqual(lines.slice(0, 2), ['local functions that greetings.a.x triggers:', `  greet (${path.relative(process.cwd(), path.join(fnRoot, 'greet'))}) via greetings.*.x`]);
+      assert.strictEqual(lines[2], 'no deployed workload in the namespace default is known to be triggered by greetings.a.x');
+      assert.strictEqual(lines[3], `note: greet (${greetId}): triggers changed, not deployed (+greetings.*.x) (its manifest ${path.relative(process.cwd(), manifest)})`);
+    } finally {
+      fs.writeFileSync(manifest, before);
+    }
+  });
+
+  it('which looks in every namespace the given manifests deploy to', async () => {
+    const dir = writeFunction(fnRoot, 'teamfn', { triggers: ['team.*'], deploy: { namespace: 'team-a' } });
+    const result = await deployFunction(nc, loadValidFunction(dir), { nodeId: nodes[1].nodeId, keysDir: path.join(work, 'keys') });
+    try {
+      const run = await cli(['which', 'team.one', fnRoot, '-s', server.url, '--wait', '300']);
+      assert.strictEqual(run.code, 0, run.stderr);
+      assert.match(run.stdout, new RegExp(`\\ndeployed workloads in the namespace team-a that team\\.one triggers:\\n  teamfn \\(${result.workloadId}\\) on node beta via team\\.\\*\\n$`));
+      const nodesRun = await cli(['nodes', '-s', server.url, '--wait', '300', '--json']);
+      assert.deepStrictEqual((JSON.parse(nodesRun.stdout) as DeployedSnapshot).nodes[1].workloads, [], 'nodes reads the --namespace only');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('which refuses a wildcard subject and a missing folder', async () => {
