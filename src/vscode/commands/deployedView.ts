@@ -2,7 +2,8 @@
 import { env as Env, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { DeployedSnapshot } from '../../explorer/deployedModel';
 import type { NexExtension } from '../nexExtension';
-import { DeployedNodeItem, DeployedWorkloadItem } from '../views/deployedView';
+import { DeployedNamespaceItem, DeployedNodeItem, DeployedWorkloadItem } from '../views/deployedView';
+import { namespaceProblem } from '../../core/subject';
 
 export async function refreshDeployedCommand(ext: NexExtension): Promise<DeployedSnapshot | undefined> {
   if (!ext.connections.connection) {
@@ -52,4 +53,41 @@ export async function revealLocalFunctionCommand(ext: NexExtension, item?: Deplo
     return;
   }
   await Window.showTextDocument(Uri.file(local.sourcePath ?? local.manifestPath));
+}
+
+/** Shows one more namespace in the Deployed view (kept for the workspace), besides the connection's and the manifests'. */
+export async function addDeployedNamespaceCommand(ext: NexExtension, arg?: { namespace?: string }): Promise<string | undefined> {
+  const scripted = arg && typeof arg === 'object' && typeof arg.namespace === 'string' ? arg.namespace : undefined;
+  const namespace =
+    scripted ??
+    (await ext.ui.input({
+      title: 'Show which namespace in the Deployed view?',
+      prompt: 'A Nex namespace: one subject token',
+      placeHolder: 'e.g. team-a',
+      validate: (value) => namespaceProblem(value),
+    }));
+  if (namespace === undefined) {
+    return undefined;
+  }
+  const problem = namespaceProblem(namespace);
+  if (problem) {
+    void ext.ui.error(`Nex: ${problem}`);
+    return undefined;
+  }
+  await ext.deployed.addNamespace(namespace);
+  return namespace;
+}
+
+/** Stops showing a namespace the user added (the connection's and the manifests' stay). */
+export async function removeDeployedNamespaceCommand(ext: NexExtension, item?: DeployedNamespaceItem | { namespace?: string }): Promise<string | undefined> {
+  const namespace = item?.namespace ?? (await ext.ui.pick(ext.deployed.addedNamespaces.map((ns) => ({ label: ns, value: ns })), { title: 'Stop showing which namespace?' }));
+  if (!namespace) {
+    return undefined;
+  }
+  if (!ext.deployed.addedNamespaces.includes(namespace)) {
+    void ext.ui.info(`The namespace ${namespace} is shown because it is the connection's or a workspace manifest's deploy.namespace; only namespaces you added can be removed.`);
+    return undefined;
+  }
+  await ext.deployed.removeNamespace(namespace);
+  return namespace;
 }

@@ -13,7 +13,7 @@ import { addConnectionCommand, connectCommand, disconnectCommand, editConnection
 import { debugFunctionCommand, debugTriggerCaseCommand } from './debugFunction';
 import { deployFunctionCommand, previewDeployCommand, showDeployedLogsCommand, showIssuerKeyCommand, triggerDeployedCommand, undeployFunctionCommand } from './deploy';
 import { recordTriggerCasesCommand } from './record';
-import { copyDeployedIdCommand, refreshDeployedCommand, revealLocalFunctionCommand, showNodeInfoCommand } from './deployedView';
+import { addDeployedNamespaceCommand, copyDeployedIdCommand, refreshDeployedCommand, removeDeployedNamespaceCommand, revealLocalFunctionCommand, showNodeInfoCommand } from './deployedView';
 import { resetMocksCommand, saveMocksCommand, showHostServicesCommand } from './hostServices';
 import { startLocalNodeCommand, stopLocalNodeCommand } from './localNode';
 import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
@@ -61,6 +61,8 @@ export const COMMANDS = {
   'nex.copyDeployedId': (ext) => (item) => copyDeployedIdCommand(ext, item),
   'nex.revealLocalFunction': (ext) => (item) => revealLocalFunctionCommand(ext, item),
   'nex.whichFunction': (ext) => (arg) => whichFunctionCommand(ext, arg),
+  'nex.addDeployedNamespace': (ext) => (arg) => addDeployedNamespaceCommand(ext, arg),
+  'nex.removeDeployedNamespace': (ext) => (item) => removeDeployedNamespaceCommand(ext, item),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;

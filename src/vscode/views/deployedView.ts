@@ -86,7 +86,11 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
   readonly onDidChangeTreeData: Event<void> = this.changed.event;
   snapshot?: DeployedSnapshot;
 
-  constructor(private readonly catalog: FunctionCatalog) {}
+  constructor(
+    private readonly catalog: FunctionCatalog,
+    /** The namespaces the user added (they can be removed from the view). */
+    private readonly added: () => readonly string[],
+  ) {}
 
   update(snapshot: DeployedSnapshot | undefined): void {
     this.snapshot = snapshot;
@@ -150,7 +154,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       t.description = count > 0 ? plural(count, 'workload') : 'no workloads';
       t.iconPath = new ThemeIcon('folder-library');
       t.tooltip = `The namespace ${item.namespace} on ${nodeLabel(item.node.name, item.node.id)}`;
-      t.contextValue = 'nexNamespace';
+      t.contextValue = this.added().includes(item.namespace) ? 'nexNamespace.added' : 'nexNamespace';
       return t;
     }
     if (item instanceof DeployedWorkloadItem) {
@@ -214,7 +218,7 @@ export class DeployedView extends DisposableObject {
     private readonly memento: Memento,
   ) {
     super();
-    this.provider = this.register(new DeployedTreeProvider(catalog));
+    this.provider = this.register(new DeployedTreeProvider(catalog, () => this.addedNamespaces));
     this.view = this.register(Window.createTreeView('nex.deployed', { treeDataProvider: this.provider }));
     this.register(connections.onDidChangeConnection((c) => void this.follow(c)));
     this.register(
@@ -252,6 +256,9 @@ export class DeployedView extends DisposableObject {
   async removeNamespace(namespace: string): Promise<void> {
     await this.memento.update(ADDED_NAMESPACES, this.addedNamespaces.filter((ns) => ns !== namespace));
     this.model?.setNamespaces(this.namespaces);
+    if (!this.model) {
+      this.provider.update(this.provider.snapshot);
+    }
   }
 
   /** A stop the node confirmed: the row goes now. */
