@@ -12,6 +12,7 @@ import { registerCommands } from './commands';
 import { RunnerWarmUp } from './runnerWarmUp';
 import { SourceChecks } from './sourceChecks';
 import { FunctionsView } from './views/functionsView';
+import type { RenderedItem } from './views/deployedView';
 
 /** What integration tests may reach; returned from activate() outside production only. */
 export interface NexTestApi {
@@ -67,6 +68,10 @@ export interface NexTestApi {
   deployed: {
     /** What the Deployed view shows: the connection's nodes and their workloads. */
     snapshot(): DeployedSnapshot | undefined;
+    /** The Deployed tree as it renders: labels, descriptions, icons, children. */
+    tree(): RenderedItem[];
+    /** The message above the tree. */
+    message(): string | undefined;
   };
 }
 
@@ -161,6 +166,8 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
     },
     deployed: {
       snapshot: () => ext.deployed.snapshot,
+      tree: () => ext.deployed.renderedTree(),
+      message: () => ext.deployed.message,
     },
   };
 }

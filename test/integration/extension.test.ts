@@ -759,7 +759,7 @@ describe('Nex Functions in VS Code', () => {
       };
       await deployedHere(true);
       const workload = api.deployed.snapshot()!.nodes.flatMap((n) => n.workloads).find((w) => w.id === deployed.workloadId)!;
-      assert.deepStrictEqual(workload.triggers, { subjects: ['deploy.me.*'], source: 'manifest' }, 'INFO has no triggers: they come from the workspace manifest');
+      assert.deepStrictEqual(workload.triggers, ['deploy.me.*'], 'INFO has no triggers: they come from the deploy record');
       const logs = await vscode.commands.executeCommand<string[]>('nex.showDeployedLogs', { name: 'deploy-me' });
       assert.deepStrictEqual(logs, [deployed.workloadId]);
       const reply = await vscode.commands.executeCommand<{ reply: Uint8Array; size: number }>('nex.triggerDeployed', { function: dir, subject: 'deploy.me.now', payload: 'node' });

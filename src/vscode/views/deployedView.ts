@@ -200,6 +200,14 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
   }
 }
 
+/** A tree item as rendered, with its children. */
+export interface RenderedItem {
+  label: string;
+  description: string;
+  icon?: string;
+  children: RenderedItem[];
+}
+
 /** Where the namespaces the user added to the view are kept (per workspace). */
 const ADDED_NAMESPACES = 'nex.deployed.namespaces';
 
@@ -238,6 +246,26 @@ export class DeployedView extends DisposableObject {
   /** Reads the nodes again now. */
   async refresh(): Promise<DeployedSnapshot | undefined> {
     return this.model?.refresh();
+  }
+
+  /** The tree as it renders now, labels and descriptions, every level (for the test API). */
+  renderedTree(): RenderedItem[] {
+    const render = (item?: Item): RenderedItem[] =>
+      this.provider.getChildren(item).map((child) => {
+        const t = this.provider.getTreeItem(child);
+        return {
+          label: typeof t.label === 'string' ? t.label : (t.label?.label ?? ''),
+          description: typeof t.description === 'string' ? t.description : '',
+          ...(t.iconPath instanceof ThemeIcon ? { icon: t.iconPath.id } : {}),
+          children: render(child),
+        };
+      });
+    return render();
+  }
+
+  /** The message shown above the tree. */
+  get message(): string | undefined {
+    return this.view.message;
   }
 
   /** The namespaces the user added to the view. */
