@@ -356,22 +356,45 @@ async function main() {
       await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached' });
     });
 
-    await step('the Deployed view lists both functions under the local node, with their triggers', async () => {
+    await step('the Deployed view: each namespace under the node, the triggers deployed, and a manifest change shown as drift', async () => {
+      // A second namespace and a trigger drift, as a user gets them: quote's manifest deploys it to
+      // team-a, and greet's manifest gains a trigger after greet was deployed.
+      const edit = (fn, change) => {
+        const file = path.join(ws, fn, 'nexfunction.json');
+        const before = fs.readFileSync(file, 'utf8');
+        fs.writeFileSync(file, JSON.stringify(change(JSON.parse(before)), null, 2) + '\n');
+        return () => fs.writeFileSync(file, before);
+      };
+      edit('quote', (m) => ({ ...m, deploy: { namespace: 'team-a' } }));
+      await openSource('quote.js');
+      await palette('Nex: Deploy Function…');
+      await toast(/quote is deployed on .* in the namespace team-a as/).waitFor({ timeout: 30000 });
+      await page.locator('.statusbar-item', { hasText: 'Nex node: 3 functions' }).first().waitFor();
+      await palette('Notifications: Clear All Notifications');
+      const restoreGreet = edit('greet', (m) => ({ ...m, triggers: ['greetings.*', 'greetings.*.x'] }));
       await nexView();
       const pane = deployedPane();
       const header = pane.locator('.pane-header');
       if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
       const row = (text) => pane.locator('.monaco-list-row', { hasText: text }).first();
-      const node = row(/Nex [\d.]+ · 2 in \S+ · up .* · local/);
+      const node = row(/Nex [\d.]+ · 3 workloads · up .* · local/);
       await node.waitFor();
       if ((await node.getAttribute('aria-expanded')) === 'false') await node.click();
-      for (const [name, trigger] of [['greet', 'greetings.*'], ['echo', 'demo.echo']]) {
-        const workload = pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) }).first();
+      await row(/^default\s*2 workloads/).waitFor();
+      await row(/^team-a\s*1 workload/).waitFor();
+      const workloadRow = (name) => pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) }).first();
+      for (const [name, description, triggers] of [
+        ['greet', /^v8 · \S+ · triggers changed, not deployed \(\+greetings\.\*\.x\)$/, ['greetings.*', 'greetings.*.x']],
+        ['echo', /^v8 · \S+ · local source$/, ['demo.echo']],
+        ['quote', /^v8 · \S+ · local source$/, ['quotes.get']],
+      ]) {
+        const workload = workloadRow(name);
         await workload.waitFor();
-        await workload.locator('.label-description', { hasText: /^v8 · \S+ · local source$/ }).waitFor();
+        await workload.locator('.label-description', { hasText: description }).waitFor();
         if ((await workload.getAttribute('aria-expanded')) === 'false') await workload.click();
-        await row(trigger).waitFor();
+        for (const trigger of triggers) await row(trigger).waitFor();
       }
+      await row(/greetings\.\*\.x\s*in the manifest, not deployed/).waitFor();
       // Give the tree the room for the picture: fold the Functions view and widen the side bar
       // (dragging its edge, as a user does); then put both back.
       const functions = page.locator('.pane-header', { hasText: 'Functions' }).first();
@@ -392,6 +415,8 @@ async function main() {
       const wide = await page.locator('.part.sidebar').boundingBox();
       await dragEdge(wide.x + wide.width, edge);
       await functions.click();
+      restoreGreet();
+      await workloadRow('greet').locator('.label-description', { hasText: /^v8 · \S+ · local source$/ }).waitFor();
     });
 
     await step('Nex: Trigger Deployed Function… sends a request to greet on the node and shows the reply', async () => {
