@@ -13,7 +13,8 @@ import { LocalNodeController } from '../localNode/localNodeController';
 import { profileOf, readSecrets, savedConnections } from './savedConnections';
 
 /** What to connect to. */
-export type ConnectionTarget = { kind: 'local' } | { kind: 'saved'; name: string } | { kind: 'context'; name: string };
+/** What to connect to; the local node and a nats context take the namespace given (default "default"), a saved connection its own. */
+export type ConnectionTarget = { kind: 'local'; namespace?: string } | { kind: 'saved'; name: string } | { kind: 'context'; name: string; namespace?: string };
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected' | 'reconnecting' | 'offline';
 
@@ -42,7 +43,8 @@ export interface ConnectionManagerDeps {
 const LAST_TARGET = 'nex.lastConnection';
 
 export function targetLabel(target: ConnectionTarget): string {
-  return target.kind === 'local' ? 'local node' : target.kind === 'context' ? `context ${target.name}` : target.name;
+  const ns = target.kind !== 'saved' && target.namespace && target.namespace !== 'default' ? ` (${target.namespace})` : '';
+  return (target.kind === 'local' ? 'local node' : target.kind === 'context' ? `context ${target.name}` : target.name) + ns;
 }
 
 export class ConnectionManager extends DisposableObject {
@@ -140,11 +142,11 @@ export class ConnectionManager extends DisposableObject {
   private async resolve(target: ConnectionTarget): Promise<{ profile: ConnectionProfile; secrets: ConnectionSecrets; namespace: string }> {
     if (target.kind === 'local') {
       const host = await this.deps.localNode.start();
-      return { profile: { servers: [host.natsUrl] }, secrets: {}, namespace: 'default' };
+      return { profile: { servers: [host.natsUrl] }, secrets: {}, namespace: target.namespace || 'default' };
     }
     if (target.kind === 'context') {
       const context = loadNatsContext(target.name);
-      return { profile: context.profile, secrets: context.secrets, namespace: 'default' };
+      return { profile: context.profile, secrets: context.secrets, namespace: target.namespace || 'default' };
     }
     const saved = savedConnections().find((c) => c.name === target.name);
     if (!saved) {
