@@ -12,7 +12,7 @@ import { utf8 } from '../core/bytes';
 import { entryPath, functionDirFor, loadValidFunction, MANIFEST_FILE, type ValidFunction } from '../core/manifest';
 import { ProblemError } from '../core/problems';
 import { deployFunction, previewDeploy, type DeployOptions } from '../deploy/deployFunction';
-import { checkCaseFile, findWorkloads, recordSubject, stopWorkloads, triggerFunction, watchEvents, watchLogs, writeRecordedCases, type NexEvent, type WorkloadLogLine } from '../deploy/deployedOps';
+import { checkCaseFile, followFunctionLogs, recordSubject, remoteReplyHints, stopWorkloads, triggerFunction, watchEvents, writeRecordedCases, type NexEvent, type WorkloadLogLine } from '../deploy/deployedOps';
 import { locateRefusal, NodeRefusal } from '../deploy/nodeReplies';
 import { defaultKeysDir, loadPublisherKeys, type PublisherKeys } from '../deploy/publisherKeys';
 import { FunctionRunner } from '../executor/functionRunner';
@@ -156,9 +156,13 @@ function triggerPayload(flags: TriggerFlags): Uint8Array {
 async function triggerCommand(subject: string, flags: TriggerFlags, io: CliIo): Promise<number> {
   const payload = triggerPayload(flags);
   return withNats(flags, async (nc) => {
-    const result = await triggerFunction(nc, subject, payload, { timeoutMs: flags.timeout });
+    // The namespace's function_exec_failed events end the wait as soon as the node reports the failure.
+    const result = await triggerFunction(nc, subject, payload, { timeoutMs: flags.timeout, namespace: flags.namespace });
     io.stdout(result.reply);
     io.stderr(`reply from ${subject}: ${result.size} bytes in ${formatMs(result.roundTripMs)}\n`);
+    for (const hint of remoteReplyHints(result.reply)) {
+      io.stderr(`hint: ${hint.message}\n`);
+    }
     return 0;
   });
 }
@@ -171,15 +175,27 @@ function formatLogLine(line: WorkloadLogLine, several: boolean): string {
 async function logsCommand(nameOrId: string, flags: ConnectionFlags & { node?: string }, io: CliIo): Promise<number> {
   return withNats(flags, async (nc, profile) => {
     const namespace = flags.namespace;
-    const found = await findWorkloads(new NexControlClient(nc, profile.inboxPrefix), namespace, nameOrId, { nodeId: flags.node });
-    if (found.length === 0) {
+    // One follower by name: the workloads running now, and the ones later deploys of that name start.
+    let several = false;
+    const follower = await followFunctionLogs(nc, {
+      namespace,
+      name: nameOrId,
+      nodeId: flags.node,
+      client: new NexControlClient(nc, profile.inboxPrefix),
+      onLine: (line) => io.stdout(formatLogLine(line, several)),
+      onRedeployed: (w, name) => {
+        several = true;
+        io.stderr(`${clock()} ${name} redeployed as ${w.workloadId} on node ${w.nodeId}\n`);
+      },
+    });
+    if (follower.initial.length === 0) {
+      follower.stop();
       throw new Error(`no workload named "${nameOrId}" or with that id runs in the namespace "${namespace}"${flags.node ? ` on node ${flags.node}` : ''}`);
     }
-    const ids = found.map((w) => w.workloadId);
-    const logs = await watchLogs(nc, { namespace, workloadIds: ids, onLine: (line) => io.stdout(formatLogLine(line, ids.length > 1)) });
-    io.stderr(`following the logs of ${found.map((w) => `${w.name} (${w.workloadId})`).join(', ')} in the namespace ${namespace}; Ctrl-C stops\n`);
+    several ||= follower.initial.length > 1;
+    io.stderr(`following the logs of ${follower.initial.map((w) => `${w.name} (${w.workloadId})`).join(', ')} in the namespace ${namespace}, and of its next deploys; Ctrl-C stops\n`);
     await stopSignal(io).stopped;
-    logs.stop();
+    follower.stop();
     return 0;
   });
 }

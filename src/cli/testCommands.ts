@@ -12,9 +12,10 @@ import { BuildFailedError } from '../toolchain/buildRunner';
 import { RunSink } from '../run/functionRun';
 import { formatCaseResults, caseSummary } from '../triggers/caseReport';
 import { FunctionRunner } from '../executor/functionRunner';
-import { CaseResult, runTriggerCase, runTriggerCaseRemote } from '../triggers/caseRunner';
+import { CaseResult, deployedTarget, runTriggerCase, runTriggerCaseRemote, skippedCase } from '../triggers/caseRunner';
+import { NexControlClient } from '../nex/controlClient';
 import { loadTriggerFiles, TriggerCase, TriggerFile } from '../triggers/triggerCases';
-import { ConnectionFlags, connectFromFlags } from './connectionFlags';
+import { ConnectionFlags, connectFromFlags, defaultNamespace } from './connectionFlags';
 import type { NatsConnection } from '@nats-io/nats-core';
 
 export interface Io {
@@ -76,15 +77,36 @@ export async function testCommand(paths: string[], options: TestCommandOptions, 
   let close: () => Promise<void>;
   if (options.remote) {
     let nc: NatsConnection;
+    let inboxPrefix: string | undefined;
     try {
-      ({ nc } = await connectFromFlags(options.remote));
+      ({ nc, profile: { inboxPrefix } } = await connectFromFlags(options.remote));
     } catch (e) {
       // An unreachable server or refused credentials: the message says what to fix.
       io.stderr(`nexfn test --remote: ${(e as Error).message}\n`);
       return 1;
     }
     io.stderr(`running the trigger cases against the deployed functions on ${nc.getServer()}\n`);
-    runCase = (_def, tc) => runTriggerCaseRemote(nc, tc, { timeoutMs: options.timeoutMs });
+    const client = new NexControlClient(nc, inboxPrefix);
+    const flags = options.remote;
+    // Each function's cases run only against its own deployed workloads: looked up once per function.
+    const targets = new Map<ValidFunction, Promise<{ namespace: string; found: Awaited<ReturnType<typeof deployedTarget>> }>>();
+    const targetOf = (def: ValidFunction) => {
+      let target = targets.get(def);
+      if (!target) {
+        // As deploy does: an explicit --namespace wins, the default gives way to the manifest's deploy.namespace.
+        const namespace = flags.namespace && flags.namespace !== defaultNamespace() ? flags.namespace : (def.manifest.deploy?.namespace ?? flags.namespace ?? defaultNamespace());
+        target = deployedTarget(client, def, namespace).then((found) => ({ namespace, found }));
+        targets.set(def, target);
+      }
+      return target;
+    };
+    runCase = async (def, tc) => {
+      const { namespace, found } = await targetOf(def);
+      if ('skip' in found) {
+        return skippedCase(tc, found.skip);
+      }
+      return runTriggerCaseRemote(nc, tc, { timeoutMs: options.timeoutMs, namespace, workloadName: def.manifest.name, nodeVersion: found.workloads[0].nodeVersion });
+    };
     close = () => nc.close().catch(() => undefined);
   } else {
     const runner = new FunctionRunner();
@@ -155,13 +177,16 @@ function junitXml(results: Array<{ def: ValidFunction; file: string; result: Cas
     const key = `${r.def.manifest.name}/${path.basename(r.file)}`;
     suites.set(key, [...(suites.get(key) ?? []), r]);
   }
-  const out = [`<?xml version="1.0" encoding="UTF-8"?>`, `<testsuites name="nexfn test" tests="${results.length}" failures="${results.filter((r) => r.result.status !== 'passed').length}" errors="${problems.length}" time="${(totalMs / 1000).toFixed(3)}">`];
+  const failed = (list: typeof results) => list.filter((r) => r.result.status === 'failed').length;
+  const skipped = (list: typeof results) => list.filter((r) => r.result.status === 'skipped').length;
+  const out = [`<?xml version="1.0" encoding="UTF-8"?>`, `<testsuites name="nexfn test" tests="${results.length}" failures="${failed(results)}" errors="${problems.length}" skipped="${skipped(results)}" time="${(totalMs / 1000).toFixed(3)}">`];
   for (const [name, list] of suites) {
-    const failures = list.filter((r) => r.result.status !== 'passed').length;
-    out.push(`  <testsuite name="${xml(name)}" tests="${list.length}" failures="${failures}" time="${(list.reduce((t, r) => t + r.result.durationMs, 0) / 1000).toFixed(3)}">`);
+    out.push(`  <testsuite name="${xml(name)}" tests="${list.length}" failures="${failed(list)}" skipped="${skipped(list)}" time="${(list.reduce((t, r) => t + r.result.durationMs, 0) / 1000).toFixed(3)}">`);
     for (const { result } of list) {
       out.push(`    <testcase classname="${xml(name)}" name="${xml(result.case.name)}" file="${xml(result.case.file)}" line="${result.case.line}" time="${(result.durationMs / 1000).toFixed(3)}">`);
-      if (result.status !== 'passed') {
+      if (result.status === 'skipped') {
+        out.push(`      <skipped message="${xml(result.skipReason ?? 'skipped')}"/>`);
+      } else if (result.status !== 'passed') {
         const details = [...result.failures, ...(result.expected !== undefined ? [`expected: ${result.expected}`, `actual: ${result.actual}`] : [])].join('\n');
         out.push(`      <failure message="${xml(result.failures[0] ?? 'failed')}">${xml(details)}</failure>`);
       }

@@ -7,8 +7,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree } from 'jsonc-parser';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { concreteSubjectProblem } from '../core/subject';
+import { tryDecodeUtf8 } from '../core/bytes';
+import { concreteSubjectProblem, subjectMatches } from '../core/subject';
 import { encodeValue } from '../core/valueCodec';
+import { type FidelityWarning, replyWarning } from '../executor/fidelity';
 import { LogBody, LogLevelName, logLevelName } from '../nex/logs';
 import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
 import { NexControlClient } from '../nex/controlClient';
@@ -135,6 +137,13 @@ export interface TriggerResult {
 /** A node waits this long for a function's answer before it gives up (reference §3.3). */
 export const NODE_TRIGGER_TIMEOUT_MS = 10000;
 
+/**
+ * After our own wait ends, how long a failure the node reports is still taken: a node gives up on
+ * a function after NODE_TRIGGER_TIMEOUT_MS and then publishes function_exec_failed, so with the
+ * default wait its event arrives just after ours ends.
+ */
+const LATE_FAILURE_GRACE_MS = 1000;
+
 /** Whether a request failed because nobody subscribes to its subject. */
 function isNoResponders(e: unknown): boolean {
   const error = e as Error & { isNoResponders?: () => boolean };
@@ -145,32 +154,134 @@ function isNoResponders(e: unknown): boolean {
 export class NoReplyError extends Error {}
 
 /**
- * Sends `payload` to a concrete subject as a request, as a client of a deployed function does, and
- * returns the reply. Says so clearly when no function is subscribed there, and what a missing
- * reply usually means (a function that fails sends none).
+ * The node reported the triggered function failing (its function_exec_failed event): the node sends
+ * no reply then. `nodeError` is the event's `error`, verbatim.
  */
-export async function triggerFunction(nc: NatsConnection, subject: string, payload: Uint8Array, options: { timeoutMs?: number } = {}): Promise<TriggerResult> {
+export class FunctionFailedError extends Error {
+  constructor(
+    readonly nodeError: string,
+    readonly event: NexEvent,
+    /** When the event arrived, from sending the request. */
+    readonly afterMs: number,
+  ) {
+    super(
+      `${typeof event.data.workload_name === 'string' ? event.data.workload_name : 'the function'} failed on node ${event.nodeId} (function_exec_failed on ${typeof event.data.trigger_subject === 'string' ? event.data.trigger_subject : 'its trigger'}): ${nodeError}`,
+    );
+  }
+}
+
+export interface TriggerOptions {
+  /** How long to wait for the reply (default NODE_TRIGGER_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** The namespace whose function_exec_failed events tell that the function failed (default "default"). */
+  namespace?: string;
+  /** Only the failures of the workloads of this name count (default: any whose trigger matches the subject). */
+  workloadName?: string;
+}
+
+/** Whether a function_exec_failed event is about a request on `subject` (to a workload named `name`, when given). */
+function failureMatches(event: NexEvent, subject: string, name: string | undefined): boolean {
+  const trigger = event.data.trigger_subject;
+  const workload = event.data.workload_name;
+  if (event.type !== 'function_exec_failed' || typeof trigger !== 'string' || !subjectMatches(trigger, subject)) {
+    return false;
+  }
+  return name === undefined || (typeof workload === 'string' && workload.toLowerCase() === name.toLowerCase());
+}
+
+/**
+ * Sends `payload` to a concrete subject as a request, as a client of a deployed function does, and
+ * returns the reply. A node sends no reply for a function that fails, but reports the failure in
+ * its namespace's events: those are followed from before the request is sent, so the node's failure
+ * ends the wait as soon as it arrives (FunctionFailedError, with the node's error text). Says so
+ * clearly when no function is subscribed there, and what a missing reply usually means.
+ */
+export async function triggerFunction(nc: NatsConnection, subject: string, payload: Uint8Array, options: TriggerOptions = {}): Promise<TriggerResult> {
   const problem = concreteSubjectProblem(subject);
   if (problem) {
     throw new Error(`subject "${subject}": ${problem}`);
   }
   const timeoutMs = options.timeoutMs ?? NODE_TRIGGER_TIMEOUT_MS;
-  const started = performance.now();
-  let reply: Msg;
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  let started = 0;
+  let failed!: (e: FunctionFailedError) => void;
+  const failure = new Promise<never>((_resolve, reject) => (failed = reject));
+  failure.catch(() => undefined);
+  const failures = nc.subscribe(`${API_PREFIX}.events.${namespace}.function_exec_failed`, {
+    callback: (err, msg) => {
+      const event = err ? undefined : parseEvent(msg);
+      if (event && failureMatches(event, subject, options.workloadName)) {
+        failed(new FunctionFailedError(typeof event.data.error === 'string' ? event.data.error : JSON.stringify(event.data.error ?? null), event, performance.now() - started));
+      }
+    },
+  });
   try {
-    reply = await nc.request(subject, payload, { timeout: timeoutMs });
-  } catch (e) {
-    if (isNoResponders(e)) {
-      throw new Error(`no function is subscribed to ${subject} on ${nc.getServer()}: no deployed workload has a trigger that matches it (deploy one, or check the namespace's workloads and their triggers)`);
+    await nc.flush();
+    started = performance.now();
+    const request = nc.request(subject, payload, { timeout: timeoutMs });
+    request.catch(() => undefined);
+    let reply: Msg;
+    try {
+      reply = await Promise.race([request, failure]);
+    } catch (e) {
+      if (e instanceof FunctionFailedError) {
+        throw e;
+      }
+      if (isNoResponders(e)) {
+        throw new Error(`no function is subscribed to ${subject} on ${nc.getServer()}: no deployed workload has a trigger that matches it (deploy one, or check the namespace's workloads and their triggers)`);
+      }
+      if ((e as Error).name === 'TimeoutError' || /timeout/i.test((e as Error).message)) {
+        if (timeoutMs >= NODE_TRIGGER_TIMEOUT_MS) {
+          // The node gives up at the same time: its failure, if it reports one, is just behind.
+          await Promise.race([failure, new Promise((resolve) => setTimeout(resolve, LATE_FAILURE_GRACE_MS))]);
+        }
+        throw new NoReplyError(
+          `no reply on ${subject} within ${timeoutMs} ms, and no node reported the function failing (function_exec_failed in the namespace ${namespace}): a function that answers too late, or a node that does not report (another namespace), looks like this`,
+        );
+      }
+      throw e;
     }
-    if ((e as Error).name === 'TimeoutError' || /timeout/i.test((e as Error).message)) {
-      throw new NoReplyError(
-        `no reply on ${subject} within ${timeoutMs} ms: a function that fails (or a wasm function that writes nothing to stdout) sends no reply; its node reports function_exec_failed in the events about ${NODE_TRIGGER_TIMEOUT_MS / 1000} s after the trigger, and a JavaScript function's error in its logs`,
-      );
-    }
-    throw e;
+    return { subject, reply: reply.data, size: reply.data.length, roundTripMs: performance.now() - started };
+  } finally {
+    failures.unsubscribe();
   }
-  return { subject, reply: reply.data, size: reply.data.length, roundTripMs: performance.now() - started };
+}
+
+/** The node version's profile: what a reply from it has been through (0.2 and 0.3 nodes JSON-stringify what a function returns). */
+function nodeProfile(nodeVersion: string | undefined): '0.2' | '0.3' | undefined {
+  return nodeVersion?.startsWith('0.2.') ? '0.2' : nodeVersion?.startsWith('0.3.') ? '0.3' : undefined;
+}
+
+/**
+ * The fidelity hint a reply from a deployed function earns, as a local run gives it: a reply that
+ * is a JSON object of indices {"0":104,"1":101,…} with byte values is what a 0.2/0.3 node makes of
+ * a returned Uint8Array (reply-bytes). `nodeVersion` picks the wording when the node is known.
+ */
+export function remoteReplyHints(reply: Uint8Array, nodeVersion?: string): FidelityWarning[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(reply));
+  } catch {
+    return [];
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    return [];
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  const bytes = entries.every(([k, v], i) => k === String(i) && typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 255);
+  if (entries.length === 0 || !bytes) {
+    return [];
+  }
+  const raw = new Uint8Array(entries.map(([, v]) => v as number));
+  const text = tryDecodeUtf8(raw);
+  const returned = text !== undefined && /^[\t\n\r\x20-\x7e\u00a0-\uffff]*$/.test(text) ? `the ${raw.length} bytes of ${JSON.stringify(text)}` : `${raw.length} bytes`;
+  const json = new TextDecoder().decode(reply);
+  const preview = json.length > 60 ? `${json.slice(0, 57)}…` : json;
+  const profile = nodeProfile(nodeVersion);
+  const hint = profile
+    ? replyWarning(profile, 'bytes', preview)!
+    : { code: 'reply-bytes', message: `a Nex 0.2/0.3 node JSON-stringifies the return value: the Uint8Array reached you as ${preview} (an object of indices), not raw bytes; return a string or an object to get the same reply everywhere` };
+  return [{ code: hint.code, message: `the function probably returned a Uint8Array (${returned}): ${hint.message}` }];
 }
 
 /** Subscriptions that follow logs or events until the caller stops them. */
@@ -263,16 +374,146 @@ function parseEvent(msg: Msg): NexEvent | undefined {
   return { subject: msg.subject, namespace: msg.subject.split('.')[2], type: event.type, source: event.source, nodeId, workloadId, time: typeof event.time === 'string' ? event.time : undefined, data };
 }
 
-/** Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does. */
+/** Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does; namespace `*` follows every namespace's. */
 export function watchEvents(nc: NatsConnection, options: { namespace?: string; onEvent: (event: NexEvent) => void }): Promise<Watch> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  const subjects = [...new Set([controlSubjects.events(namespace), `${API_PREFIX}.events.system.*`])];
+  const subjects = namespace === '*' ? [controlSubjects.events('*')] : [...new Set([controlSubjects.events(namespace), `${API_PREFIX}.events.system.*`])];
   return watch(nc, subjects, (msg) => {
     const event = parseEvent(msg);
     if (event) {
       options.onEvent(event);
     }
   });
+}
+
+/** A workload of a followed function: where it runs. */
+export interface FollowedWorkload {
+  workloadId: string;
+  nodeId: string;
+}
+
+export interface FollowFunctionOptions {
+  /** Default "default". */
+  namespace?: string;
+  /** The function's name (a workload id works too: the name is then taken from the node's answer). */
+  name: string;
+  /** Only this node's workloads. */
+  nodeId?: string;
+  /** Whom to ask for the workloads running at start (WPING); without it, only the ones seen later are followed. */
+  client?: NexControlClient;
+  /** How long WPING waits for nodes (default the discovery window). */
+  windowMs?: number;
+  onLine: (line: WorkloadLogLine) => void;
+  /** A new workload of the function appeared after the start (a redeploy, or another node took it). */
+  onRedeployed?: (workload: FollowedWorkload, name: string) => void;
+  /** The namespace's events about the function (deploys, undeploys, each execution's success or failure). */
+  onEvent?: (event: NexEvent) => void;
+}
+
+/** A function followed by name: its workloads change as it is redeployed. */
+export interface FunctionLogFollower extends Watch {
+  /** The function's name as its node reports it (the name given when none runs). */
+  readonly name: string;
+  readonly namespace: string;
+  /** Every workload followed so far: the ones running at start first. */
+  readonly workloads: readonly FollowedWorkload[];
+  /** The ones running at start (WPING). */
+  readonly initial: readonly RunningWorkload[];
+}
+
+/**
+ * The workload a 0.2.x log subject names for the function, from its name token: agent lines are
+ * `$NEX.logs.<ns>.<node>.<workloadId>.<name>`, node lines `….<node>.<name>.<workloadId>`.
+ */
+function workloadOfLogSubject(subject: string, names: ReadonlySet<string>): FollowedWorkload | undefined {
+  const tokens = subject.split('.');
+  if (tokens.length !== 6) {
+    return undefined;
+  }
+  const [, , , nodeId, fourth, fifth] = tokens;
+  return names.has(fifth.toLowerCase()) ? { nodeId, workloadId: fourth } : names.has(fourth.toLowerCase()) ? { nodeId, workloadId: fifth } : undefined;
+}
+
+/**
+ * Follows a function's logs by name and namespace, across redeploys: the workloads WPING finds at
+ * start, and every new one of that name learnt later, from its workload_deployed event (0.2.7
+ * `{workload_name}` with the id in the source "<nodeId>-<workloadId>"; 0.3 `workload_id`) or from
+ * a 0.2.x log subject that carries the name. A new workload is announced (onRedeployed) before its
+ * first line. The subscriptions are made before WPING is asked, so nothing published meanwhile is
+ * missed; lines that arrive before WPING answers are passed on once it has.
+ */
+export async function followFunctionLogs(nc: NatsConnection, options: FollowFunctionOptions): Promise<FunctionLogFollower> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const names = new Set([options.name.toLowerCase()]);
+  let displayName = options.name;
+  const workloads: FollowedWorkload[] = [];
+  const known = new Set<string>();
+  let ready = false;
+  const pending: Array<() => void> = [];
+  const later = (action: () => void) => (ready ? action() : pending.push(action));
+  /** Adds a workload; announces it when it is new and the start is over. */
+  const learn = (w: FollowedWorkload, announce: boolean) => {
+    if (known.has(w.workloadId) || (options.nodeId && w.nodeId !== options.nodeId)) {
+      return;
+    }
+    known.add(w.workloadId);
+    workloads.push(w);
+    if (announce) {
+      options.onRedeployed?.(w, displayName);
+    }
+  };
+  const onLog = (msg: Msg) => {
+    const body = parseLogBody(msg.data);
+    if (!body) {
+      return;
+    }
+    const named = workloadOfLogSubject(msg.subject, names);
+    if (named && named.workloadId === body.id) {
+      learn(named, true);
+    }
+    if (known.has(body.id)) {
+      options.onLine({ subject: msg.subject, nodeId: msg.subject.split('.')[3], workloadId: body.id, level: logLevelName(msg.subject, body.level, body.id), rawLevel: body.level, text: body.text });
+    }
+  };
+  const onEvent = (event: NexEvent) => {
+    const name = [event.data.workload_name, event.data.name].find((v): v is string => typeof v === 'string');
+    const ours = name !== undefined ? names.has(name.toLowerCase()) : event.workloadId !== undefined && known.has(event.workloadId);
+    if (!ours) {
+      return;
+    }
+    if (event.type === 'workload_deployed' && event.workloadId) {
+      learn({ workloadId: event.workloadId, nodeId: event.nodeId }, true);
+    }
+    if (!options.nodeId || event.nodeId === options.nodeId) {
+      options.onEvent?.(event);
+    }
+  };
+  const logs = await watch(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg)));
+  const events = await watch(nc, [controlSubjects.events(namespace)], (msg) => {
+    const event = parseEvent(msg);
+    if (event) {
+      later(() => onEvent(event));
+    }
+  });
+  const stop = () => {
+    logs.stop();
+    events.stop();
+  };
+  let initial: RunningWorkload[] = [];
+  try {
+    initial = options.client ? await findWorkloads(options.client, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs }) : [];
+  } catch (e) {
+    stop();
+    throw e;
+  }
+  displayName = initial[0]?.name ?? options.name;
+  for (const w of initial) {
+    names.add(w.name.toLowerCase());
+    learn(w, false);
+  }
+  ready = true;
+  pending.splice(0).forEach((action) => action());
+  return { name: displayName, namespace, workloads, initial, stop };
 }
 
 /** A message seen on a recorded subject, and the reply to it when one was captured. */

@@ -17,6 +17,8 @@ export function formatCaseResults(results: readonly CaseResult[], options: CaseR
     const name = `${path.basename(r.case.file)} › ${r.case.name}`;
     if (r.status === 'passed') {
       lines.push({ level: 'info', text: `  ✔ ${name} (${formatMs(r.durationMs)})` });
+    } else if (r.status === 'skipped') {
+      lines.push({ level: 'info', text: `  - ${name} skipped: ${r.skipReason ?? 'not run'}` });
     } else {
       lines.push({ level: 'error', text: `  ✖ ${name} (${label(r.case.file)}:${r.case.line})` });
       r.failures.forEach((f) => lines.push({ level: 'error', text: `      ${f}` }));
@@ -30,11 +32,12 @@ export function formatCaseResults(results: readonly CaseResult[], options: CaseR
   return lines;
 }
 
-/** "N passed, N failed", the closing line test runners print. */
-export function caseSummary(results: readonly CaseResult[]): { passed: number; failed: number; text: string } {
-  const failed = results.filter((r) => r.status !== 'passed').length;
-  const passed = results.length - failed;
-  return { passed, failed, text: `${passed} passed, ${failed} failed` };
+/** "N passed, N failed" (", N skipped" when some were), the closing line test runners print. Skipped cases do not fail. */
+export function caseSummary(results: readonly CaseResult[]): { passed: number; failed: number; skipped: number; text: string } {
+  const skipped = results.filter((r) => r.status === 'skipped').length;
+  const passed = results.filter((r) => r.status === 'passed').length;
+  const failed = results.length - passed - skipped;
+  return { passed, failed, skipped, text: `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}` };
 }
 
 /** What the question before a deploy says about the cases that failed, and the case to show. */

@@ -13,12 +13,14 @@ import { decodeValue } from '../core/valueCodec';
 import { FunctionExecutor } from '../executor/executor';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
-import { NODE_TRIGGER_TIMEOUT_MS, NoReplyError, triggerFunction } from '../deploy/deployedOps';
+import { DEFAULT_NAMESPACE, findWorkloads, FunctionFailedError, NODE_TRIGGER_TIMEOUT_MS, NoReplyError, remoteReplyHints, type RunningWorkload, triggerFunction } from '../deploy/deployedOps';
+import type { NexControlClient } from '../nex/controlClient';
 import type { FunctionError, FunctionLogLine } from '../executor/types';
 import type { HostCallRecord } from '../hostservices/types';
 import { CaseExpectation, TriggerCase } from './triggerCases';
 
-export type CaseStatus = 'passed' | 'failed';
+/** A skipped case did not run (e.g. its function is not deployed): it neither passes nor fails. */
+export type CaseStatus = 'passed' | 'failed' | 'skipped';
 
 export interface CaseResult {
   case: TriggerCase;
@@ -30,6 +32,8 @@ export interface CaseResult {
   actual?: string;
   /** Soft problems (e.g. over maxMs): they do not fail the case. */
   warnings: string[];
+  /** Why a skipped case did not run. */
+  skipReason?: string;
   run?: FunctionRunResult;
   /** For a case run against a deployed instance: what the node sent back. */
   remote?: RemoteCaseRun;
@@ -41,8 +45,10 @@ export interface RemoteCaseRun {
   /** The NATS server the request went through. */
   server: string;
   subject: string;
-  /** The reply; null when none came within the timeout. */
+  /** The reply; null when none came (the function failed, or nothing came within the timeout). */
   reply: Uint8Array | null;
+  /** The node's error text when it reported the function failing (function_exec_failed), verbatim. */
+  error?: string;
   /** From sending the request to the reply (or to giving up). */
   roundTripMs: number;
 }
@@ -90,6 +96,12 @@ export interface RemoteCaseOptions {
   timeoutMs?: number;
   /** Stops waiting: the run then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Where the function is deployed: its function_exec_failed events end the wait (default "default"). */
+  namespace?: string;
+  /** The function's (manifest) name: only its workloads' failures count (default: any whose trigger matches). */
+  workloadName?: string;
+  /** The Nex version of the node it runs on, for the fidelity hints on its reply. */
+  nodeVersion?: string;
 }
 
 /** `promise`, or the signal's reason as soon as it aborts (the promise is left to settle on its own). */
@@ -112,10 +124,13 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 /**
  * Runs one case against a deployed instance: sends its payload as a request on its subject over
  * `nc` (triggerFunction) and checks the case's expectations on what comes back. A node sends no
- * reply for a failing function, so an error expectation passes when no reply comes within the
- * timeout (its message cannot be seen); logs, host calls and KV state cannot be seen from outside
- * and are reported as skipped warnings, as are the case's mocks (a node uses its real host
- * services). Nobody subscribed to the subject, or an unreadable payload, fails the case.
+ * reply for a failing function but reports the failure (function_exec_failed): the case ends as
+ * soon as that event arrives, and an error expectation is checked against the node's error text.
+ * Without either within the timeout, an error expectation passes (its message cannot be seen).
+ * Logs, host calls and KV state cannot be seen from outside and are reported as skipped warnings,
+ * as are the case's mocks (a node uses its real host services). Nobody subscribed to the subject,
+ * or an unreadable payload, fails the case. A reply that is a byte array as a 0.2/0.3 node
+ * JSON-stringifies it gets the fidelity hint a local run gives.
  */
 export async function runTriggerCaseRemote(nc: NatsConnection, tc: TriggerCase, options: RemoteCaseOptions = {}): Promise<CaseResult> {
   const started = performance.now();
@@ -124,26 +139,54 @@ export async function runTriggerCaseRemote(nc: NatsConnection, tc: TriggerCase, 
   const timeoutMs = options.timeoutMs ?? NODE_TRIGGER_TIMEOUT_MS;
   options.signal?.throwIfAborted();
   let reply: Uint8Array | null;
+  let nodeFailure: FunctionFailedError | undefined;
   try {
     const payload = decodeValue(tc.payload, { where: `${path.basename(tc.file)}: case "${tc.name}" payload`, baseDir: path.dirname(tc.file) });
-    reply = (await abortable(triggerFunction(nc, tc.subject, payload, { timeoutMs }), options.signal)).reply;
+    reply = (await abortable(triggerFunction(nc, tc.subject, payload, { timeoutMs, namespace: options.namespace, workloadName: options.workloadName }), options.signal)).reply;
   } catch (e) {
     if (options.signal?.aborted) {
       throw e;
     }
-    if (!(e instanceof NoReplyError)) {
+    if (e instanceof FunctionFailedError) {
+      nodeFailure = e;
+    } else if (!(e instanceof NoReplyError)) {
       return { case: tc, status: 'failed', failures: [(e as Error).message], warnings, durationMs: performance.now() - started };
     }
     reply = null;
   }
   const durationMs = performance.now() - started;
-  const result: CaseResult = { case: tc, status: 'passed', failures, warnings, remote: { server: nc.getServer(), subject: tc.subject, reply, roundTripMs: durationMs }, durationMs };
+  const result: CaseResult = {
+    case: tc,
+    status: 'passed',
+    failures,
+    warnings,
+    remote: { server: nc.getServer(), subject: tc.subject, reply, ...(nodeFailure ? { error: nodeFailure.nodeError } : {}), roundTripMs: durationMs },
+    durationMs,
+  };
   if (tc.mocks) {
     warnings.push("the case's mocks do not apply to a deployed function: it uses the node's real host services");
   }
-  check(tc.expect ?? {}, { reply, durationMs, remote: { timeoutMs } }, result);
+  check(tc.expect ?? {}, { reply, durationMs, remote: { timeoutMs, failure: nodeFailure } }, result);
+  if (reply) {
+    warnings.push(...remoteReplyHints(reply, options.nodeVersion).map((h) => h.message));
+  }
   result.status = failures.length > 0 ? 'failed' : 'passed';
   return result;
+}
+
+/** A case that did not run, and why. */
+export function skippedCase(tc: TriggerCase, reason: string): CaseResult {
+  return { case: tc, status: 'skipped', skipReason: reason, failures: [], warnings: [], durationMs: 0 };
+}
+
+/**
+ * Where a function's remote cases can run: its own deployed workloads, named as its manifest says,
+ * in `namespace` (WPING by name). Undefined with the reason to skip its cases when none runs.
+ */
+export async function deployedTarget(client: NexControlClient, fn: ValidFunction, namespace: string = fn.manifest.deploy?.namespace ?? DEFAULT_NAMESPACE): Promise<{ workloads: RunningWorkload[] } | { skip: string }> {
+  const name = fn.manifest.name;
+  const workloads = (await findWorkloads(client, namespace, name)).filter((w) => w.name.toLowerCase() === name.toLowerCase());
+  return workloads.length > 0 ? { workloads } : { skip: `not deployed in namespace ${namespace}: no node runs a workload named ${name} there` };
 }
 
 /**
@@ -159,8 +202,8 @@ interface Observed {
   hostCalls?: readonly HostCallRecord[];
   mock?: MockHostServices;
   durationMs: number;
-  /** Set for a deployed instance: no reply means none came within `timeoutMs`. */
-  remote?: { timeoutMs: number };
+  /** Set for a deployed instance: no reply means the node reported `failure`, or none came within `timeoutMs`. */
+  remote?: { timeoutMs: number; failure?: FunctionFailedError };
 }
 
 function check(expect: CaseExpectation, o: Observed, result: CaseResult): void {
@@ -183,11 +226,28 @@ function check(expect: CaseExpectation, o: Observed, result: CaseResult): void {
     }
     return;
   }
+  const failure = o.remote?.failure;
+  if (failure) {
+    // The node said the function failed (function_exec_failed), in its own words: checked as a local error is.
+    if (expect.error !== undefined) {
+      if (!new RegExp(expect.error).test(failure.nodeError)) {
+        compare(expect.error, failure.nodeError, `the node's error does not match /${expect.error}/: ${failure.nodeError}`);
+      }
+    } else if (expect.noReply === true) {
+      result.warnings.push(`no reply, as expected: the node sends none because it reports the function failing: ${failure.nodeError}`);
+    } else if (expect.reply !== undefined) {
+      const spec = expect.reply;
+      compare(typeof spec === 'string' ? spec : JSON.stringify(spec), '(no reply)', `expected a reply, but the node reported the function failing: ${failure.message}`);
+    } else {
+      failures.push(`the node reported the function failing: ${failure.message}`);
+    }
+    return;
+  }
   // A node sends no reply for a failing function: on a node, silence is what an error looks like.
   const silent = o.remote !== undefined && o.reply === null;
   if (expect.error !== undefined) {
     if (silent) {
-      result.warnings.push(`expect.error passed on no reply${waited}, as a node sends none for a failing function; it does not say why, so /${expect.error}/ is checked only locally`);
+      result.warnings.push(`expect.error passed on no reply${waited}, as a node sends none for a failing function; no node reported the failure, so /${expect.error}/ is checked only locally`);
     } else {
       failures.push(`expected an error matching /${expect.error}/, but ${who} ${o.reply === null ? 'sent no reply' : 'replied'}`);
     }

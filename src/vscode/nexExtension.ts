@@ -6,6 +6,7 @@
  * these resources make up.
  */
 import { ExtensionContext, LogOutputChannel, Uri, window as Window, workspace as Workspace } from 'vscode';
+import type { FunctionLogFollower } from '../deploy/deployedOps';
 import { DebugSessionRunner } from './debug/debugSessionRunner';
 import { FunctionRunner } from '../executor/functionRunner';
 import { Config, contributedSettingKeys } from './config';
@@ -45,6 +46,11 @@ export class NexExtension {
   readonly connections: ConnectionManager;
   /** The Deployed view (nodes and workloads of the connection). */
   readonly deployed: DeployedView;
+  /**
+   * Show Deployed Logs: the current connection's follower and log channel of each deployed function
+   * ("<namespace>/<name>"); each entry is disposed and removed with the connection's scope.
+   */
+  readonly deployedLogs = new Map<string, { channel: LogOutputChannel; follower: Promise<FunctionLogFollower> }>();
   /** Every question to the user goes through this port (tests script it). */
   ui: UserInterface = vscodeUi;
 

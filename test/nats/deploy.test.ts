@@ -370,7 +370,11 @@ describe('deploy (src/deploy) to local Nex nodes on a real nats-server', functio
       assert.ok(Date.now() < deadline, `no failure seen: ${JSON.stringify(lines)} ${JSON.stringify(events.map((e) => e.type))}`);
       await delay(50);
     }
-    await assert.rejects(triggerFunction(nc, 'fails.request', new Uint8Array(), { timeoutMs: 500 }), /^Error: no reply on fails\.request within 500 ms: a function that fails .* sends no reply/);
+    // The node's failure ends the wait at once, in its words; a subscriber that never answers times out.
+    await assert.rejects(triggerFunction(nc, 'fails.request', new Uint8Array(), { timeoutMs: 5000 }), /^Error: fails failed on node N[A-Z2-7]+ \(function_exec_failed on fails\.>\): Error: boom$/);
+    const hush = nc.subscribe('hush.request');
+    await assert.rejects(triggerFunction(nc, 'hush.request', new Uint8Array(), { timeoutMs: 500 }), /^Error: no reply on hush\.request within 500 ms, and no node reported the function failing/);
+    hush.unsubscribe();
     eventWatch.stop();
     logWatch.stop();
     assert.ok(lines.every((l) => l.workloadId === fails.workloadId), 'only the followed workload');

@@ -6,13 +6,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { commands as Commands, DiagnosticCollection, env as Env, languages as Languages, LogOutputChannel, ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, DiagnosticCollection, env as Env, languages as Languages, ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
 import { entryPath, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
-import { findWorkloads, stopWorkloads, triggerFunction, TriggerResult, watchEvents, watchLogs } from '../../deploy/deployedOps';
+import { findWorkloads, FunctionFailedError, followFunctionLogs, remoteReplyHints, stopWorkloads, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
 import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/nodeReplies';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';
@@ -271,10 +271,28 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
     return undefined;
   }
   const conn = await connection(ext);
-  const result = await triggerFunction(conn.nc, subject, payload);
+  const namespace = fn?.manifest.deploy?.namespace ?? conn.namespace;
+  let result: TriggerResult;
+  try {
+    // The node's function_exec_failed event ends the wait as soon as it arrives, in the node's words.
+    result = await triggerFunction(conn.nc, subject, payload, { namespace, workloadName: name });
+  } catch (e) {
+    if (e instanceof FunctionFailedError) {
+      ext.reporter.output('error', `✖ ${name} on ${conn.label}: "${subject}" failed on node ${e.event.nodeId} after ${formatMs(e.afterMs)} (function_exec_failed): ${e.nodeError}`);
+      ext.log.show(true);
+    }
+    throw e;
+  }
   ext.reporter.output('info', `▶ ${name} on ${conn.label}: "${subject}" → ${result.size} bytes in ${formatMs(result.roundTripMs)}`);
   for (const line of renderReply(result.reply)) {
     ext.reporter.output('info', `  ${line}`);
+  }
+  let hints = remoteReplyHints(result.reply);
+  if (hints.length > 0) {
+    // The wording follows the node's version: ask the function's node only when there is a hint to give.
+    const nodeVersion = (await findWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), namespace, name).catch(() => []))[0]?.nodeVersion;
+    hints = remoteReplyHints(result.reply, nodeVersion);
+    hints.forEach((h) => ext.reporter.output('info', `  ℹ ${h.message}`));
   }
   if (fn) {
     // A remote run becomes the last run too: Save as Trigger Case records its subject, payload and reply.
@@ -284,7 +302,7 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
       subject,
       payloadBytes: payload.length,
       payload,
-      outcome: { ok: true, reply: result.reply, logs: [], durationMs: result.roundTripMs, profile: fn.manifest.compat ?? 'docs', hostCalls: [], warnings: [] },
+      outcome: { ok: true, reply: result.reply, logs: [], durationMs: result.roundTripMs, profile: fn.manifest.compat ?? 'docs', hostCalls: [], warnings: hints },
       wallMs: result.roundTripMs,
     });
   }
@@ -332,9 +350,12 @@ async function askPayload(ext: NexExtension, name: string, fn: ValidFunction | u
   return kind === 'file' ? new Uint8Array(fs.readFileSync(value)) : utf8(value);
 }
 
-const logChannels = new Map<string, LogOutputChannel>();
-
-/** Streams a deployed function's logs (every workload of that name) into a log channel of its own. */
+/**
+ * Follows a deployed function's logs (every workload of that name, and the ones later deploys
+ * start) into a log channel of its own, with its events. One follower and one channel per function
+ * (name and namespace) on the connection, owned by the connection's scope: showing it again only
+ * reveals the channel. Returns the workload ids followed so far.
+ */
 export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg): Promise<string[] | undefined> {
   const target = await deployedTarget(ext, arg, 'Show the logs of which deployed function?');
   if (!target) {
@@ -343,36 +364,61 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   const { name } = target;
   const conn = await connection(ext);
   const namespace = target.namespace ?? conn.namespace;
-  const workloads = await findWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), namespace, name);
-  if (workloads.length === 0) {
-    void ext.ui.info(`${name} is not deployed on ${conn.label} (namespace ${namespace}).`);
-    return [];
+  const key = `${namespace}/${name.toLowerCase()}`;
+  const followers = ext.deployedLogs;
+  const existing = followers.get(key);
+  if (existing) {
+    existing.channel.show(true);
+    return (await existing.follower).workloads.map((w) => w.workloadId);
   }
-  const key = `${conn.label}/${name}`;
-  let channel = logChannels.get(key);
-  if (!channel) {
-    channel = Window.createOutputChannel(`Nex: ${name} (deployed)`, { log: true });
-    logChannels.set(key, channel);
-    conn.scope.add({ dispose: () => (channel!.dispose(), logChannels.delete(key)) });
-  }
-  const ids = workloads.map((w) => w.workloadId);
-  const out = channel;
-  const watch = await watchLogs(conn.nc, { namespace, workloadIds: ids, onLine: (line) => out[line.level](`[${line.workloadId}] ${line.text}`) });
-  conn.scope.add({ dispose: () => watch.stop() });
-  // Its events too: deploys, undeploys, each execution's success (with its time) or failure.
-  const events = await watchEvents(conn.nc, {
+  // Registered before anything is awaited, so a second Show while this one starts finds it.
+  const channel = Window.createOutputChannel(`Nex: ${name} (deployed${namespace === conn.namespace ? '' : ` in ${namespace}`})`, { log: true });
+  const follower = followFunctionLogs(conn.nc, {
     namespace,
+    name,
+    client: new NexControlClient(conn.nc, conn.profile.inboxPrefix),
+    onLine: (line) => channel[line.level](`[${line.workloadId}] ${line.text}`),
+    onRedeployed: (w, shown) => channel.info(`${shown} redeployed as ${w.workloadId} on node ${w.nodeId}: following it too`),
+    // Its events too: deploys, undeploys, each execution's success (with its time) or failure.
     onEvent: (event) => {
-      const data = event.data as Record<string, unknown>;
-      if ((event.workloadId && ids.includes(event.workloadId)) || data.workload_name === name || data.name === name) {
-        const failed = event.type === 'function_exec_failed';
-        out[failed ? 'error' : 'info'](`event ${event.type}${data.trigger_subject ? ` on ${data.trigger_subject}` : ''}${typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? ` in ${formatMs(data.elapsed_nanos / 1e6)}` : ''}${failed ? `: ${data.error}` : ''}`);
+      const data = event.data;
+      const failed = event.type === 'function_exec_failed';
+      channel[failed ? 'error' : 'info'](`event ${event.type}${data.trigger_subject ? ` on ${data.trigger_subject}` : ''}${typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? ` in ${formatMs(data.elapsed_nanos / 1e6)}` : ''}${failed ? `: ${data.error}` : ''}`);
+    },
+  });
+  const entry = { channel, follower };
+  followers.set(key, entry);
+  conn.scope.add({
+    dispose: () => {
+      void follower.then((f) => f.stop(), () => undefined);
+      channel.dispose();
+      if (followers.get(key) === entry) {
+        followers.delete(key);
       }
     },
   });
-  conn.scope.add({ dispose: () => events.stop() });
-  out.info(`following the logs of ${name} (${ids.join(', ')}) on ${conn.label}`);
-  out.show(true);
+  let started;
+  try {
+    started = await follower;
+  } catch (e) {
+    if (followers.get(key) === entry) {
+      followers.delete(key);
+    }
+    channel.dispose();
+    throw e;
+  }
+  if (started.initial.length === 0) {
+    started.stop();
+    channel.dispose();
+    if (followers.get(key) === entry) {
+      followers.delete(key);
+    }
+    void ext.ui.info(`${name} is not deployed on ${conn.label} (namespace ${namespace}).`);
+    return [];
+  }
+  const ids = started.workloads.map((w) => w.workloadId);
+  channel.info(`following the logs of ${started.name} (${ids.join(', ')}) on ${conn.label}, and of its next deploys`);
+  channel.show(true);
   return ids;
 }
 
