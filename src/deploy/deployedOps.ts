@@ -16,6 +16,7 @@ import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
 import { NexControlClient } from '../nex/controlClient';
 import type { NexProtocolVersion, StopRequest, StopResponse } from '../nex/controlTypes';
 import { encodeWorkloadJwt } from '../nex/workloadJwt';
+import { deleteDeployRecord } from './deployRecords';
 import { nodeProtocol, withHint } from './nodeReplies';
 import { ISSUER_KEY_FILE, type PublisherKeys } from './publisherKeys';
 
@@ -77,6 +78,8 @@ export interface StopOptions {
   keys: PublisherKeys;
   /** Which format the node takes, when its version does not tell (a source build). */
   nexVersion?: NexProtocolVersion;
+  /** The JetStream domain of the deploy records (deployRecords.ts), when not the account's default. */
+  jsDomain?: string;
   signal?: AbortSignal;
 }
 
@@ -100,11 +103,14 @@ async function sendStop(send: () => Promise<StopResponse>, signal?: AbortSignal)
  */
 export async function stopWorkload(client: NexControlClient, workload: RunningWorkload, options: StopOptions): Promise<StopResponse> {
   const protocol = nodeProtocol(workload.nodeVersion, workload.nodeId, options.nexVersion);
+  let response: StopResponse;
   try {
-    return await sendStop(() => client.stop(workload.namespace, workload.nodeId, stopRequest(workload, options.keys, protocol)), options.signal);
+    response = await sendStop(() => client.stop(workload.namespace, workload.nodeId, stopRequest(workload, options.keys, protocol)), options.signal);
   } catch (e) {
     throw withHint(e, { nodeId: workload.nodeId, issuer: options.keys.issuerPublicKey, issuerFile: path.join(options.keys.dir, ISSUER_KEY_FILE) });
   }
+  await deleteDeployRecord(client.nc, workload.workloadId, { jsDomain: options.jsDomain });
+  return response;
 }
 
 /**

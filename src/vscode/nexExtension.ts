@@ -77,7 +77,7 @@ export class NexExtension {
     this.connections = own(
       new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, memento: context.workspaceState, log: this.log, newScope: () => this.newConnectionScope() }),
     );
-    this.deployed = own(new DeployedView(this.connections, this.catalog));
+    this.deployed = own(new DeployedView(this.connections, this.catalog, context.workspaceState));
     own({ dispose: () => this.connection.dispose() });
     this.config.logEffective();
   }

@@ -10,7 +10,7 @@ import { commands as Commands, DiagnosticCollection, env as Env, languages as La
 import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
 import { entryPath, ValidFunction } from '../../core/manifest';
-import { concreteSubjectProblem } from '../../core/subject';
+import { concreteSubjectProblem, inNamespace } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { findWorkloads, FunctionFailedError, followFunctionLogs, remoteReplyHints, stopWorkloads, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
 import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/nodeReplies';
@@ -118,11 +118,33 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
     }
     throw e;
   }
-  const where = `${result.node.nodeName ?? result.node.nodeId.slice(0, 8)} (Nex ${result.version})`;
+  const where = `${result.node.nodeName ?? result.node.nodeId.slice(0, 8)} (Nex ${result.version})${inNamespace(result.namespace)}`;
   ext.log.info(`deployed ${result.name} as ${result.workloadId} on ${result.node.nodeId} in ${result.namespace}${result.replaced.length ? `, replacing ${result.replaced.join(', ')}` : ''}`);
+  if (result.recordProblem) {
+    ext.log.warn(`deploy ${result.name}: ${result.recordProblem}`);
+  }
+  void ext.deployed.workloadDeployed(result.node.nodeId);
   ext.reporter.showStatusMessage(`$(cloud-upload) Nex: ${result.name} deployed on ${where}`);
-  void ext.ui.info(`${result.name} is deployed on ${where} as ${result.workloadId}${fn.manifest.triggers?.length ? `, triggered by ${fn.manifest.triggers.join(', ')}` : ''}.`);
+  clearStatusWhenGone(ext, result.node.nodeId, result.workloadId);
+  void ext.ui.info(`${result.name} is deployed on ${where} as ${result.workloadId}${result.triggers.length ? `, triggered by ${result.triggers.join(', ')}` : ''}.`);
   return result;
+}
+
+/** The status bar's "deployed" message goes as soon as the workload is no longer there (undeployed, its node stopped, disconnected). */
+function clearStatusWhenGone(ext: NexExtension, nodeId: string, workloadId: string): void {
+  // A snapshot from before the node's INFO listed the workload does not count as "gone".
+  let seen = false;
+  const listener = ext.deployed.onDidChange((snapshot) => {
+    const node = snapshot?.nodes.find((n) => n.id === nodeId);
+    const running = node?.state === 'up' && node.workloads.some((w) => w.id === workloadId);
+    if (running) {
+      seen = true;
+    } else if (seen || !node || node.state !== 'up') {
+      ext.reporter.clearStatusMessage();
+      listener.dispose();
+    }
+  });
+  setTimeout(() => listener.dispose(), 10000).unref?.();
 }
 
 /**
@@ -246,9 +268,12 @@ export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionN
   const { name } = target;
   const conn = await connection(ext);
   const dir = keysDir(ext);
-  const stopped = await stopWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), name, { namespace: target.namespace ?? conn.namespace, keys: loadPublisherKeys({ dir, persist: false }) });
-  ext.log.info(`undeployed ${name}: ${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped`);
-  void ext.ui.info(`${name} is undeployed (${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped).`);
+  const namespace = target.namespace ?? conn.namespace;
+  const stopped = await stopWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), name, { namespace, keys: loadPublisherKeys({ dir, persist: false }) });
+  // The node confirmed each stop: the rows go now (a 0.2.7 node publishes no event for a stop).
+  stopped.forEach((w) => ext.deployed.workloadStopped(w.nodeId, w.workloadId));
+  ext.log.info(`undeployed ${name}${inNamespace(namespace)}: ${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped`);
+  void ext.ui.info(`${name} is undeployed${inNamespace(namespace)} (${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped).`);
   return stopped.length;
 }
 
