@@ -12,7 +12,8 @@ import { BuildFailedError } from '../toolchain/buildRunner';
 import { RunSink } from '../run/functionRun';
 import { formatCaseResults, caseSummary } from '../triggers/caseReport';
 import { FunctionRunner } from '../executor/functionRunner';
-import { CaseResult, deployedTarget, runTriggerCase, runTriggerCaseRemote, skippedCase } from '../triggers/caseRunner';
+import { CaseResult, deployedTarget, runTriggerCase, runTriggerCaseRemote, sharedSubjectSkip, skippedCase } from '../triggers/caseRunner';
+import { DeployedModel, deployedFunctions, type DeployedTriggers } from '../explorer/deployedModel';
 import { NexControlClient } from '../nex/controlClient';
 import { loadTriggerFiles, TriggerCase, TriggerFile } from '../triggers/triggerCases';
 import { ConnectionFlags, connectFromFlags, defaultNamespace } from './connectionFlags';
@@ -100,10 +101,25 @@ export async function testCommand(paths: string[], options: TestCommandOptions, 
       }
       return target;
     };
+    // The deployed workloads of each namespace with the triggers they were deployed with (their deploy records), read once.
+    const servedIn = new Map<string, Promise<DeployedTriggers[]>>();
+    const deployedIn = (namespace: string) => {
+      let served = servedIn.get(namespace);
+      if (!served) {
+        const model = new DeployedModel({ nc, namespace, inboxPrefix, jsDomain: flags.jsdomain });
+        served = model.refresh().then(deployedFunctions).finally(() => model.dispose());
+        servedIn.set(namespace, served);
+      }
+      return served;
+    };
     runCase = async (def, tc) => {
       const { namespace, found } = await targetOf(def);
       if ('skip' in found) {
         return skippedCase(tc, found.skip);
+      }
+      const shared = sharedSubjectSkip(tc.subject, def.manifest.name, await deployedIn(namespace));
+      if (shared) {
+        return skippedCase(tc, shared);
       }
       return runTriggerCaseRemote(nc, tc, { timeoutMs: options.timeoutMs, namespace, workloadName: def.manifest.name, nodeVersion: found.workloads[0].nodeVersion });
     };

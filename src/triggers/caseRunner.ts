@@ -14,6 +14,8 @@ import { FunctionExecutor } from '../executor/executor';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
 import { DEFAULT_NAMESPACE, findWorkloads, FunctionFailedError, NODE_TRIGGER_TIMEOUT_MS, NoReplyError, remoteReplyHints, type RunningWorkload, triggerFunction } from '../deploy/deployedOps';
+import type { DeployedTriggers } from '../explorer/deployedModel';
+import { whichHandles } from '../explorer/subjectRouting';
 import type { NexControlClient } from '../nex/controlClient';
 import type { FunctionError, FunctionLogLine } from '../executor/types';
 import type { HostCallRecord } from '../hostservices/types';
@@ -187,6 +189,20 @@ export async function deployedTarget(client: NexControlClient, fn: ValidFunction
   const name = fn.manifest.name;
   const workloads = (await findWorkloads(client, namespace, name)).filter((w) => w.name.toLowerCase() === name.toLowerCase());
   return workloads.length > 0 ? { workloads } : { skip: `not deployed in namespace ${namespace}: no node runs a workload named ${name} there` };
+}
+
+/**
+ * Why a remote case on `subject` cannot tell its function's answer apart: another deployed workload
+ * (of another name) subscribes to it too, with the triggers it was deployed with, so its reply could
+ * be the one that arrives first. Undefined when only the function's own workloads serve it.
+ */
+export function sharedSubjectSkip(subject: string, functionName: string, deployed: readonly DeployedTriggers[]): string | undefined {
+  const others = whichHandles(subject, deployed, []).deployed.filter((h) => h.fn.name.toLowerCase() !== functionName.toLowerCase());
+  if (others.length === 0) {
+    return undefined;
+  }
+  const names = [...new Set(others.map((h) => `${h.fn.name} (via ${h.trigger} on ${h.fn.nodeName ?? h.fn.node})`))];
+  return `another deployed workload also serves ${subject}: ${names.join(', ')}; its reply could be the one that arrives, so the case would not test ${functionName}`;
 }
 
 /**

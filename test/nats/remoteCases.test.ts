@@ -179,4 +179,22 @@ describe('trigger cases against a deployed function (runTriggerCaseRemote, nexfn
     assert.match(unreachable.stderr, /^nexfn test --remote: /);
     assert.strictEqual(unreachable.stdout, '');
   });
+
+  it('nexfn test --remote skips a case whose subject another deployed workload also serves (its reply could win), without failing the run', async () => {
+    const dir = path.join(work, 'catchall');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'all.js'), '(subject) => "caught " + subject;\n');
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'catchall', type: 'v8', source: 'all.js', triggers: ['shout.node'] }));
+    const other = await deployFunction(nc, loadValidFunction(dir), { keysDir: path.join(work, 'keys') });
+    try {
+      const r = await nexfn('test', fn.dir, '--remote', '--server', server.url, '--timeout', '1500');
+      assert.match(r.stdout, /\n {2}- remote\.json › node reply skipped: another deployed workload also serves shout\.node: catchall \(via shout\.node on [^)]+\); its reply could be the one that arrives, so the case would not test shout\n/);
+      assert.doesNotMatch(r.stdout, /[✔✖] remote\.json › node reply/, 'the case did not run');
+      assert.match(r.stdout, /✔ remote\.json › fails on empty/, 'the other cases ran');
+      assert.match(r.stdout, /\n2 passed, 1 failed, 1 skipped\n$/);
+    } finally {
+      await nexfn('stop', 'catchall', '--server', server.url, '--keys', path.join(work, 'keys'));
+    }
+    assert.ok(other.workloadId);
+  });
 });
