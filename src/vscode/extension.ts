@@ -6,6 +6,7 @@ import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
 import { PanelSnapshot } from '../hostservices/panelModel';
 import { NexExtension } from './nexExtension';
+import { LostWorkloadsNotice } from './localNode/lostWorkloadsNotice';
 import { UserInterface } from './ui';
 import { TriggerCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
@@ -77,6 +78,8 @@ export interface NexTestApi {
 
 /** The extension of the running activation, for deactivate() to wait on the local node's stop. */
 let active: NexExtension | undefined;
+/** Says what a stop of the local node lost; not at the stop that ends the extension. */
+let lostNotice: LostWorkloadsNotice | undefined;
 
 export function activate(context: ExtensionContext): NexTestApi | undefined {
   const ext = new NexExtension(context);
@@ -90,6 +93,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', pattern: '**/nexfunction.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
   own(registerCommands(ext));
   own(Debug.registerDebugConfigurationProvider('nex', new NexDebugConfigurations(ext)));
+  lostNotice = own(new LostWorkloadsNotice(ext));
   own(startLocalNodeWithWorkspace(ext));
   void ext.catalog.refresh();
   if (context.extensionMode === ExtensionMode.Production) {
@@ -208,5 +212,7 @@ function startLocalNodeWithWorkspace(ext: NexExtension): Disposable {
 export async function deactivate(): Promise<void> {
   const ext = active;
   active = undefined;
+  lostNotice?.dispose();
+  lostNotice = undefined;
   await ext?.localNode.stop();
 }

@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { commands as Commands, LogOutputChannel, StatusBarAlignment, StatusBarItem, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, Event, EventEmitter, LogOutputChannel, StatusBarAlignment, StatusBarItem, window as Window, workspace as Workspace } from 'vscode';
 import { LocalNodeHost, LocalNodeHostOptions, LocalNodeNats } from '../../devnode/localNodeHost';
 import { NodeLogLevel } from '../../devnode/localNode';
 import { EMULATED_VERSIONS, localNodeName } from '../../devnode/nodeConfig';
@@ -29,6 +29,15 @@ export interface LocalNodeControllerDeps {
   ui: () => UserInterface;
 }
 
+/** A node that stopped, with what it ran when it was asked to stop: a stop loses its workloads, as on a real node. */
+export interface LocalNodeStopped {
+  nodeId: string;
+  nodeName: string;
+  workloads: ReadonlyArray<{ id: string; name: string; namespace: string }>;
+  /** `stop`: Stop Local Node, or any other stop; `restart`: stopped to start again with new settings. */
+  reason: 'stop' | 'restart';
+}
+
 /** What the status bar shows. */
 type NodeState = { kind: 'stopped' } | { kind: 'starting' } | { kind: 'running'; host: LocalNodeHost } | { kind: 'error'; message: string };
 
@@ -44,6 +53,9 @@ export class LocalNodeController extends DisposableObject {
   private disposed = false;
   /** The value last given to the `nex.localNode.running` context key. */
   private runningContext?: boolean;
+  private readonly stopped = this.register(new EventEmitter<LocalNodeStopped>());
+  /** Fires once a running node has stopped, with what it ran (not on the stop of `dispose()`). */
+  readonly onDidStop: Event<LocalNodeStopped> = this.stopped.event;
 
   constructor(private readonly deps: LocalNodeControllerDeps) {
     super();
@@ -102,10 +114,10 @@ export class LocalNodeController extends DisposableObject {
   }
 
   /** Stops the node (its workloads first) and the private nats-server it started; nothing when none runs. */
-  stop(): Promise<void> {
+  stop(reason: LocalNodeStopped['reason'] = 'stop'): Promise<void> {
     // A start asked for after this stop starts a new node, rather than joining the old start.
     this.pendingStart = undefined;
-    return this.enqueue(() => this.shutdown());
+    return this.enqueue(() => this.shutdown(reason));
   }
 
   showLog(): void {
@@ -156,7 +168,7 @@ export class LocalNodeController extends DisposableObject {
     }
   }
 
-  private async shutdown(): Promise<void> {
+  private async shutdown(reason: LocalNodeStopped['reason']): Promise<void> {
     const host = this.host;
     if (!host) {
       if (this.state.kind === 'error') {
@@ -166,6 +178,8 @@ export class LocalNodeController extends DisposableObject {
     }
     this.stopListening?.();
     this.stopListening = undefined;
+    const { node } = host;
+    const stopped: LocalNodeStopped = { nodeId: node.nodeId, nodeName: node.config.nodeName, workloads: node.workloads.map((w) => ({ id: w.id, name: w.name, namespace: w.namespace })), reason };
     try {
       await host.stop();
     } catch (e) {
@@ -175,6 +189,9 @@ export class LocalNodeController extends DisposableObject {
       this.write('info', `stopped the private nats-server ${host.natsUrl}`);
     }
     this.show({ kind: 'stopped' });
+    if (!this.disposed) {
+      this.stopped.fire(stopped);
+    }
   }
 
   /** The node takes new NATS or emulation settings only at start: restart a node that runs, starts or failed to start. */
@@ -183,7 +200,7 @@ export class LocalNodeController extends DisposableObject {
       return;
     }
     this.write('info', 'the local node settings changed: restarting the node (its deployed workloads are gone, as after any restart)');
-    await this.stop();
+    await this.stop('restart');
     try {
       await this.start();
     } catch (e) {
