@@ -380,8 +380,10 @@ async function main() {
       const node = row(/Nex [\d.]+ · 3 workloads · up .* · local/);
       await node.waitFor();
       if ((await node.getAttribute('aria-expanded')) === 'false') await node.click();
-      await row(/^default\s*2 workloads/).waitFor();
-      await row(/^team-a\s*1 workload/).waitFor();
+      for (const namespace of [row(/^default\s*2 workloads/), row(/^team-a\s*1 workload/)]) {
+        await namespace.waitFor();
+        if ((await namespace.getAttribute('aria-expanded')) === 'false') await namespace.click();
+      }
       const workloadRow = (name) => pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) }).first();
       for (const [name, description, triggers] of [
         ['greet', /^v8 · \S+ · triggers changed, not deployed \(\+greetings\.\*\.x\)$/, ['greetings.*', 'greetings.*.x']],

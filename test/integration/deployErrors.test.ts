@@ -5,13 +5,12 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { NexTestApi } from '../../src/vscode/extension';
 import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
+import { deploySuite, workspaceDir } from './support';
 
-const EXTENSION_ID = 'nex-functions.nex-functions';
 
 /** Records every message with its buttons; creates missing keys; answers warnings with `warnAnswer`. */
 class DeployUi implements UserInterface {
@@ -44,42 +43,21 @@ class DeployUi implements UserInterface {
 
 describe('Deploy errors in VS Code', function () {
   this.timeout(60000);
+  const suite = deploySuite({ runCasesFirst: true });
   let api: NexTestApi;
-  let keys: string;
-  const workspaceDir = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
-  const created: string[] = [];
+  before(() => {
+    api = suite.api();
+  });
 
   /** A v8 function folder in the workspace, with its trigger cases when given. */
   const fnFolder = (name: string, source: string, cases?: unknown[]): string => {
-    const dir = path.join(workspaceDir(), name);
-    fs.mkdirSync(path.join(dir, 'triggers'), { recursive: true });
-    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name, type: 'v8', source: 'fn.js', triggers: [`${name}.*`] }));
-    fs.writeFileSync(path.join(dir, 'fn.js'), source);
+    const dir = suite.fnFolder(name, { triggers: [`${name}.*`] }, source);
     if (cases) {
+      fs.mkdirSync(path.join(dir, 'triggers'), { recursive: true });
       fs.writeFileSync(path.join(dir, 'triggers', 'basic.json'), JSON.stringify({ cases }, null, 2));
     }
-    created.push(dir);
     return dir;
   };
-
-  before(async () => {
-    const ext = vscode.extensions.getExtension<NexTestApi>(EXTENSION_ID);
-    assert.ok(ext, `${EXTENSION_ID} is not installed`);
-    api = await ext.activate();
-    keys = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-keys-'));
-    await vscode.workspace.getConfiguration('nex').update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
-  });
-
-  after(async () => {
-    await vscode.workspace.getConfiguration('nex').update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
-    await vscode.commands.executeCommand('nex.disconnect');
-    await vscode.commands.executeCommand('nex.stopLocalNode');
-    fs.rmSync(keys, { recursive: true, force: true });
-    for (const dir of created) {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    await api.refresh();
-  });
 
   it("shows a node's refusal of a syntax error on its line, with Go to Error", async () => {
     const dir = fnFolder('deploy-broken', '// greets\n(subject, payload) => {\n  const name = ;\n  return name;\n};\n');

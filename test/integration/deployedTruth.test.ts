@@ -5,40 +5,11 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DeployedSnapshot } from '../../src/explorer/deployedModel';
-import type { NexTestApi } from '../../src/vscode/extension';
-import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
 import type { RenderedItem } from '../../src/vscode/views/deployedView';
-
-const EXTENSION_ID = 'nex-functions.nex-functions';
-
-/** Creates missing keys when asked; records the rest. */
-class QuietUi implements UserInterface {
-  readonly shown: string[] = [];
-  async pick<T>(_items: PickItem<T>[], options: { title: string }): Promise<T | undefined> {
-    this.shown.push(`pick: ${options.title}`);
-    return undefined;
-  }
-  async input(options: InputOptions): Promise<string | undefined> {
-    this.shown.push(`input: ${options.title}`);
-    return undefined;
-  }
-  async info(message: string, ...actions: string[]): Promise<string | undefined> {
-    this.shown.push(`info: ${message}`);
-    return actions.includes('Create Keys') ? 'Create Keys' : undefined;
-  }
-  async warn(message: string): Promise<string | undefined> {
-    this.shown.push(`warn: ${message}`);
-    return undefined;
-  }
-  async error(message: string): Promise<string | undefined> {
-    this.shown.push(`error: ${message}`);
-    return undefined;
-  }
-}
+import { deploySuite, RecordingUi, until } from './support';
 
 /** Every rendered item, depth first, with the labels of the items above it. */
 function flatten(items: RenderedItem[], above: string[] = []): Array<RenderedItem & { path: string[] }> {
@@ -47,59 +18,21 @@ function flatten(items: RenderedItem[], above: string[] = []): Array<RenderedIte
 
 describe('The Deployed view tells the truth', function () {
   this.timeout(60000);
-  let api: NexTestApi;
-  let keys: string;
-  const workspaceDir = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
-  const created: string[] = [];
+  const suite = deploySuite();
 
-  const fnFolder = (name: string, manifest: Record<string, unknown>): string => {
-    const dir = path.join(workspaceDir(), name);
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name, type: 'v8', source: 'fn.js', ...manifest }, null, 2));
-    fs.writeFileSync(path.join(dir, 'fn.js'), '(subject, payload) => subject;\n');
-    created.push(dir);
-    return dir;
-  };
-
-  /** Waits for the view (its snapshot and tree, without asking for a refresh) to satisfy `check`. */
+  /** Waits for the view (its snapshot and tree, without asking for a refresh) to satisfy `check`; returns the tree. */
   const viewWhere = async (what: string, check: (snapshot: DeployedSnapshot | undefined, tree: RenderedItem[]) => boolean, ms = 15000): Promise<RenderedItem[]> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const tree = api.deployed.tree();
-      if (check(api.deployed.snapshot(), tree)) {
-        return tree;
-      }
-      assert.ok(Date.now() < deadline, `the Deployed view never showed ${what}: ${JSON.stringify(tree, null, 1)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const api = suite.api();
+    await until(`the Deployed view showing ${what}`, () => check(api.deployed.snapshot(), api.deployed.tree()), ms, () => JSON.stringify(api.deployed.tree(), null, 1));
+    return api.deployed.tree();
   };
-
-  before(async () => {
-    const ext = vscode.extensions.getExtension<NexTestApi>(EXTENSION_ID);
-    assert.ok(ext, `${EXTENSION_ID} is not installed`);
-    api = await ext.activate();
-    keys = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-keys-'));
-    await vscode.workspace.getConfiguration('nex').update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
-    await vscode.workspace.getConfiguration('nex').update('deploy.runCasesFirst', false, vscode.ConfigurationTarget.Workspace);
-  });
-
-  after(async () => {
-    await vscode.workspace.getConfiguration('nex').update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
-    await vscode.workspace.getConfiguration('nex').update('deploy.runCasesFirst', undefined, vscode.ConfigurationTarget.Workspace);
-    await vscode.commands.executeCommand('nex.disconnect');
-    await vscode.commands.executeCommand('nex.stopLocalNode');
-    fs.rmSync(keys, { recursive: true, force: true });
-    for (const dir of created) {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-    await api.refresh();
-  });
 
   it('shows the triggers deployed, marks a manifest change as drift, lists team-a, and drops an undeployed row at once', async () => {
-    const ui = new QuietUi();
+    const api = suite.api();
+    const ui = new RecordingUi();
     api.setUi(ui);
-    const truthDir = fnFolder('truth', { triggers: ['truth.*'] });
-    const teamDir = fnFolder('team-fn', { triggers: ['team.*'], deploy: { namespace: 'team-a' } });
+    const truthDir = suite.fnFolder('truth', { triggers: ['truth.*'] });
+    const teamDir = suite.fnFolder('team-fn', { triggers: ['team.*'], deploy: { namespace: 'team-a' } });
     await api.refresh();
 
     const truth = await vscode.commands.executeCommand<{ workloadId: string; namespace: string } | undefined>('nex.deployFunction', { function: truthDir });

@@ -150,7 +150,8 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
     if (item instanceof DeployedNamespaceItem) {
       const count = item.workloads.length;
       const t = new TreeItem(item.namespace, count > 0 ? TreeItemCollapsibleState.Expanded : TreeItemCollapsibleState.None);
-      t.id = `namespace:${item.node.id}:${item.namespace}`;
+      // A namespace that gains its first workload is a new item, so it opens (VS Code keeps an item's folded state by id).
+      t.id = `namespace:${item.node.id}:${item.namespace}${count > 0 ? '' : ':empty'}`;
       t.description = count > 0 ? plural(count, 'workload') : 'no workloads';
       t.iconPath = new ThemeIcon('folder-library');
       t.tooltip = `The namespace ${item.namespace} on ${nodeLabel(item.node.name, item.node.id)}`;

@@ -1,0 +1,105 @@
+/**
+ * What the integration tests that deploy share: the extension's test API, a UI port that records
+ * every message and answers as told (creating missing keys), throw-away function folders in the
+ * workspace, a keys folder of their own, and a wait for a condition that names what never came.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { NexTestApi } from '../../src/vscode/extension';
+import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
+
+export const EXTENSION_ID = 'nex-functions.nex-functions';
+
+/** The extension, activated: its test API. */
+export async function activateNex(): Promise<NexTestApi> {
+  const ext = vscode.extensions.getExtension<NexTestApi>(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is not installed`);
+  return ext.activate();
+}
+
+export const workspaceDir = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+/** Answers a message's buttons: the label to press, or undefined to dismiss it. */
+export type Answer = (kind: 'info' | 'warn' | 'error', message: string, actions: string[]) => string | undefined;
+
+/** Records every message as "kind: message [buttons]"; creates missing keys when asked; otherwise answers with `answer`. */
+export class RecordingUi implements UserInterface {
+  readonly shown: string[] = [];
+  constructor(private readonly answer: Answer = () => undefined) {}
+  async pick<T>(_items: PickItem<T>[], options: { title: string }): Promise<T | undefined> {
+    this.shown.push(`pick: ${options.title}`);
+    return undefined;
+  }
+  async input(options: InputOptions): Promise<string | undefined> {
+    this.shown.push(`input: ${options.title}`);
+    return undefined;
+  }
+  info(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.say('info', message, actions);
+  }
+  warn(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.say('warn', message, actions);
+  }
+  error(message: string, ...actions: string[]): Promise<string | undefined> {
+    return this.say('error', message, actions);
+  }
+  said(): string {
+    return this.shown.join(' | ');
+  }
+  private async say(kind: 'info' | 'warn' | 'error', message: string, actions: string[]): Promise<string | undefined> {
+    this.shown.push(`${kind}: ${message}${actions.length ? ` [${actions.join('|')}]` : ''}`);
+    return actions.includes('Create Keys') ? 'Create Keys' : this.answer(kind, message, actions);
+  }
+}
+
+/** Waits until `check` holds, polling every 50 ms; fails naming `what` (and `context()`) when it never does within `ms`. */
+export async function until(what: string, check: () => boolean, ms = 15000, context: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    assert.ok(Date.now() < deadline, `${what} never happened${context() ? `: ${context()}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Registers before/after hooks for a suite that deploys: the extension activated, a keys folder of
+ * its own in the settings (and trigger cases before deploys off, unless `runCasesFirst`), and the
+ * function folders it makes removed afterwards, with the connection and the local node stopped.
+ */
+export function deploySuite(options: { runCasesFirst?: boolean } = {}): { api: () => NexTestApi; fnFolder: (name: string, manifest: Record<string, unknown>, source?: string) => string } {
+  let api: NexTestApi | undefined;
+  let keys = '';
+  const created: string[] = [];
+  const settings = vscode.workspace.getConfiguration('nex');
+  before(async () => {
+    api = await activateNex();
+    keys = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-keys-'));
+    await settings.update('deploy.keysDir', keys, vscode.ConfigurationTarget.Workspace);
+    if (!options.runCasesFirst) {
+      await settings.update('deploy.runCasesFirst', false, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+  after(async () => {
+    await settings.update('deploy.keysDir', undefined, vscode.ConfigurationTarget.Workspace);
+    await settings.update('deploy.runCasesFirst', undefined, vscode.ConfigurationTarget.Workspace);
+    await vscode.commands.executeCommand('nex.disconnect');
+    await vscode.commands.executeCommand('nex.stopLocalNode');
+    fs.rmSync(keys, { recursive: true, force: true });
+    created.splice(0).forEach((dir) => fs.rmSync(dir, { recursive: true, force: true }));
+    await api?.refresh();
+  });
+  return {
+    api: () => api!,
+    fnFolder: (name, manifest, source = '(subject, payload) => subject;\n') => {
+      const dir = path.join(workspaceDir(), name);
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name, type: 'v8', source: 'fn.js', ...manifest }, null, 2));
+      fs.writeFileSync(path.join(dir, 'fn.js'), source);
+      created.push(dir);
+      return dir;
+    },
+  };
+}
