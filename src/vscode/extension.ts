@@ -73,6 +73,8 @@ export interface NexTestApi {
     tree(): RenderedItem[];
     /** The message above the tree. */
     message(): string | undefined;
+    /** The last lines Show Deployed Logs wrote to a function's log channel; undefined when it has none. */
+    logLines(name: string, namespace?: string): readonly string[] | undefined;
   };
 }
 
@@ -172,6 +174,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       snapshot: () => ext.deployed.snapshot,
       tree: () => ext.deployed.renderedTree(),
       message: () => ext.deployed.message,
+      logLines: (name, namespace = 'default') => ext.deployedLogs.get(`${namespace}/${name.toLowerCase()}`)?.lines,
     },
   };
 }

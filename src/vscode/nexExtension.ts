@@ -50,7 +50,7 @@ export class NexExtension {
    * Show Deployed Logs: the current connection's follower and log channel of each deployed function
    * ("<namespace>/<name>"); each entry is disposed and removed with the connection's scope.
    */
-  readonly deployedLogs = new Map<string, { channel: LogOutputChannel; follower: Promise<FunctionLogFollower> }>();
+  readonly deployedLogs = new Map<string, { channel: LogOutputChannel; follower: Promise<FunctionLogFollower>; lines: readonly string[] }>();
   /** Every question to the user goes through this port (tests script it). */
   ui: UserInterface = vscodeUi;
 

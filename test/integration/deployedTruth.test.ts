@@ -76,4 +76,30 @@ describe('The Deployed view tells the truth', function () {
     await viewWhere('team-fn gone', (s) => !(s?.nodes ?? []).some((n) => n.workloads.some((w) => w.id === team.workloadId)), 2000);
     assert.strictEqual(await vscode.commands.executeCommand('nex.undeployFunction', { name: 'truth' }), 1);
   });
+
+  it('Show Deployed Logs twice: one line per log line; the channel follows the function through a redeploy', async () => {
+    const api = suite.api();
+    const ui = new RecordingUi();
+    api.setUi(ui);
+    const dir = suite.fnFolder('logged', { triggers: ['logged.*'] }, '(subject, payload) => { console.log("ran on " + subject); return subject; };\n');
+    await api.refresh();
+    const first = await vscode.commands.executeCommand<{ workloadId: string } | undefined>('nex.deployFunction', { function: dir });
+    assert.ok(first, ui.said());
+    await vscode.commands.executeCommand('nex.showDeployedLogs', { name: 'logged' });
+    await vscode.commands.executeCommand('nex.showDeployedLogs', { name: 'logged' });
+    const lines = () => api.deployed.logLines('logged') ?? [];
+    const count = (text: string) => lines().filter((l) => l.includes(text)).length;
+    await vscode.commands.executeCommand('nex.triggerDeployed', { function: dir, subject: 'logged.one', payload: '' });
+    await vscode.commands.executeCommand('nex.triggerDeployed', { function: dir, subject: 'logged.two', payload: '' });
+    // Both copies of a line would come together; once the second call's line is here, the first's are all here.
+    await until('the second call\'s log line', () => count('ran on logged.two') > 0, 15000, () => lines().join('\n'));
+    assert.strictEqual(count(`[${first.workloadId}] ran on logged.one`), 1, lines().join('\n'));
+
+    const second = await vscode.commands.executeCommand<{ workloadId: string } | undefined>('nex.deployFunction', { function: dir });
+    assert.ok(second && second.workloadId !== first.workloadId, ui.said());
+    await until('"redeployed as" in the channel', () => count(`redeployed as ${second.workloadId}`) === 1, 15000, () => lines().join('\n'));
+    await vscode.commands.executeCommand('nex.triggerDeployed', { function: dir, subject: 'logged.three', payload: '' });
+    await until('the new workload\'s log line', () => count(`[${second.workloadId}] ran on logged.three`) === 1, 15000, () => lines().join('\n'));
+    assert.strictEqual(await vscode.commands.executeCommand('nex.undeployFunction', { name: 'logged' }), 1);
+  });
 });

@@ -381,6 +381,9 @@ async function askPayload(ext: NexExtension, name: string, fn: ValidFunction | u
  * (name and namespace) on the connection, owned by the connection's scope: showing it again only
  * reveals the channel. Returns the workload ids followed so far.
  */
+/** How many of a log channel's last lines are kept in memory (for the test API). */
+const KEPT_LOG_LINES = 500;
+
 export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg): Promise<string[] | undefined> {
   const target = await deployedTarget(ext, arg, 'Show the logs of which deployed function?');
   if (!target) {
@@ -398,20 +401,27 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   }
   // Registered before anything is awaited, so a second Show while this one starts finds it.
   const channel = Window.createOutputChannel(`Nex: ${name} (deployed${namespace === conn.namespace ? '' : ` in ${namespace}`})`, { log: true });
+  const lines: string[] = [];
+  /** Writes a line to the channel, and keeps the last ones for the test API. */
+  const write = (level: 'trace' | 'debug' | 'info' | 'warn' | 'error', text: string) => {
+    channel[level](text);
+    lines.push(text);
+    lines.splice(0, lines.length - KEPT_LOG_LINES);
+  };
   const follower = followFunctionLogs(conn.nc, {
     namespace,
     name,
     client: new NexControlClient(conn.nc, conn.profile.inboxPrefix),
-    onLine: (line) => channel[line.level](`[${line.workloadId}] ${line.text}`),
-    onRedeployed: (w, shown) => channel.info(`${shown} redeployed as ${w.workloadId} on node ${w.nodeId}: following it too`),
+    onLine: (line) => write(line.level, `[${line.workloadId}] ${line.text}`),
+    onRedeployed: (w, shown) => write('info', `${shown} redeployed as ${w.workloadId} on node ${w.nodeId}: following it too`),
     // Its events too: deploys, undeploys, each execution's success (with its time) or failure.
     onEvent: (event) => {
       const data = event.data;
       const failed = event.type === 'function_exec_failed';
-      channel[failed ? 'error' : 'info'](`event ${event.type}${data.trigger_subject ? ` on ${data.trigger_subject}` : ''}${typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? ` in ${formatMs(data.elapsed_nanos / 1e6)}` : ''}${failed ? `: ${data.error}` : ''}`);
+      write(failed ? 'error' : 'info', `event ${event.type}${data.trigger_subject ? ` on ${data.trigger_subject}` : ''}${typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? ` in ${formatMs(data.elapsed_nanos / 1e6)}` : ''}${failed ? `: ${data.error}` : ''}`);
     },
   });
-  const entry = { channel, follower };
+  const entry = { channel, follower, lines };
   followers.set(key, entry);
   conn.scope.add({
     dispose: () => {
@@ -442,7 +452,7 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
     return [];
   }
   const ids = started.workloads.map((w) => w.workloadId);
-  channel.info(`following the logs of ${started.name} (${ids.join(', ')}) on ${conn.label}, and of its next deploys`);
+  write('info', `following the logs of ${started.name} (${ids.join(', ')}) on ${conn.label}, and of its next deploys`);
   channel.show(true);
   return ids;
 }
