@@ -66,7 +66,9 @@ export async function writeDeployRecord(nc: NatsConnection, record: DeployRecord
   if (!isRecordKey(record.workloadId)) {
     throw new Error(`the workload id "${record.workloadId}" cannot be a key of ${DEPLOY_RECORDS_BUCKET}`);
   }
-  const kv = await new Kvm(jetstream(nc, jsOptions(options.jsDomain))).create(DEPLOY_RECORDS_BUCKET, { history: 1, description: BUCKET_DESCRIPTION });
+  const kvm = new Kvm(jetstream(nc, jsOptions(options.jsDomain)));
+  // Made when missing; a bucket made with other settings (by hand, or by an older version) is used as it is.
+  const kv = await kvm.create(DEPLOY_RECORDS_BUCKET, { history: 1, description: BUCKET_DESCRIPTION }).catch(() => kvm.open(DEPLOY_RECORDS_BUCKET));
   await kv.put(record.workloadId, JSON.stringify(record));
 }
 
@@ -137,11 +139,15 @@ export class DeployRecordReader {
     this.watcher?.stop();
   }
 
+  /** The bucket, once it exists (opening binds without asking the server, so its status is asked for). */
   private async open(): Promise<KV | undefined> {
     if (!this.kv) {
       try {
-        this.kv = await new Kvm(jetstream(this.nc, jsOptions(this.options.jsDomain))).open(DEPLOY_RECORDS_BUCKET);
+        const kv = await new Kvm(jetstream(this.nc, jsOptions(this.options.jsDomain))).open(DEPLOY_RECORDS_BUCKET);
+        await kv.status();
+        this.kv = kv;
       } catch {
+        // No bucket yet (nothing was deployed with a record) or no JetStream: asked again on the next load.
         return undefined;
       }
     }
