@@ -66,29 +66,5 @@ export function compatOf(version: EmulatedVersion): CompatProfile {
   return version === '0.3.0' ? '0.3' : '0.2';
 }
 
-export { formatUptime } from '../nex/uptime';
+export { formatGoDuration, formatUptime } from '../nex/uptime';
 
-/** A duration as Go's time.Duration.String() prints it, for INFO's `runtime`: "0s", "350ms", "1.5s", "2m3.2s". */
-export function formatGoDuration(nanos: number): string {
-  if (nanos === 0) {
-    return '0s';
-  }
-  if (nanos < 1000) {
-    return `${nanos}ns`;
-  }
-  if (nanos < 1e6) {
-    return `${trim(nanos / 1e3)}µs`;
-  }
-  if (nanos < 1e9) {
-    return `${trim(nanos / 1e6)}ms`;
-  }
-  const totalSeconds = nanos / 1e9;
-  const hours = Math.floor(totalSeconds / 3600);
-  const minutes = Math.floor((totalSeconds - hours * 3600) / 60);
-  const seconds = totalSeconds - hours * 3600 - minutes * 60;
-  return `${hours > 0 ? `${hours}h` : ''}${hours > 0 || minutes > 0 ? `${minutes}m` : ''}${trim(seconds)}s`;
-}
-
-function trim(value: number): string {
-  return String(Number(value.toFixed(9)));
-}
