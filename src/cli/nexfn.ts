@@ -18,6 +18,7 @@ import { testCommand, validateCommand } from './testCommands';
 import { defaultNodeStateDir, nodeCommand, NodeCommandOptions } from './nodeCommand';
 import { registerNodesCommands } from './nodesCommands';
 import { registerDeployCommands } from './deployCommands';
+import { registerNexletCommand } from './nexletCommand';
 import { type ConnectionFlags, withConnectionFlags } from './connectionFlags';
 import { EMULATED_VERSIONS } from '../devnode/nodeConfig';
 import { formatMs, formatRunReport } from '../run/runReport';
@@ -157,6 +158,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 
   registerNodesCommands(program, io, (code) => (exitCode = code));
   registerDeployCommands(program, io, (code) => (exitCode = code));
+  registerNexletCommand(program, io, (code) => (exitCode = code), VERSION);
 
   withConnectionFlags(program.command('test'))
     .description("run the functions' trigger cases (triggers/*.json) and check their expectations")
