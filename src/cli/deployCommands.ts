@@ -15,6 +15,7 @@ import { deployFunction, previewDeploy, type DeployOptions } from '../deploy/dep
 import { checkCaseFile, followFunctionLogs, recordSubject, remoteReplyHints, stopWorkloads, triggerFunction, watchEvents, writeRecordedCases, type NexEvent, type WorkloadLogLine } from '../deploy/deployedOps';
 import { locateRefusal, NodeRefusal } from '../deploy/nodeReplies';
 import { defaultKeysDir, loadPublisherKeys, type PublisherKeys } from '../deploy/publisherKeys';
+import { writeNexfile } from '../deploy/nexfile';
 import { FunctionRunner } from '../executor/functionRunner';
 import type { ConnectionProfile } from '../nats/connection';
 import { NexControlClient } from '../nex/controlClient';
@@ -113,6 +114,21 @@ async function deployCommand(target: string, flags: DeployFlags, io: CliIo): Pro
     const result = await deployFunction(nc, fn, options).catch((e: unknown) => pointAtSource(e, fn));
     const replaced = result.replaced.length > 0 ? `, replacing ${result.replaced.join(', ')}` : '';
     io.stdout(`deployed ${result.name} to node ${result.node.nodeId} (Nex ${result.version}) in the namespace ${result.namespace} as workload ${result.workloadId}${replaced}\n`);
+    return 0;
+  });
+}
+
+/** nexfn nexfile: the function's Nexfile (JSON, nothing else) on stdout, its artifact uploaded; progress on stderr. */
+async function nexfileCommand(target: string, flags: ConnectionFlags, io: CliIo): Promise<number> {
+  const fn = loadDeployable(target);
+  return withNats(flags, async (nc, profile) => {
+    const nexfile = await writeNexfile(nc, fn, { jsDomain: profile.jsDomain, onBuildOutput: (line) => io.stderr(`  ${line}\n`) });
+    io.stdout(`${JSON.stringify(nexfile, null, 2)}\n`);
+    const a = nexfile.start_request.artifact;
+    io.stderr(`uploaded ${path.basename(entryPath(fn))} to ${a.bucket} as ${a.key}; deploy it to the functions nexlet with: nex workload start -f <this file>${fn.manifest.deploy?.namespace ? ` --namespace ${fn.manifest.deploy.namespace}` : ''}\n`);
+    if (nexfile.start_request.environment) {
+      io.stderr('note: the environment is in the Nexfile as plain text, and a Nex 0.4 node stores it as sent (CLONE returns it): seal secrets to the nexlet\'s xkey instead (sealed_environment)\n');
+    }
     return 0;
   });
 }
@@ -277,6 +293,11 @@ export function registerDeployCommands(program: Command, io: CliIo, setExitCode:
     .addOption(keysOption())
     .addOption(nexVersionOption())
     .action((target: string, flags: DeployFlags) => run('deploy', () => deployCommand(target, flags, io)));
+
+  withConnectionFlags(program.command('nexfile'))
+    .description("write a Nex 0.4 Nexfile for the function (JSON on stdout), its artifact uploaded, for nex workload start -f on the functions nexlet")
+    .argument('<function>', 'a function folder or its nexfunction.json')
+    .action((target: string, flags: ConnectionFlags) => run('nexfile', () => nexfileCommand(target, flags, io)));
 
   withConnectionFlags(program.command('stop'))
     .description('stop the deployed workloads of a name (or the workload of an id), signed with the deploy\'s issuer key')

@@ -20,6 +20,8 @@ import { readServiceReply, Nex04Error } from '../../src/nex04/serviceErrors';
 import { agent04, control04, feed04 } from '../../src/nex04/subjects';
 import type { AgentHeartbeat, AgentStartWorkloadRequest, RegisterAgentRequest, StartWorkloadRequest, StopWorkloadResponse, WorkloadSummary } from '../../src/nex04/types';
 import { FunctionsNexlet } from '../../src/nexlet/functionsNexlet';
+import type { Nexfile } from '../../src/deploy/nexfile';
+import { runNexfn } from '../support/nexfn';
 import { buildWat, tempDir } from '../support/wasmFixtures';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
 
@@ -226,6 +228,28 @@ describe('the functions nexlet (src/nexlet) against the 0.4.1 agent protocol', f
     await startWorkload('wasm', 'W3', startRequest('envfn', 'wasm', { artifact: { bucket: stored.bucket, key: stored.key, sha256: stored.sha256 }, triggers: ['envfn.get'], sealed_environment: sealed }));
     const env = await nc.request('envfn.get', '', { timeout: 10000 });
     assert.match(env.string(), /sealed hello/);
+  });
+
+  it('nexfn nexfile writes a Nexfile (JSON alone on stdout) whose start request the schema takes and the nexlet runs, as nex workload start -f would send it', async () => {
+    const dir = path.join(work, 'shout');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'shout.js'), '(subject, payload) => String.fromCharCode(...payload).toUpperCase();\n');
+    fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'shout', type: 'v8', source: 'shout.js', triggers: ['shout.*'], limits: { timeoutMs: 2000 }, deploy: { tags: { team: 'a' } } }));
+    const run = await runNexfn(['nexfile', dir, '--server', server.url]);
+    assert.strictEqual(run.code, 0, run.stderr);
+    const nexfile = JSON.parse(run.stdout) as Nexfile;
+    assert.deepStrictEqual({ ...nexfile, start_request: { ...nexfile.start_request, artifact: { ...nexfile.start_request.artifact, sha256: 'x' } } }, {
+      name: 'shout',
+      description: '',
+      tags: { team: 'a' },
+      type: 'v8',
+      lifecycle: 'function',
+      start_request: { artifact: { bucket: 'NEXCLIFILES', key: 'shoutjs', sha256: 'x' }, triggers: ['shout.*'], limits: { timeout_ms: 2000 }, compat: 'docs' },
+    });
+    assert.match(run.stderr, /nex workload start -f/);
+    const request: StartWorkloadRequest = { description: nexfile.description, name: nexfile.name, namespace: 'default', run_request: JSON.stringify(nexfile.start_request), tags: nexfile.tags, workload_lifecycle: nexfile.lifecycle, workload_type: nexfile.type };
+    await startWorkload('v8', 'W4', request);
+    assert.strictEqual((await nc.request('shout.it', 'hey', { timeout: 10000 })).string(), 'HEY');
   });
 
   it('stops a workload (STOPWORKLOAD to every agent: its own says stopped, the other code 100 "workload not found")', async () => {
