@@ -252,7 +252,15 @@ export class FunctionWorkload {
     }
   }
 
+  private hostServicesBackend?: HostServicesBackend;
+
+  /** One backend for the workload's life: its buckets are opened (or made) once. */
   private hostServices(): HostServicesBackend {
+    this.hostServicesBackend ??= this.makeHostServices();
+    return this.hostServicesBackend;
+  }
+
+  private makeHostServices(): HostServicesBackend {
     const backend = new NatsHostServices(this.nc);
     const own = this.start.host_services;
     const renames = new Map<string, string>();
