@@ -10,6 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats } from '../nats/connection';
 import { NatsServerHandle, startNatsServer } from '../nats/natsServerProcess';
 import { LocalNexNode, NodeLogLevel } from './localNode';
+import { LocalNexNode04 } from './localNode04';
 import { NodeConfig } from './nodeConfig';
 
 export type LocalNodeNats =
@@ -32,9 +33,12 @@ export interface LocalNodeHostOptions {
   log?: (level: NodeLogLevel, text: string) => void;
 }
 
+/** The node a host runs: a 0.2.7/0.3.0 node, or a 0.4.1 node (`emulate: '0.4.1'`, localNode04.ts). */
+export type AnyLocalNode = LocalNexNode | LocalNexNode04;
+
 export class LocalNodeHost {
   private constructor(
-    readonly node: LocalNexNode,
+    readonly node: AnyLocalNode,
     readonly nc: NatsConnection,
     /** The URL clients use to reach the node's NATS. */
     readonly natsUrl: string,
@@ -62,8 +66,10 @@ export class LocalNodeHost {
         log('warn', `${profile.servers.join(', ')} has no JetStream: deploys (the artifact's object store) and KV/object host services will fail; start nats-server with -js`);
       }
       watchConnection(nc, log);
-      const node = await LocalNexNode.start({ nc, stateDir: options.stateDir, config: { jsDomain: profile.jsDomain, ...options.config }, log });
-      return new LocalNodeHost(node, nc, server?.url ?? profile.servers[0], server);
+      const natsUrl = server?.url ?? profile.servers[0];
+      const config = { jsDomain: profile.jsDomain, ...options.config };
+      const node = config.emulate === '0.4.1' ? await LocalNexNode04.start({ nc, stateDir: options.stateDir, config, log, natsUrl }) : await LocalNexNode.start({ nc, stateDir: options.stateDir, config, log });
+      return new LocalNodeHost(node, nc, natsUrl, server);
     } catch (e) {
       await nc?.close().catch(() => undefined);
       await server?.stop();

@@ -3,9 +3,9 @@ import * as os from 'os';
 import { CompatProfile } from '../core/compat';
 import { NexProtocolVersion } from '../nex/controlTypes';
 
-/** The Nex version the node behaves as. */
-export type EmulatedVersion = '0.2.7' | '0.3.0';
-export const EMULATED_VERSIONS: readonly EmulatedVersion[] = ['0.2.7', '0.3.0'];
+/** The Nex version the node behaves as; '0.4.1' is a separate node (localNode04.ts) that runs nothing itself: nexlets register with it. */
+export type EmulatedVersion = '0.2.7' | '0.3.0' | '0.4.1';
+export const EMULATED_VERSIONS: readonly EmulatedVersion[] = ['0.2.7', '0.3.0', '0.4.1'];
 
 export interface NodeConfig {
   emulate: EmulatedVersion;

@@ -4,7 +4,7 @@
  * are decoded with goDecode.ts against the descriptors here, so a malformed body gets the error text
  * a 0.4.1 node or the Go runner gives.
  */
-import type { GoType } from './goDecode';
+import type { GoField } from './goDecode';
 
 /** `nats_servers`, user JWT/seed… a node hands to a nexlet (RREGISTER, REGISTER) and to a workload (STARTWORKLOAD). */
 export interface ConnectionData {
@@ -178,17 +178,17 @@ export interface AgentHeartbeat {
 /** How goDecode checks a request type: Go's type name (in messages) and its fields. */
 export interface GoStruct {
   name: string;
-  fields: Record<string, { type: GoType; required: boolean; enum?: readonly string[] }>;
+  fields: Record<string, GoField>;
 }
 
 const str = (required = true) => ({ type: 'string' as const, required });
-const strMap = (required = true) => ({ type: 'map[string]string' as const, required });
+const strMap = (goType: string, required = true) => ({ type: 'map[string]string' as const, required, goType });
 
 /** The request types a 0.4.1 node or nexlet decodes, with their required keys (models/*.json). */
 export const GO_TYPES = {
-  NodePingRequest: { name: 'NodePingRequest', fields: { filter: strMap() } },
-  LameduckRequest: { name: 'LameduckRequest', fields: { delay: str(), tag: strMap(false) } },
-  AuctionRequest: { name: 'AuctionRequest', fields: { agent_type: str(), auction_id: str(), tags: strMap() } },
+  NodePingRequest: { name: 'NodePingRequest', fields: { filter: strMap('models.NodePingRequestFilter') } },
+  LameduckRequest: { name: 'LameduckRequest', fields: { delay: str(), tag: strMap('models.LameduckRequestTag', false) } },
+  AuctionRequest: { name: 'AuctionRequest', fields: { agent_type: str(), auction_id: str(), tags: strMap('models.NodeTags') } },
   StartWorkloadRequest: {
     name: 'StartWorkloadRequest',
     fields: {
@@ -196,7 +196,7 @@ export const GO_TYPES = {
       name: str(),
       namespace: str(),
       run_request: str(),
-      tags: strMap(),
+      tags: strMap('models.NodeTags'),
       workload_lifecycle: { type: 'string', required: true, enum: WORKLOAD_LIFECYCLES },
       workload_type: str(),
     },
@@ -209,13 +209,29 @@ export const GO_TYPES = {
     name: 'RegisterAgentRequest',
     fields: {
       description: str(),
-      max_workloads: { type: 'int', required: true },
+      // float64 in the 0.4.1 model: 1.5 decodes.
+      max_workloads: { type: 'float64', required: true },
       name: str(),
       public_xkey: str(),
       register_type: str(),
       start_request_schema: str(),
-      supported_lifecycles: { type: '[]string', required: false },
+      supported_lifecycles: { type: '[]string', required: false, enum: WORKLOAD_LIFECYCLES, goType: '[]models.WorkloadLifecycle' },
       version: str(),
+    },
+  },
+  /** A nexlet's heartbeat (models.AgentHeartbeat); `summary` is decoded as AgentSummary next. */
+  AgentHeartbeat: { name: 'AgentHeartbeat', fields: { data: str(), summary: { type: 'object', required: true, goType: 'models.AgentSummary' } } },
+  /** `supported_lifecycles` is ONE comma-separated string here: a list makes the heartbeat fail. */
+  AgentSummary: {
+    name: 'AgentSummary',
+    fields: {
+      name: str(),
+      start_time: { type: 'time', required: true },
+      state: str(),
+      supported_lifecycles: str(),
+      type: str(),
+      version: str(),
+      workload_count: { type: 'int', required: true },
     },
   },
 } satisfies Record<string, GoStruct>;
