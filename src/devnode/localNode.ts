@@ -36,6 +36,20 @@ export interface LocalNodeOptions {
 /** What the node tells its owner (status bar, CLI) when its workloads change. */
 export type NodeListener = (node: LocalNexNode) => void;
 
+/** Whether an AUCTION body has a field of a kind Go's json.Unmarshal would not take into AuctionRequest. */
+function auctionKindsWrong(r: Record<string, unknown>): boolean {
+  const isString = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+  const tags = r.tags;
+  const types = r.workload_types;
+  return (
+    !isString(r.arch) ||
+    !isString(r.os) ||
+    (r.sandboxed !== undefined && r.sandboxed !== null && typeof r.sandboxed !== 'boolean') ||
+    (tags !== undefined && tags !== null && (typeof tags !== 'object' || Array.isArray(tags) || !Object.values(tags).every((v) => typeof v === 'string'))) ||
+    (types !== undefined && types !== null && (!Array.isArray(types) || !types.every((t) => typeof t === 'string')))
+  );
+}
+
 export class LocalNexNode {
   readonly identity: NodeIdentity;
   readonly config: NodeConfig;
@@ -124,7 +138,11 @@ export class LocalNexNode {
               this.log('error', `subscription ${subject}: ${err.message}`);
               return;
             }
-            Promise.resolve(handler(msg)).catch((e: Error) => this.log('error', `${msg.subject}: ${e.stack ?? e.message}`));
+            // Called in a promise, so a handler that throws at once (a hostile body) is logged here:
+            // a throw that reached the NATS client would close its reader, and the node would go deaf.
+            Promise.resolve()
+              .then(() => handler(msg))
+              .catch((e: Error) => this.log('error', `${msg.subject}: ${e.stack ?? e.message}`));
           },
         }),
       );
@@ -177,7 +195,8 @@ export class LocalNexNode {
       const parsed = JSON.parse(new TextDecoder().decode(msg.data)) as AuctionRequest | null;
       if (parsed === null) {
         this.log('warn', 'an AUCTION body of JSON null crashes a real 0.2.7 node; answered as "no filter"');
-      } else if (typeof parsed === 'object') {
+      } else if (typeof parsed === 'object' && !auctionKindsWrong(parsed as Record<string, unknown>)) {
+        // Go's json.Unmarshal fails on a field of the wrong kind, and a body that does not decode means no filter.
         request = parsed;
       }
     } catch {
