@@ -78,6 +78,15 @@ export async function uploadArtifact(nc: NatsConnection, file: string, options: 
   return artifact;
 }
 
+/**
+ * Removes an uploaded artifact again (a deploy the node refused): a node reads it only at deploy
+ * time, and a stray object of a refused deploy would count against the bucket's MaxBytes.
+ */
+export async function deleteArtifact(nc: NatsConnection, artifact: StoredArtifact, options: { jsDomain?: string } = {}): Promise<void> {
+  const store = await new Objm(jetstream(nc, options.jsDomain ? { domain: options.jsDomain } : {})).open(artifact.bucket);
+  await store.delete(artifact.key);
+}
+
 /** Hashes by path, kept while the file's size and mtime stay the same. */
 const hashes = new Map<string, { size: number; mtimeMs: number; hash: string }>();
 

@@ -15,7 +15,7 @@ import type { DeployRequest02, DeployRequest03, NexProtocolVersion, PingResponse
 import { buildDeployRequest } from '../nex/deployRequest';
 import { decodeWorkloadJwt, type WorkloadJwtClaims } from '../nex/workloadJwt';
 import { buildIfNeeded } from '../toolchain/buildRunner';
-import { describeArtifact, type StoredArtifact, uploadArtifact } from './artifactStore';
+import { deleteArtifact, describeArtifact, type StoredArtifact, uploadArtifact } from './artifactStore';
 import { DEFAULT_NAMESPACE, type RunningWorkload, stopWorkload } from './deployedOps';
 import { DEPLOY_RECORDS_BUCKET, type DeployRecord, writeDeployRecord } from './deployRecords';
 import { nodeProtocol, withHint } from './nodeReplies';
@@ -295,6 +295,8 @@ export async function deployFunction(nc: NatsConnection, fn: ValidFunction, give
   try {
     run = await plan.client.deploy(namespace, target.nodeId, deployBody(plan, options), timeout);
   } catch (e) {
+    // Nothing half-deployed: the refused deploy's artifact does not stay in the object store.
+    await deleteArtifact(nc, artifact, { jsDomain: options.jsDomain }).catch(() => undefined);
     throw withHint(e, { nodeId: target.nodeId, issuer: keys.issuerPublicKey, issuerFile: path.join(keys.dir, ISSUER_KEY_FILE) });
   }
   const triggers = checkTriggers(fn);
