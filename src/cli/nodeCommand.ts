@@ -5,9 +5,7 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { LocalNodeHost, LocalNodeNats } from '../devnode/localNodeHost';
-import type { NodeLogLevel } from '../devnode/localNode';
 import { EMULATED_VERSIONS, EmulatedVersion, localNodeName } from '../devnode/nodeConfig';
 import { loadNatsContext, parseServers } from '../nats/connection';
 import { stopSignal } from './stopSignal';
@@ -22,32 +20,13 @@ export interface NodeCommandOptions {
   namespace: string;
   emulate: string;
   state?: string;
+  /** With --nats/--context: issuers accepted besides the user's own (repeatable). */
+  validIssuer?: string[];
+  /** The folder of the user's deploy keys (default $NEX_KEYS_DIR, else ~/.nex). */
+  keys?: string;
 }
-
-/** Where a nexlet started beside a 0.4.1 local node registers: the node's NATS and nexus. */
-export interface NexletTarget {
-  natsUrl: string;
-  nexus: string;
-  nodeId: string;
-  /** The node's own connection (the nexlet may open its own from natsUrl instead). */
-  nc: NatsConnection;
-  log: (level: NodeLogLevel, text: string) => void;
-}
-
-/** Starts a nexlet against the node; resolves once it registered (or failed), with a way to stop it. */
-export type NexletStarter = (target: NexletTarget) => Promise<{ stop(): Promise<void> }>;
-
-/**
- * HOOK(nexlet): the functions nexlet `nexfn node --emulate 0.4.1` starts in-process against its
- * node. Undefined until src/nexlet/ has a FunctionsNexlet to start: set it here (e.g.
- * `(t) => FunctionsNexlet.start({ servers: [t.natsUrl], nexus: t.nexus, log: t.log })`), or pass
- * NodeCommandIo.startNexlet.
- */
-export const startFunctionsNexlet: NexletStarter | undefined = undefined;
 
 export interface NodeCommandIo {
-  /** With --emulate 0.4.1: starts the nexlet beside the node (default: startFunctionsNexlet). */
-  startNexlet?: NexletStarter;
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   /** Resolves when the node should stop (Ctrl-C); by default SIGINT or SIGTERM. */
@@ -85,6 +64,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
     nats,
     // "nexfn-<host>": told apart from the editor's local node ("vscode-<host>") in any list of nodes.
     config: { emulate: options.emulate as EmulatedVersion, nodeName: localNodeName('nexfn') },
+    issuers: { keysDir: options.keys, validIssuers: options.validIssuer ?? [] },
     log: (level, text) => io.stderr(`[${new Date().toISOString().slice(11, 23)}] ${level.toUpperCase().padEnd(5)} ${text}\n`),
   });
   const { node } = host;
@@ -97,6 +77,7 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
       `  xkey:     ${node.identity.publicXKey}`,
       `  NATS:     ${host.natsUrl}${host.server ? ' (a private nats-server, stopped with the node)' : ''}`,
       `  state:    ${stateDir}`,
+      ...(is04 ? [] : [`  issuers:  ${node.config.validIssuers.length > 0 ? node.config.validIssuers.join(', ') : 'any'}`]),
       is04
         ? `  try:      nats --server ${host.natsUrl} req '$NEX.SVC.system.control.INFO.${node.nodeId}' ''   (or: nex node ls -s ${host.natsUrl})`
         : `  try:      nats --server ${host.natsUrl} req '$NEX.INFO.${options.namespace}.${node.nodeId}' ''`,
@@ -104,25 +85,14 @@ export async function nodeCommand(options: NodeCommandOptions, io: NodeCommandIo
       '',
     ].join('\n'),
   );
-  let nexlet: { stop(): Promise<void> } | undefined;
-  if (is04) {
-    const starter = io.startNexlet ?? startFunctionsNexlet;
-    const log = (level: NodeLogLevel, text: string) => io.stderr(`[${new Date().toISOString().slice(11, 23)}] ${level.toUpperCase().padEnd(5)} nexlet: ${text}\n`);
-    if (starter) {
-      try {
-        nexlet = await starter({ natsUrl: host.natsUrl, nexus: node.config.nexus, nodeId: node.nodeId, nc: host.nc, log });
-      } catch (e) {
-        io.stderr(`the functions nexlet did not start: ${(e as Error).message}; the node answers, but nothing can run on it until a nexlet registers\n`);
-      }
-    } else {
-      io.stderr(`no functions nexlet is built in yet: the node runs nothing until a nexlet registers on $NEX.SVC.${node.config.nexus}.agent.RREGISTER (${host.natsUrl})\n`);
-    }
+  const agents = host.nexlet?.registered?.agents;
+  if (agents) {
+    io.stdout(`the functions nexlet runs what is deployed to it: JavaScript (type v8) as agent ${agents.v8} on QuickJS, WebAssembly (type wasm) as agent ${agents.wasm}\n`);
   }
   const signal = stopSignal(io);
   await signal.stopped;
   signal.release();
   io.stderr('stopping the local node…\n');
-  await nexlet?.stop().catch((e: Error) => io.stderr(`stopping the nexlet: ${e.message}\n`));
   await host.stop();
   io.stdout('local Nex node stopped\n');
   return 0;

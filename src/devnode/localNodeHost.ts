@@ -9,7 +9,10 @@ import * as path from 'path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats } from '../nats/connection';
 import { NatsServerHandle, startNatsServer } from '../nats/natsServerProcess';
+import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys } from '../deploy/publisherKeys';
+import { fromPublic } from '@nats-io/nkeys';
 import { LocalNexNode, NodeLogLevel } from './localNode';
+import { FunctionsNexlet } from '../nexlet/functionsNexlet';
 import { LocalNexNode04 } from './localNode04';
 import { NodeConfig } from './nodeConfig';
 
@@ -31,6 +34,14 @@ export interface LocalNodeHostOptions {
   nats: LocalNodeNats;
   config?: Partial<NodeConfig>;
   log?: (level: NodeLogLevel, text: string) => void;
+  /**
+   * Who may deploy when the node attaches to a NATS server it did not start (0.2.7 and 0.3.0
+   * modes): the user's own issuer key, the one deploys sign with (`issuer.nk` in `keysDir`, default
+   * $NEX_KEYS_DIR or ~/.nex; made there when missing, as a deploy makes it), plus `validIssuers`.
+   * Anyone else allowed to publish on that server is refused ("invalid workload issuer: A…"). On
+   * its private server the node accepts any issuer, as before.
+   */
+  issuers?: { keysDir?: string; validIssuers?: string[] };
 }
 
 /** The node a host runs: a 0.2.7/0.3.0 node, or a 0.4.1 node (`emulate: '0.4.1'`, localNode04.ts). */
@@ -44,10 +55,13 @@ export class LocalNodeHost {
     readonly natsUrl: string,
     /** The private server, when the host started one. */
     readonly server: NatsServerHandle | undefined,
+    /** In 0.4.1 mode: the functions nexlet registered with the node, which runs what is deployed to it. */
+    readonly nexlet?: FunctionsNexlet,
   ) {}
 
   static async start(options: LocalNodeHostOptions): Promise<LocalNodeHost> {
     const log = options.log ?? (() => undefined);
+    checkedIssuers(options.issuers?.validIssuers ?? []); // said before anything starts
     let server: NatsServerHandle | undefined;
     let profile: ConnectionProfile;
     let secrets: ConnectionSecrets = {};
@@ -66,10 +80,22 @@ export class LocalNodeHost {
         log('warn', `${profile.servers.join(', ')} has no JetStream: deploys (the artifact's object store) and KV/object host services will fail; start nats-server with -js`);
       }
       watchConnection(nc, log);
+      // Once connected (a server that cannot be reached makes no keys): who may deploy.
+      options = { ...options, config: { ...options.config, ...issuerConfig(options, log) } };
       const natsUrl = server?.url ?? profile.servers[0];
       const config = { jsDomain: profile.jsDomain, ...options.config };
-      const node = config.emulate === '0.4.1' ? await LocalNexNode04.start({ nc, stateDir: options.stateDir, config, log, natsUrl }) : await LocalNexNode.start({ nc, stateDir: options.stateDir, config, log });
-      return new LocalNodeHost(node, nc, natsUrl, server);
+      if (config.emulate !== '0.4.1') {
+        return new LocalNodeHost(await LocalNexNode.start({ nc, stateDir: options.stateDir, config, log }), nc, natsUrl, server);
+      }
+      // A 0.4 node runs nothing itself: the functions nexlet registers with it, as with a real one.
+      const node = await LocalNexNode04.start({ nc, stateDir: options.stateDir, config, log, natsUrl });
+      try {
+        const nexlet = await FunctionsNexlet.start({ nc, nexus: node.config.nexus, log: (level, text) => log(level, `functions nexlet: ${text}`) });
+        return new LocalNodeHost(node, nc, natsUrl, server, nexlet);
+      } catch (e) {
+        await node.stop();
+        throw e;
+      }
     } catch (e) {
       await nc?.close().catch(() => undefined);
       await server?.stop();
@@ -79,10 +105,62 @@ export class LocalNodeHost {
 
   /** Stops the node (its workloads first), closes the connection and stops a server it started. */
   async stop(): Promise<void> {
+    await this.nexlet?.stop();
     await this.node.stop();
     await this.nc.close().catch(() => undefined);
     await this.server?.stop();
   }
+}
+
+/** The modes whose deploys carry an issuer (Nex 0.4 has none). */
+const ISSUER_CHECKED_VERSIONS: readonly string[] = ['0.2.7', '0.3.0'];
+
+/**
+ * The node's valid issuers: attached to a server it did not start (0.2.7/0.3.0), the user's own
+ * issuer key (made where deploys look for it when there is none yet), the listed ones and any the
+ * config already lists; on its private server, what the config lists (by default none: any issuer).
+ */
+function issuerConfig(options: LocalNodeHostOptions, log: (level: NodeLogLevel, text: string) => void): Partial<NodeConfig> {
+  const emulate: string = options.config?.emulate ?? '0.2.7';
+  const extra = checkedIssuers(options.issuers?.validIssuers ?? []);
+  if (!('attach' in options.nats)) {
+    if (extra.length > 0 && ISSUER_CHECKED_VERSIONS.includes(emulate)) {
+      log('info', 'on its private nats-server the node accepts deploys from any issuer: the listed valid issuers apply when it attaches to a server it did not start');
+    }
+    return {};
+  }
+  if (!ISSUER_CHECKED_VERSIONS.includes(emulate)) {
+    log('warn', `attached to a NATS server it did not start: in ${emulate} mode the node runs what anyone allowed to publish there deploys (Nex 0.4 has no workload issuers)`);
+    return {};
+  }
+  const dir = path.resolve(options.issuers?.keysDir || defaultKeysDir());
+  const keys = loadPublisherKeys({ dir, onCreated: (line) => log('info', `no deploy keys yet: ${line}`) });
+  const issuers = [...new Set([keys.issuerPublicKey, ...extra, ...(options.config?.validIssuers ?? [])])];
+  const others = issuers.filter((k) => k !== keys.issuerPublicKey);
+  log(
+    'info',
+    `attached to a NATS server it did not start: the node accepts deploys signed by your issuer ${keys.issuerPublicKey} (${path.join(dir, ISSUER_KEY_FILE)})` +
+      (others.length > 0 ? ` and by ${others.join(', ')}` : '') +
+      '; any other issuer is refused ("invalid workload issuer"). Allow more with --valid-issuer or nex.localNode.validIssuers',
+  );
+  return { validIssuers: issuers };
+}
+
+/** The listed issuers, each an nkey public key (an account key, A…, is what deploys sign with). */
+function checkedIssuers(keys: string[]): string[] {
+  const out: string[] = [];
+  for (const raw of keys) {
+    const key = raw.trim();
+    try {
+      fromPublic(key);
+    } catch {
+      throw new Error(`valid issuer "${key}" is not an nkey public key (a deploy's issuer is an account key: 56 characters starting with "A")`);
+    }
+    if (!out.includes(key)) {
+      out.push(key);
+    }
+  }
+  return out;
 }
 
 /**
