@@ -8,7 +8,9 @@
  * - save to results for a function with 20 trigger cases, next to the sum of its executor times;
  * - QuickJS next to V8 in a child process, for an echo and a CPU-heavy function (bench/engines.ts);
  * - the local Nex node on a private nats-server (bench/localNode.ts): trigger round trips, sustained
- *   throughput and deploy times.
+ *   throughput and deploy times;
+ * - the functions nexlet on the local node's 0.4.1 mode (bench/nexlet.ts): trigger round trip, one
+ *   instance against two in a queue group, a deploy by auction against a 0.2.7 deploy.
  * Report ratios against the baselines; these are not pass/fail thresholds.
  */
 import * as fs from 'fs';
@@ -28,6 +30,7 @@ import { benchLocalNode } from './localNode';
 import { benchDeploy } from './deploy';
 import { benchExplorer } from './explorer';
 import { benchEngines } from './engines';
+import { benchNexlet } from './nexlet';
 import { ms, row, stats, timeAsync, timeSync, us, WARMUP } from './measure';
 
 const N = Number(process.env.BENCH_N ?? 2000);
@@ -99,6 +102,7 @@ async function main(): Promise<void> {
   runner.dispose();
   const reportLocalNode = await benchLocalNode({ jsWarmRun: worker, wasmWarmRun: wasiWorker });
   const reportDeploy = await benchDeploy();
+  const reportNexlet = await benchNexlet({ jsWarmRun: worker });
   const reportEngines = await benchEngines(Math.min(N, 1000));
 
   console.log(`Local runs, ${N} samples each after ${WARMUP} warm-up runs (p50 and ratio to the baseline above it)`);
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
   reportEngines();
   reportLocalNode();
   reportDeploy();
+  reportNexlet();
   await benchExplorer();
 }
 
