@@ -146,6 +146,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option('--namespace <ns>', 'the namespace the printed hints use', 'default')
     .addOption(new Option('--emulate <version>', 'the Nex version to behave as').choices([...EMULATED_VERSIONS]).default('0.2.7'))
     .option('--state <dir>', `where the node keeps its identity and data (default: ${defaultNodeStateDir()})`)
+    .option('--valid-issuer <key>', 'with --nats/--context: also accept deploys signed by this issuer (repeatable; your own issuer key is always accepted)', (key: string, all: string[]) => [...all, key], [] as string[])
+    .option('--keys <dir>', 'the folder of your deploy keys, whose issuer the node accepts when attached (default: $NEX_KEYS_DIR, else ~/.nex)')
     .action(async (opts: NodeCommandOptions) => {
       try {
         exitCode = await nodeCommand(opts, { stdout: (t) => io.stdout(t), stderr: io.stderr, untilStopped: io.untilStopped });

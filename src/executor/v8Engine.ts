@@ -15,7 +15,8 @@ import { utf8 } from '../core/bytes';
 import { CompatProfile, defaultBucket, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
 import { HostCallRecord, HostServiceName, HTTP_METHODS } from '../hostservices/types';
 import { apiMismatchHint, CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
-import { CallOutcome, HostApiContext, performCall, SyncHostCaller } from './hostCalls';
+import { HostApiContext, performCall, SyncHostCaller } from './hostCalls';
+import { V8_PRELUDE_FILE, V8_PRELUDE_SOURCE } from './v8Prelude';
 import { collapseStack, locate } from './stackFrames';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
 
@@ -23,7 +24,56 @@ const MAX_LOG_LINES = 5000;
 const MAX_LOG_LINE_CHARS = 10000;
 /** The file name of the one-line script that calls the function (so the call runs under the time limit). */
 const INVOKE_FILE = '<nex-invoke>';
-const INVOKE_GLOBAL = '__nexInvoke__';
+/** The context global (read-only) through which that script reaches the prelude's runner. */
+const RUN_GLOBAL = '__nexRun__';
+
+/** The host's own typed-array intrinsics: they read and fill the function's arrays without running its code. */
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const intrinsic = (name: string) => Object.getOwnPropertyDescriptor(TypedArrayPrototype, name)!;
+const TA_SET = intrinsic('set').value as (this: unknown, source: ArrayLike<number>) => void;
+const TA_BUFFER = intrinsic('buffer').get as (this: unknown) => ArrayBufferLike;
+const TA_BYTE_OFFSET = intrinsic('byteOffset').get as (this: unknown) => number;
+const TA_BYTE_LENGTH = intrinsic('byteLength').get as (this: unknown) => number;
+
+/** What the prelude (v8Prelude.ts) gives the host: values of the context's realm, made before the function's code runs. */
+interface PreludeApi {
+  globals: Record<string, unknown>;
+  run: () => unknown;
+  arm: (op: 'invoke' | 'describe', a: unknown, b?: unknown, c?: unknown) => void;
+  Uint8Array: Uint8ArrayConstructor;
+  makeError: (message: string) => unknown;
+}
+type PreludeFactory = (bridge: Bridge, profile: CompatProfile, kvBucket: string, objBucket: string, httpMethods: string) => PreludeApi;
+/** The prelude's box for an answer: written by the host with primitives or values of the context's realm. */
+interface BridgeBox {
+  error?: string;
+  value?: unknown;
+  json?: string;
+}
+type Bridge = (box: BridgeBox, op: string, ...args: unknown[]) => void;
+
+/** A thrown value as the prelude describes it (primitives only), or a host error described the same way. */
+interface ThrownDescription {
+  primitive: boolean;
+  isString?: boolean;
+  text?: string;
+  code?: string;
+  name?: string;
+  message?: string;
+  stack?: string;
+}
+
+/** `import()` inside the function: refused with an error of the run's realm (see importModuleDynamically). */
+let importRefusal: ((message: string) => unknown) | undefined;
+const IMPORT_REFUSED = 'import() is not available in a Nex function';
+const refuseImport = (): never => {
+  throw importRefusal ? importRefusal(IMPORT_REFUSED) : IMPORT_REFUSED;
+};
+// Without a callback, Node rejects `import()` with an error of its own realm; with one (it needs
+// --experimental-vm-modules, which the runner is started with), with what the callback throws.
+const scriptOptions = { importModuleDynamically: refuseImport as unknown as vm.ScriptOptions['importModuleDynamically'] };
+let preludeScript: vm.Script | undefined;
+let invokeScript: vm.Script | undefined;
 
 export interface V8RunContext {
   host?: SyncHostCaller;
@@ -31,10 +81,18 @@ export interface V8RunContext {
   deadline?: number;
   /** Under a debugger: no time limit (a paused function would hit it), console lines echoed to the real console. */
   debugging?: boolean;
-  /** Where console lines are echoed as well (the debug console); default none. */
-  echo?: (level: LogLevel, args: unknown[]) => void;
+  /** Where console lines are echoed as well (the debug console), as the text the run records; default none. */
+  echo?: (level: LogLevel, text: string) => void;
 }
 
+/**
+ * Runs one function. The function gets nothing of this realm: its globals, host services, console,
+ * payload, host-call results and errors are all made inside its context by the prelude
+ * (v8Prelude.ts), and this side reads only primitives from it. This is what keeps a function from
+ * reaching Node (`process`, `require`) through the constructor of something handed to it; it is
+ * not a sandbox against a determined attacker (V8 and Node are shared with the runner): the V8
+ * engine runs the user's own code, behind Workspace Trust. QuickJS is the sandbox.
+ */
 export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutcome {
   const profile: CompatProfile = req.profile ?? DEFAULT_COMPAT;
   const logs: FunctionLogLine[] = [];
@@ -67,11 +125,15 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
 
   const deadline = runCtx.deadline ?? Date.now() + req.limits.timeoutMs;
   const timeout = (): number | undefined => (runCtx.debugging ? undefined : Math.max(1, deadline - Date.now()));
-  const context = vm.createContext(Object.create(null), { name: `Nex function ${req.workload ?? ''}`.trim(), codeGeneration: { strings: true, wasm: false } });
-  const realm = vm.runInContext('({ Uint8Array, JSON })', context) as { Uint8Array: Uint8ArrayConstructor; JSON: JSON };
-  const define = (name: string, value: unknown) => Object.defineProperty(context, name, { value, configurable: true, enumerable: false, writable: true });
-  define('console', makeConsole(logs, runCtx.echo));
-  installV8HostApi(define, realm, {
+  // afterEvaluate: the function's promise jobs run inside its evaluations (and its time limit), never
+  // later on the runner's own queue; jobs left when the run ends never run.
+  const context = vm.createContext(Object.create(null), {
+    name: `Nex function ${req.workload ?? ''}`.trim(),
+    codeGeneration: { strings: true, wasm: false },
+    microtaskMode: 'afterEvaluate',
+  });
+  const define = (name: string, value: unknown, fixed = false) => Object.defineProperty(context, name, { value, configurable: !fixed, enumerable: false, writable: !fixed });
+  const hostCtx: HostApiContext = {
     profile,
     namespace: req.namespace ?? 'default',
     workload: req.workload ?? 'function',
@@ -79,200 +141,247 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
     caller: runCtx.host ?? ((call) => ({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${call.service}` })),
     calls: hostCalls,
     warn,
-  });
-
-  let script: vm.Script;
-  try {
-    script = new vm.Script(req.source, { filename: req.fileName });
-  } catch (e) {
-    return done(null, describeV8Error(e, 'compile', req));
+  };
+  preludeScript ??= new vm.Script(V8_PRELUDE_SOURCE, { filename: V8_PRELUDE_FILE, ...scriptOptions });
+  invokeScript ??= new vm.Script(`'use strict'; this.${RUN_GLOBAL}();`, { filename: INVOKE_FILE, ...scriptOptions });
+  const factory = preludeScript.runInContext(context, { displayErrors: false }) as PreludeFactory;
+  let api!: PreludeApi;
+  const bridge = makeBridge(hostCtx, () => api, logs, runCtx.echo);
+  api = factory(bridge, profile, defaultBucket(hostCtx.namespace, hostCtx.workload, 'kv'), defaultBucket(hostCtx.namespace, hostCtx.workload, 'obj'), HTTP_METHODS.join(','));
+  for (const name of Object.keys(api.globals)) {
+    define(name, api.globals[name]);
   }
-  let fn: unknown;
-  try {
-    fn = script.runInContext(context, { timeout: timeout(), breakOnSigint: false });
-  } catch (e) {
-    return done(null, describeV8Error(e, 'call', req));
-  }
-  if (typeof fn !== 'function') {
-    const kind = fn === null ? 'null' : typeof fn;
-    return done(null, {
-      kind: 'notAFunction',
-      message: `the script's last expression must be a function (subject, payload) => reply, but it evaluated to ${kind}. End the file with the function, e.g. "(subject, payload) => payload;", and do not use export or an IIFE bundle`,
-    });
-  }
-  if (req.checkOnly) {
-    return done(null);
-  }
-  const payload = new realm.Uint8Array(req.payload.length);
-  payload.set(req.payload);
-  let value: unknown;
-  try {
-    define(INVOKE_GLOBAL, () => (fn as (s: string, p: Uint8Array) => unknown)(req.subject, payload));
-    value = new vm.Script(`${INVOKE_GLOBAL}()`, { filename: INVOKE_FILE }).runInContext(context, { timeout: timeout(), breakOnSigint: false });
-  } catch (e) {
-    const error = describeV8Error(e, 'call', req, hostCalls);
-    const mismatch = apiMismatchHint(profile, (e as { message?: string } | null)?.message ?? '');
-    if (mismatch) {
-      warn('api-mismatch', mismatch, error.line);
+  define(RUN_GLOBAL, api.run, true);
+  const payload = copyIn(api.Uint8Array, req.payload);
+  importRefusal = api.makeError;
+  // displayErrors: false, or Node decorates a thrown error's stack from this realm, which runs the
+  // function's Error.prepareStackTrace with this realm's call sites.
+  const runOptions = (): vm.RunningScriptOptions => ({ timeout: timeout(), breakOnSigint: false, displayErrors: false });
+  /**
+   * What a value thrown out of the context is: the time limit (Node's error, of the context's
+   * realm), an error of this realm, or anything else, described inside the context (reading it
+   * here could run the function's code, e.g. its Error.prepareStackTrace, with this realm's call
+   * sites).
+   */
+  const thrownOut = (e: unknown, describeInside: boolean): FunctionError => {
+    if (isTimeout(e)) {
+      return describeThrown({ primitive: false, code: 'ERR_SCRIPT_EXECUTION_TIMEOUT' }, 'call', req);
     }
-    return done(null, error);
+    if (isHostError(e)) {
+      return describeThrown(hostDescription(e), 'call', req, hostCalls);
+    }
+    if (!describeInside) {
+      return { kind: 'exception', message: 'the function broke the V8 runner (an exception escaped its handling)' };
+    }
+    api.arm('describe', e);
+    const described = runArmed(false);
+    return 'error' in described ? described.error : describeThrown(description(described.record.error), 'call', req, hostCalls);
+  };
+  /** Runs the armed job in the context, under the time limit. */
+  const runArmed = (describeInside: boolean): { record: Record<string, unknown> } | { error: FunctionError } => {
+    try {
+      const record = invokeScript!.runInContext(context, runOptions());
+      return typeof record === 'object' && record !== null ? { record: record as Record<string, unknown> } : { error: { kind: 'exception', message: 'the function left no outcome (did it replace the runner?)' } };
+    } catch (e) {
+      return { error: thrownOut(e, describeInside) };
+    }
+  };
+
+  try {
+    let script: vm.Script;
+    try {
+      script = new vm.Script(req.source, { filename: req.fileName, ...scriptOptions });
+    } catch (e) {
+      return done(null, describeThrown(hostDescription(e), 'compile', req));
+    }
+    let fn: unknown;
+    try {
+      fn = script.runInContext(context, runOptions());
+    } catch (e) {
+      return done(null, thrownOut(e, true));
+    }
+    if (typeof fn !== 'function') {
+      const kind = fn === null ? 'null' : typeof fn;
+      return done(null, {
+        kind: 'notAFunction',
+        message: `the script's last expression must be a function (subject, payload) => reply, but it evaluated to ${kind}. End the file with the function, e.g. "(subject, payload) => payload;", and do not use export or an IIFE bundle`,
+      });
+    }
+    if (req.checkOnly) {
+      return done(null);
+    }
+    api.arm('invoke', fn, req.subject, payload);
+    const ran = runArmed(true);
+    if ('error' in ran) {
+      return done(null, ran.error);
+    }
+    const record = ran.record;
+    if (record.threw === true) {
+      const thrown = description(record.error);
+      const error = describeThrown(thrown, 'call', req, hostCalls);
+      const mismatch = apiMismatchHint(profile, thrown.primitive ? '' : (thrown.message ?? ''));
+      if (mismatch) {
+        warn('api-mismatch', mismatch, error.line);
+      }
+      return done(null, error);
+    }
+    const reply = replyOf(record, profile);
+    const hint = replyWarning(profile, reply.kind, reply.preview);
+    if (hint) {
+      warn(hint.code, hint.message, functionStartLine(req.source));
+    }
+    if (reply.kind === 'unserializable') {
+      logs.push({ level: 'warn', text: `the function returned a ${reply.preview}, which has no JSON form: no reply is sent` });
+    }
+    return done(reply.bytes, undefined, reply.kind);
   } finally {
-    delete (context as Record<string, unknown>)[INVOKE_GLOBAL];
+    importRefusal = undefined;
   }
-  const converted = convertV8Reply(value, profile, realm.JSON);
-  if ('error' in converted) {
-    return done(null, describeV8Error(converted.error, 'call', req));
-  }
-  const reply = converted.reply;
-  const hint = replyWarning(profile, reply.kind, reply.preview);
-  if (hint) {
-    warn(hint.code, hint.message, functionStartLine(req.source));
-  }
-  if (reply.kind === 'unserializable') {
-    logs.push({ level: 'warn', text: `the function returned a ${reply.preview}, which has no JSON form: no reply is sent` });
-  }
-  return done(reply.bytes, undefined, reply.kind);
 }
 
-/** The host-service globals of the profile, as plain functions of the outer realm; values cross as the function's own Uint8Arrays and JSON. */
-function installV8HostApi(define: (name: string, value: unknown) => void, realm: { Uint8Array: Uint8ArrayConstructor; JSON: JSON }, ctx: HostApiContext): void {
+/**
+ * The host end of the prelude's bridge. It never runs the function's code: arguments are primitives
+ * or a value it only brand-checks and reads with its own intrinsics; answers are primitives or
+ * arrays of the context's realm; nothing it throws reaches the function (the prelude throws its own
+ * string instead).
+ */
+function makeBridge(ctx: HostApiContext, api: () => PreludeApi, logs: FunctionLogLine[], echo?: (level: LogLevel, text: string) => void): Bridge {
   const callerLine = (): number | undefined => locate(new Error().stack, ctx.fileName).line;
-  const str = (v: unknown): string => (typeof v === 'string' ? v : String(v));
-  const toValue = (outcome: CallOutcome, wants: 'bytes' | 'json' | 'none'): unknown => {
-    if (outcome.error !== undefined) {
-      throw outcome.error; // a plain string, as nodes throw it
-    }
-    if (wants === 'bytes' && outcome.bytes) {
-      const bytes = new realm.Uint8Array(outcome.bytes.length);
-      bytes.set(outcome.bytes);
-      return bytes;
-    }
-    if (wants === 'json' && outcome.json !== undefined) {
-      return realm.JSON.parse(JSON.stringify(outcome.json));
-    }
-    return undefined;
-  };
-  const body = (v: unknown, what: string, service: string, method: string, line?: number): Uint8Array => {
+  const body = (v: unknown, what: string, service: string, method: string, line?: number): Uint8Array | { error: string } => {
     if (utilTypes.isUint8Array(v)) {
-      return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
+      return copyOut(v);
     }
     const type = v === null ? 'null' : typeof v;
     if (ctx.profile === 'docs' && typeof v === 'string') {
       ctx.warn('string-argument', `a Nex node accepts only a Uint8Array for ${service}.${method}'s ${what} and throws "failed to marshal v8 value to []byte" for a string`, line);
       return utf8(v);
     }
-    throw `failed to marshal v8 value to []byte: ${what} is ${type}; only Uint8[] is supported`;
+    return { error: `failed to marshal v8 value to []byte: ${what} is ${type}; only Uint8[] is supported` };
   };
-  const call = (service: HostServiceName, method: string, args: Record<string, string>, line: number | undefined, wants: 'bytes' | 'json' | 'none', value?: Uint8Array) =>
-    toValue(performCall(ctx, service, method, args, value, line), wants);
-
-  const kvObject = (bucket: string) => ({
-    get: (key: unknown) => call('kv', 'get', { bucket, key: str(key) }, callerLine(), 'bytes'),
-    set: (key: unknown, value: unknown) => {
-      const line = callerLine();
-      return call('kv', 'set', { bucket, key: str(key) }, line, 'none', body(value, 'value', 'kv', 'set', line));
-    },
-    delete: (key: unknown) => call('kv', 'delete', { bucket, key: str(key) }, callerLine(), 'none'),
-    keys: () => call('kv', 'keys', { bucket }, callerLine(), 'json'),
-  });
-  const objectStoreObject = (bucket: string) => ({
-    get: (name: unknown) => call('objectStore', 'get', { bucket, name: str(name) }, callerLine(), 'bytes'),
-    put: (name: unknown, value: unknown) => {
-      const line = callerLine();
-      return call('objectStore', 'put', { bucket, name: str(name) }, line, 'json', body(value, 'value', 'objectStore', 'put', line));
-    },
-    delete: (name: unknown) => call('objectStore', 'delete', { bucket, name: str(name) }, callerLine(), 'none'),
-    list: () => call('objectStore', 'list', { bucket }, callerLine(), 'json'),
-  });
-  const messagingObject = () => ({
-    publish: (subject: unknown, payload: unknown) => {
-      const line = callerLine();
-      return call('messaging', 'publish', { subject: str(subject) }, line, 'none', body(payload, 'payload', 'messaging', 'publish', line));
-    },
-    request: (subject: unknown, payload: unknown) => {
-      const line = callerLine();
-      return call('messaging', 'request', { subject: str(subject) }, line, 'bytes', body(payload, 'payload', 'messaging', 'request', line));
-    },
-    requestMany: (subject: unknown) => call('messaging', 'requestMany', { subject: str(subject) }, callerLine(), 'none'),
-  });
-  const httpObject = () =>
-    Object.fromEntries(
-      HTTP_METHODS.map((method) => [
-        method,
-        (url: unknown, payload?: unknown) => {
-          const line = callerLine();
-          const withBody = payload !== undefined && method !== 'get' && method !== 'head';
-          return call('http', method, { url: str(url) }, line, 'json', withBody ? body(payload, 'body', 'http', method, line) : undefined);
-        },
-      ]),
-    );
-  const bucketFactory = (make: (bucket: string) => object) => (bucket: unknown) => {
-    if (bucket === undefined || bucket === null || str(bucket) === '') {
-      throw 'bucket name is required';
+  const call = (box: BridgeBox, service: HostServiceName, method: string, a: unknown, b: unknown, hasBody: unknown, value: unknown): void => {
+    const line = callerLine();
+    let bytes: Uint8Array | undefined;
+    if (hasBody === true) {
+      const what = service === 'http' ? 'body' : service === 'messaging' ? 'payload' : 'value';
+      const checked = body(value, what, service, method, line);
+      if (!(checked instanceof Uint8Array)) {
+        box.error = checked.error;
+        return;
+      }
+      bytes = checked;
     }
-    return make(str(bucket));
+    const first = typeof a === 'string' ? a : '';
+    const second = typeof b === 'string' ? b : '';
+    const listing = method === 'keys' || method === 'list';
+    const args: Record<string, string> =
+      service === 'kv' ? (listing ? { bucket: first } : { bucket: first, key: second })
+      : service === 'objectStore' ? (listing ? { bucket: first } : { bucket: first, name: second })
+      : service === 'messaging' ? { subject: first }
+      : { url: first };
+    const wants = RESULT_KIND[`${service}.${method}`] ?? 'none';
+    const outcome = performCall(ctx, service, method, args, bytes, line);
+    if (outcome.error !== undefined) {
+      box.error = outcome.error; // a plain string, as nodes throw it
+    } else if (wants === 'bytes' && outcome.bytes) {
+      box.value = copyIn(api().Uint8Array, outcome.bytes);
+    } else if (wants === 'json' && outcome.json !== undefined) {
+      box.json = JSON.stringify(outcome.json);
+    }
   };
-  if (ctx.profile === '0.3') {
-    define('http', httpObject());
-    define('messaging', messagingObject());
-    define('kv', bucketFactory(kvObject));
-    define('objectStore', bucketFactory(objectStoreObject));
-  } else {
-    define('hostServices', {
-      kv: kvObject(defaultBucket(ctx.namespace, ctx.workload, 'kv')),
-      messaging: messagingObject(),
-      objectStore: objectStoreObject(defaultBucket(ctx.namespace, ctx.workload, 'obj')),
-      http: httpObject(),
-    });
-  }
-}
-
-function makeConsole(logs: FunctionLogLine[], echo?: (level: LogLevel, args: unknown[]) => void): Record<string, (...args: unknown[]) => void> {
-  const levels: Array<[string, LogLevel]> = [
-    ['log', 'info'],
-    ['info', 'info'],
-    ['debug', 'debug'],
-    ['warn', 'warn'],
-    ['error', 'error'],
-  ];
-  return Object.fromEntries(
-    levels.map(([method, level]) => [
-      method,
-      (...args: unknown[]) => {
-        echo?.(level, args);
-        if (logs.length === MAX_LOG_LINES) {
-          logs.push({ level: 'warn', text: `more than ${MAX_LOG_LINES} console lines: the rest of this run's output is dropped` });
-        }
-        if (logs.length > MAX_LOG_LINES) {
-          return;
-        }
-        const text = args.map(formatLogValue).join(' ');
-        logs.push({ level, text: text.length > MAX_LOG_LINE_CHARS ? `${text.slice(0, MAX_LOG_LINE_CHARS)}… (${text.length} chars)` : text });
-      },
-    ]),
-  );
-}
-
-/** A console argument as the QuickJS engine shows it: text as-is, errors as "Name: message", other objects as JSON. */
-function formatLogValue(value: unknown): string {
-  if (typeof value === 'string') {
-    return value;
-  }
-  if (typeof value === 'function') {
-    return '[Function]';
-  }
-  if (value && typeof value === 'object') {
-    if (utilTypes.isNativeError(value) || ('name' in value && 'message' in value && 'stack' in value)) {
-      const e = value as Error;
-      return `${e.name}: ${e.message}`;
+  const log = (level: LogLevel, text: string) => {
+    echo?.(level, text);
+    if (logs.length === MAX_LOG_LINES) {
+      logs.push({ level: 'warn', text: `more than ${MAX_LOG_LINES} console lines: the rest of this run's output is dropped` });
     }
+    if (logs.length > MAX_LOG_LINES) {
+      return;
+    }
+    logs.push({ level, text: text.length > MAX_LOG_LINE_CHARS ? `${text.slice(0, MAX_LOG_LINE_CHARS)}… (${text.length} chars)` : text });
+  };
+  return (box, op, ...args) => {
     try {
-      return JSON.stringify(value);
+      if (op === 'log' && LOG_LEVELS.has(args[0] as LogLevel) && typeof args[1] === 'string') {
+        log(args[0] as LogLevel, args[1]);
+      } else if (op === 'isBytes') {
+        box.value = utilTypes.isUint8Array(args[0]) || utilTypes.isArrayBuffer(args[0]);
+      } else if (op === 'call' && SERVICES.has(args[0] as HostServiceName) && typeof args[1] === 'string') {
+        call(box, args[0] as HostServiceName, args[1], args[2], args[3], args[4], args[5]);
+      } else {
+        box.error = 'the V8 runner got a host call it does not know';
+      }
     } catch {
-      return String(value);
+      box.error = 'the host-service call failed inside the V8 runner';
     }
+  };
+}
+
+const LOG_LEVELS = new Set<LogLevel>(['debug', 'info', 'warn', 'error']);
+const SERVICES = new Set<HostServiceName>(['kv', 'objectStore', 'messaging', 'http']);
+/** What each host call gives back to the function. */
+const RESULT_KIND: Record<string, 'bytes' | 'json' | 'none'> = {
+  'kv.get': 'bytes',
+  'kv.keys': 'json',
+  'objectStore.get': 'bytes',
+  'objectStore.put': 'json',
+  'objectStore.list': 'json',
+  'messaging.request': 'bytes',
+  ...Object.fromEntries(HTTP_METHODS.map((m) => [`http.${m}`, 'json' as const])),
+};
+
+/** A Uint8Array of the context's realm holding `bytes`, filled with the host's own intrinsic. */
+function copyIn(ContextUint8Array: Uint8ArrayConstructor, bytes: Uint8Array): Uint8Array {
+  const array = new ContextUint8Array(bytes.length);
+  Reflect.apply(TA_SET, array, [bytes]);
+  return array;
+}
+
+/** A copy of the bytes of a (brand-checked) Uint8Array of the context, read without its getters. */
+function copyOut(view: Uint8Array): Uint8Array {
+  const buffer = Reflect.apply(TA_BUFFER, view, []);
+  return new Uint8Array(buffer, Reflect.apply(TA_BYTE_OFFSET, view, []), Reflect.apply(TA_BYTE_LENGTH, view, [])).slice();
+}
+
+/** Whether a thrown value is an error of this (the host's) realm: a time limit, a compile error. Runs none of the function's code. */
+function isHostError(e: unknown): boolean {
+  let o: unknown = e;
+  for (let i = 0; i < 64 && typeof o === 'object' && o !== null; i++) {
+    if (utilTypes.isProxy(o)) {
+      return false;
+    }
+    if (o === Error.prototype) {
+      return true;
+    }
+    o = Reflect.getPrototypeOf(o);
   }
-  return String(value);
+  return false;
+}
+
+/** Node's time-limit error (made in the context's realm): a native error with its own data property `code`. Runs none of the function's code. */
+function isTimeout(e: unknown): boolean {
+  if (typeof e !== 'object' || e === null || utilTypes.isProxy(e) || !utilTypes.isNativeError(e)) {
+    return false;
+  }
+  const code = Object.getOwnPropertyDescriptor(e, 'code');
+  return code !== undefined && 'value' in code && code.value === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+}
+
+/** A host error, described as the prelude describes the function's. */
+function hostDescription(e: unknown): ThrownDescription {
+  const err = e as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
+  return {
+    primitive: false,
+    code: typeof err.code === 'string' ? err.code : undefined,
+    name: typeof err.name === 'string' ? err.name : undefined,
+    message: typeof err.message === 'string' ? err.message : String(e),
+    stack: typeof err.stack === 'string' ? err.stack : undefined,
+  };
+}
+
+/** The prelude's description, read field by field as primitives. */
+function description(value: unknown): ThrownDescription {
+  const d = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { primitive: d.primitive === true, isString: d.isString === true, text: s(d.text), code: s(d.code), name: s(d.name), message: s(d.message), stack: s(d.stack) };
 }
 
 interface ConvertedReply {
@@ -281,44 +390,32 @@ interface ConvertedReply {
   preview: string;
 }
 
-/** The same rules as the QuickJS engine's: nodes send JSON.stringify(value) (the function's own JSON, so its errors are the function's). */
-function convertV8Reply(value: unknown, profile: CompatProfile, json: JSON): { reply: ConvertedReply } | { error: unknown } {
-  const bytes = utilTypes.isUint8Array(value) ? value : utilTypes.isArrayBuffer(value) ? new Uint8Array(value) : undefined;
-  const kind: ReplyKind = value === undefined ? 'undefined' : value === null ? 'null' : typeof value === 'string' ? 'string' : bytes ? 'bytes' : 'json';
-  const stringify = (): { text?: string } | { error: unknown } => {
-    try {
-      const text: unknown = json.stringify(value);
-      return { text: typeof text === 'string' ? text : undefined };
-    } catch (e) {
-      return { error: e };
-    }
-  };
+const REPLY_KINDS = new Set(['undefined', 'null', 'string', 'bytes', 'json']);
+
+/** The same rules as the QuickJS engine's: nodes send JSON.stringify(value), made inside the context by the prelude. */
+function replyOf(record: Record<string, unknown>, profile: CompatProfile): ConvertedReply {
+  const kind = (REPLY_KINDS.has(record.kind as string) ? record.kind : 'json') as ReplyKind;
+  const json = typeof record.json === 'string' ? record.json : undefined;
   if (profile !== 'docs') {
-    const j = stringify();
-    if ('error' in j) {
-      return j;
-    }
-    const text = j.text ?? (kind === 'undefined' ? 'undefined' : undefined);
-    return { reply: { kind, bytes: text === undefined ? null : utf8(text), preview: j.text ?? String(text) } };
+    const text = json ?? (kind === 'undefined' ? 'undefined' : undefined);
+    return { kind, bytes: text === undefined ? null : utf8(text), preview: json ?? String(text) };
   }
   switch (kind) {
     case 'undefined':
     case 'null':
-      return { reply: { kind, bytes: null, preview: kind } };
-    case 'string':
-      return { reply: { kind, bytes: utf8(value as string), preview: JSON.stringify(value) } };
+      return { kind, bytes: null, preview: kind };
+    case 'string': {
+      const text = typeof record.value === 'string' ? record.value : '';
+      return { kind, bytes: utf8(text), preview: JSON.stringify(text) };
+    }
     case 'bytes': {
-      const copy = new Uint8Array(bytes!.buffer, bytes!.byteOffset, bytes!.byteLength).slice();
+      const value = record.value;
+      const copy = utilTypes.isUint8Array(value) ? copyOut(value) : utilTypes.isArrayBuffer(value) ? new Uint8Array(value).slice() : new Uint8Array();
       const head = [...copy.subarray(0, 4)].map((b, i) => `"${i}":${b}`).join(',');
-      return { reply: { kind, bytes: copy, preview: `{${head}${copy.length > 4 ? ',…' : ''}}` } };
+      return { kind, bytes: copy, preview: `{${head}${copy.length > 4 ? ',…' : ''}}` };
     }
-    default: {
-      const j = stringify();
-      if ('error' in j) {
-        return j;
-      }
-      return j.text === undefined ? { reply: { kind: 'unserializable', bytes: null, preview: typeof value } } : { reply: { kind, bytes: utf8(j.text), preview: j.text } };
-    }
+    default:
+      return json === undefined ? { kind: 'unserializable', bytes: null, preview: typeof record.type === 'string' ? record.type : 'object' } : { kind, bytes: utf8(json), preview: json };
   }
 }
 
@@ -329,28 +426,27 @@ function userStack(stack: string, head: string, fileName: string): string {
   return collapseStack([head, ...own].join('\n'));
 }
 
-function describeV8Error(e: unknown, phase: 'compile' | 'call', req: JsRunRequest, hostCalls: HostCallRecord[] = []): FunctionError {
-  if (typeof e !== 'object' || e === null) {
-    const message = typeof e === 'string' ? JSON.stringify(e) : String(e);
+function describeThrown(d: ThrownDescription, phase: 'compile' | 'call', req: JsRunRequest, hostCalls: HostCallRecord[] = []): FunctionError {
+  if (d.primitive) {
+    const message = d.isString ? JSON.stringify(d.text ?? '') : (d.text ?? 'a value');
     // Host services throw plain strings, without a stack: point at the call that threw it.
-    const source = typeof e === 'string' ? [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(e)}`)) : undefined;
+    const source = d.isString ? [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(d.text)}`)) : undefined;
     return { kind: 'exception', message, line: source?.line };
   }
-  const err = e as { name?: string; message?: string; stack?: string; code?: string };
-  if (err.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
+  if (d.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
     return { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
   }
-  const name = err.name ?? 'Error';
-  const message = err.message ?? String(e);
+  const name = d.name ?? 'Error';
+  const message = d.message ?? '';
   if (phase === 'compile' && name === 'SyntaxError') {
     // V8 puts the location on the stack's first line: "<file>:<line>".
-    const first = (err.stack ?? '').split('\n')[0];
+    const first = (d.stack ?? '').split('\n')[0];
     const line = first.startsWith(req.fileName + ':') ? Number(first.slice(req.fileName.length + 1)) : undefined;
     return { kind: 'syntax', name, message: `SyntaxError: ${message}`, line: Number.isFinite(line) ? line : undefined };
   }
   if (name === 'RangeError' && /allocation failed|array buffer allocation/i.test(message)) {
     return { kind: 'memory', message: `the function ran out of memory (limit ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB)` };
   }
-  const stack = typeof err.stack === 'string' ? userStack(err.stack, `${name}: ${message}`, req.fileName) : undefined;
+  const stack = d.stack !== undefined ? userStack(d.stack, `${name}: ${message}`, req.fileName) : undefined;
   return { kind: 'exception', name, message: `${name}: ${message}`, ...locate(stack, req.fileName), stack };
 }

@@ -37,6 +37,13 @@ export function defaultV8RunnerScript(): string {
   return path.join(__dirname, 'v8Runner.js');
 }
 
+/**
+ * Node flags of the child: with --experimental-vm-modules, Node hands an `import()` in a function to
+ * the runner's callback, which refuses it with an error of the function's own realm (without it,
+ * Node's refusal is an error of the runner's realm; see v8Engine.ts).
+ */
+export const V8_CHILD_FLAGS = ['--experimental-vm-modules'];
+
 /** The child's V8 heap limit for a function memory limit. */
 export function childHeapArgs(memoryLimitBytes: number): string[] {
   return [`--max-old-space-size=${Math.ceil(memoryLimitBytes / 1048576) + CHILD_BASE_HEAP_MIB}`];
@@ -123,7 +130,7 @@ export class V8Link {
   }
 
   launchSpec(memoryLimitBytes: number, program = defaultV8RunnerScript()): V8LaunchSpec {
-    return { runtimeExecutable: process.execPath, runtimeArgs: childHeapArgs(memoryLimitBytes), program, env: this.env };
+    return { runtimeExecutable: process.execPath, runtimeArgs: [...childHeapArgs(memoryLimitBytes), ...V8_CHILD_FLAGS], program, env: this.env };
   }
 
   /** Resolves when the child connected; rejects when the link closes first or `timeoutMs` passes. */

@@ -37,6 +37,10 @@ function runMain(): void {
     process.stderr.write(`v8Runner: started without ${V8_SOCKET_ENV} and ${V8_TOKEN_ENV}: it is started by the Nex Functions extension, not by hand\n`);
     process.exit(2);
   }
+  // A promise the function rejected and left unhandled is its own business: Node's default (print
+  // the reason, then end the process) would read the reason's stack from this realm, running the
+  // function's Error.prepareStackTrace with this realm's call sites.
+  process.on('unhandledRejection', () => undefined);
   const shared = new SharedArrayBuffer(4);
   const flag = new Int32Array(shared);
   const channel = new MessageChannel();
@@ -82,7 +86,7 @@ function runMain(): void {
       deadline,
       debugging: msg.debugging,
       // Under the debugger the function's console lines show in the Debug Console too.
-      echo: msg.debugging ? (level, args) => console[level === 'debug' ? 'debug' : level](...args) : undefined,
+      echo: msg.debugging ? (level, text) => console[level](text) : undefined,
     });
     if (msg.debugging) {
       console.info(outcome.ok ? `Nex: ${outcome.reply ? `replied with ${outcome.reply.length} bytes` : 'no reply'} in ${outcome.durationMs.toFixed(1)} ms` : `Nex: ${outcome.error?.message}`);

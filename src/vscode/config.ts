@@ -21,10 +21,12 @@ export interface LocalNodeSettings {
   natsUrl: string;
   /** Where nats-server is; empty: found on PATH. */
   natsServerPath: string;
+  /** Issuers accepted besides the user's own when attached to `natsUrl`. */
+  validIssuers: string[];
 }
 
 /** The settings a running local node is restarted for when they change. */
-const LOCAL_NODE_RESTART_KEYS = ['localNode.emulate', 'localNode.natsUrl', 'localNode.natsServerPath'];
+const LOCAL_NODE_RESTART_KEYS = ['localNode.emulate', 'localNode.natsUrl', 'localNode.natsServerPath', 'localNode.validIssuers'];
 
 const SECTION = 'nex';
 
@@ -76,6 +78,7 @@ export class Config extends DisposableObject {
       emulate: this.get<EmulatedVersion>('localNode.emulate'),
       natsUrl: this.get<string>('localNode.natsUrl').trim(),
       natsServerPath: this.get<string>('localNode.natsServerPath').trim(),
+      validIssuers: (this.get<unknown[] | undefined>('localNode.validIssuers') ?? []).filter((k): k is string => typeof k === 'string' && k.trim() !== ''),
     };
   }
 

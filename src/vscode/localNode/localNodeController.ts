@@ -153,6 +153,8 @@ export class LocalNodeController extends DisposableObject {
         nats: natsOf(settings),
         // "vscode-<host>": told apart from a `nexfn node` ("nexfn-<host>") in any list of nodes.
         config: { emulate: checkedEmulate(settings), nodeName: localNodeName('vscode') },
+        // Attached to natsUrl: only your own issuer (the one deploys sign with) and the listed ones.
+        issuers: { keysDir: this.deps.config.deployKeysDir || undefined, validIssuers: settings.validIssuers },
         log: (level, text) => this.write(level, text),
       };
       this.write('info', `starting the local Nex node (emulating ${settings.emulate}) in ${this.deps.stateDir}, ${'start' in options.nats ? 'on a private nats-server' : `attached to ${settings.natsUrl}`}`);
