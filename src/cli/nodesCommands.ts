@@ -10,7 +10,7 @@ import { positiveInt } from './numberOptions';
 import { plural } from '../core/bytes';
 import { isValid, loadFunction, type ValidFunction } from '../core/manifest';
 import { concreteSubjectProblem, inNamespace, namespaceProblem } from '../core/subject';
-import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, type NodeView } from '../explorer/deployedModel';
+import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, nodeLabel, type NodeView } from '../explorer/deployedModel';
 import { triggerDrift, triggerDriftText } from '../explorer/deployDrift';
 import { formatUptime } from '../nex/uptime';
 import { type Handler, whichHandles } from '../explorer/subjectRouting';
@@ -74,7 +74,11 @@ function formatNodes(snapshot: DeployedSnapshot): string {
   let text = table([
     ['NODE', 'ID', 'VERSION', 'UPTIME', 'RUNNING', 'TYPES', 'STATE'],
     ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', uptimeNow(n.startedAt, n.uptime) || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
+    ...snapshot.nodes04.map((n) => [nodeLabel(n.name, n.id), n.id, n.version || '?', uptimeNow(n.startedAt, '') || '?', '?', `${plural(n.agentCount, 'nexlet')}`, n.state || '?']),
   ]);
+  if (snapshot.nodes04.length > 0) {
+    text += `(${plural(snapshot.nodes04.length, 'Nex 0.4 node')}: its workloads are not read here yet; nex workload ls lists them)\n`;
+  }
   const workloads = snapshot.nodes.flatMap((n) => n.workloads.map((w) => ({ w, node: label(n) })));
   const where = snapshot.namespaces.length > 1 ? `the namespaces ${snapshot.namespaces.join(', ')}` : `the namespace ${snapshot.namespace}`;
   if (workloads.length === 0) {
@@ -101,13 +105,13 @@ async function nodesCommand(flags: NodesFlags, io: CliIo): Promise<number> {
   const snapshot = await readNodes(flags);
   if (flags.json) {
     io.stdout(`${JSON.stringify(snapshot, null, 2)}\n`);
-  } else if (snapshot.nodes.length > 0) {
+  } else if (snapshot.nodes.length + snapshot.nodes04.length > 0) {
     io.stdout(formatNodes(snapshot));
   }
   for (const problem of snapshot.problems) {
     io.stderr(`${problem}\n`);
   }
-  if (snapshot.nodes.length === 0) {
+  if (snapshot.nodes.length + snapshot.nodes04.length === 0) {
     io.stderr(`nexfn nodes: ${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS)}\n`);
     return 1;
   }

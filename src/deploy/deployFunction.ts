@@ -10,7 +10,8 @@ import * as path from 'path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { entryPath, type ValidFunction } from '../core/manifest';
 import { controlSubjects } from '../nex/controlApi';
-import { NexControlClient } from '../nex/controlClient';
+import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
+import { discoverNodes04 } from '../nex04/client04';
 import type { DeployRequest02, DeployRequest03, NexProtocolVersion, PingResponse } from '../nex/controlTypes';
 import { buildDeployRequest } from '../nex/deployRequest';
 import { decodeWorkloadJwt, type WorkloadJwtClaims } from '../nex/workloadJwt';
@@ -156,6 +157,12 @@ async function noNodeError(client: NexControlClient, nc: NatsConnection, type: s
     return new Error(`${start}: only nodes in lame duck mode, which take no new workloads (${lameDucks}); start another node`);
   }
   if (pinged === 0) {
+    const nodes04 = (await discoverNodes04(nc, window ?? DISCOVERY_WINDOW_MS, options.inboxPrefix)).nodes;
+    if (nodes04.length > 0) {
+      return new Error(
+        `${start}: only Nex 0.4 nodes answer on this connection (${nodes04.map((n) => `${n.tags?.['nex.node'] ?? n.node_id} ${n.version}`).join(', ')}), and nexfn deploy speaks the 0.2/0.3 control API: on Nex 0.4 run the functions nexlet (nexfn nexlet, built into nexfn node --emulate 0.4.1) and deploy with nexfn nexfile <function> > f.json, then nex workload start -f f.json`,
+      );
+    }
     return new Error(`${start}: no node answers PING either: start one (nexfn node), or connect to the NATS server and account the nodes use`);
   }
   return new Error(`${start}: ${pinged} node(s) answer PING, but none takes ${type} workloads${tagText(options.tags) ? ' with those tags' : ''}: a node's workload_types must list "${type}" (the default allows only native)`);

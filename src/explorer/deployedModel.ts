@@ -20,6 +20,7 @@ import { namespaceProblem } from '../core/subject';
 import { DISCOVERY_WINDOW_MS, NexControlClient, NoAnswerError, REQUEST_TIMEOUT_MS } from '../nex/controlClient';
 import type { MemoryStat } from '../nex/controlTypes';
 import { parseUptime } from '../nex/uptime';
+import { discoverNodes04 } from '../nex04/client04';
 import type { DeployedFunction } from './subjectRouting';
 
 /** Where the model learns what workloads were deployed with (DeployRecordReader; tests may give their own). */
@@ -92,6 +93,23 @@ export interface NodeView {
   problem?: string;
 }
 
+/**
+ * A Nex 0.4 node that answers the connection's 0.4 PING. The view and `nexfn nodes` list it; its
+ * workloads are not read yet (its control API differs: `$NEX.SVC`, nexlets).
+ */
+export interface Node04View {
+  id: string;
+  name?: string;
+  version: string;
+  /** `running`, `lameduck` or `stopping`. */
+  state: string;
+  /** ISO 8601, as the node said. */
+  startedAt: string;
+  tags: Readonly<Record<string, string>>;
+  /** The nexlets registered with it. */
+  agentCount: number;
+}
+
 /** Everything the model knows, as plain frozen data. */
 export interface DeployedSnapshot {
   /** The connection's own namespace (the first of `namespaces`). */
@@ -103,6 +121,8 @@ export interface DeployedSnapshot {
   refreshedAt?: string;
   /** Sorted by name, then id. */
   nodes: readonly NodeView[];
+  /** Nex 0.4 nodes answering on the same connection, sorted by name, then id. */
+  nodes04: readonly Node04View[];
   /** Problems of the last refresh not tied to a node: unreadable PING answers, a PING that could not be sent. */
   problems: readonly string[];
 }
@@ -364,6 +384,8 @@ export class DeployedModel {
   private readonly stoppedIds = new Set<string>();
   private readonly listeners = new Set<DeployedListener>();
   private problems: string[] = [];
+  private nodes04: Node04View[] = [];
+  private readonly inboxPrefix?: string;
   private refreshedAt?: number;
   /** Until when (epoch ms) nodes not heard from since the connection came back are not marked unreachable. */
   private graceUntil = 0;
@@ -397,6 +419,7 @@ export class DeployedModel {
     }
     this.nc = options.nc;
     this.client = new NexControlClient(options.nc, options.inboxPrefix);
+    this.inboxPrefix = options.inboxPrefix;
     this.records = options.records ?? new DeployRecordReader(options.nc, { jsDomain: options.jsDomain, onRecord: () => this.changed() });
     this.ownsStatus = options.status === undefined;
     this.status = options.status ?? new ConnectionStatus(options.nc);
@@ -562,17 +585,28 @@ export class DeployedModel {
     }
     const pingSentAt = Date.now();
     let answers;
+    let found04;
     try {
-      answers = await this.client.ping(this.timing.discoveryWindowMs);
+      [answers, found04] = await Promise.all([this.client.ping(this.timing.discoveryWindowMs), discoverNodes04(this.nc, this.timing.discoveryWindowMs, this.inboxPrefix)]);
     } catch (e) {
       this.problems = [`${controlSubjects.pingAll()} could not be sent: ${(e as Error).message}`];
       this.changed();
       return;
     }
+    this.nodes04 = found04.nodes.map((n) => ({
+      id: n.node_id,
+      // A 0.4 node names itself in the tag nex.node (0.2/0.3: node_name).
+      ...(typeof (n.tags?.['nex.node'] ?? n.tags?.node_name) === 'string' ? { name: n.tags['nex.node'] ?? n.tags.node_name } : {}),
+      version: String(n.version ?? ''),
+      state: String(n.state ?? ''),
+      startedAt: String(n.start_time ?? ''),
+      tags: stringMap(n.tags) ?? {},
+      agentCount: typeof n.agent_count === 'number' ? n.agent_count : 0,
+    }));
     if (this.disposed) {
       return;
     }
-    const problems: string[] = [];
+    const problems: string[] = [...found04.problems];
     const answered = new Set<string>();
     for (const answer of answers) {
       const sighting = answer.ok ? readSighting(answer.value) : answer.error;
@@ -979,6 +1013,7 @@ export class DeployedModel {
       connection: this.connection,
       ...(this.refreshedAt !== undefined ? { refreshedAt: new Date(this.refreshedAt).toISOString() } : {}),
       nodes,
+      nodes04: [...this.nodes04].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id)),
       problems: [...this.problems],
     };
   }

@@ -19,6 +19,8 @@ import { readServiceReply } from '../../src/nex04/serviceErrors';
 import { control04 } from '../../src/nex04/subjects';
 import type { AuctionResponse, StartWorkloadRequest, StopWorkloadResponse, WorkloadSummary } from '../../src/nex04/types';
 import { FunctionsNexlet } from '../../src/nexlet/functionsNexlet';
+import { DeployedModel } from '../../src/explorer/deployedModel';
+import { runNexfn } from '../support/nexfn';
 import { buildWat, tempDir } from '../support/wasmFixtures';
 import { startNatsServer } from '../support/natsServer';
 
@@ -80,6 +82,28 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     const stopped = readServiceReply<StopWorkloadResponse>(await nc.request(control04.undeploy('default', started.id), JSON.stringify({ namespace: 'default' }), { timeout: 5000 }));
     assert.deepStrictEqual(stopped, { id: started.id, message: '', stopped: true, workload_type: 'v8' });
     await assert.rejects(nc.request('greet.node', 'Ada', { timeout: 1000 }), /no responders|timeout/i, 'its trigger is gone');
+  });
+
+  it('the explorer lists the 0.4 node (not its workloads yet) and nexfn deploy says how to deploy on Nex 0.4', async () => {
+    const model = new DeployedModel({ nc, discoveryWindowMs: 300 });
+    try {
+      const snapshot = await model.refresh();
+      assert.deepStrictEqual(snapshot.nodes, []);
+      assert.deepStrictEqual(
+        snapshot.nodes04.map((n) => [n.id, n.name, n.version, n.state, n.agentCount]),
+        [[host.node.nodeId, 'n04', '0.4.1', 'running', 2]],
+      );
+    } finally {
+      model.dispose();
+    }
+    const nodes = await runNexfn(['nodes', '-s', host.natsUrl, '--wait', '300']);
+    assert.strictEqual(nodes.code, 0, nodes.stderr);
+    assert.match(nodes.stdout, new RegExp(`^n04 +${host.node.nodeId} +0\\.4\\.1 +\\d+s +\\? +2 nexlets +running$`, 'm'));
+    assert.match(nodes.stdout, /1 Nex 0\.4 node: its workloads are not read here yet/);
+    const dir = path.join(work, 'greet');
+    const deployed = await runNexfn(['deploy', dir, '-s', host.natsUrl, '--keys', path.join(work, 'keys')]);
+    assert.strictEqual(deployed.code, 1);
+    assert.match(deployed.stderr, /only Nex 0\.4 nodes answer on this connection \(n04 0\.4\.1\).*nexfn nexlet.*nexfn nexfile/);
   });
 
   it('deploys a WebAssembly function by auction the same way', async () => {

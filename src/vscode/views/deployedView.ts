@@ -10,7 +10,7 @@ import { commands as Commands, Event, EventEmitter, Memento, MarkdownString, The
 import { isValid, ValidFunction } from '../../core/manifest';
 import { plural } from '../../core/bytes';
 import { localArtifactHash } from '../../deploy/artifactStore';
-import { DeployedModel, DeployedSnapshot, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
+import { DeployedModel, DeployedSnapshot, type Node04View, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
 import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
 import { formatUptime } from '../../nex/uptime';
 import { ConnectionManager, NexConnection } from '../connections/connectionManager';
@@ -63,12 +63,17 @@ export class DeployedTriggerItem {
   ) {}
 }
 
+/** A Nex 0.4 node: listed, its workloads not read yet. */
+export class Node04Item {
+  constructor(readonly node: Node04View) {}
+}
+
 /** A workload without a deploy record: its triggers are unknown. */
 export class UnknownTriggersItem {
   constructor(readonly workload: WorkloadView) {}
 }
 
-type Item = DeployedNodeItem | DeployedNamespaceItem | DeployedWorkloadItem | DeployedTriggerItem | UnknownTriggersItem;
+type Item = DeployedNodeItem | DeployedNamespaceItem | DeployedWorkloadItem | DeployedTriggerItem | UnknownTriggersItem | Node04Item;
 
 /** How long something has been up, from when it started; else as its node last said; "" when unknown. */
 export function uptimeText(startedAt: string | undefined, reported: string, now = Date.now()): string {
@@ -107,7 +112,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       return [];
     }
     if (!item) {
-      return this.snapshot.nodes.map((n) => new DeployedNodeItem(n));
+      return [...this.snapshot.nodes.map((n) => new DeployedNodeItem(n)), ...this.snapshot.nodes04.map((n) => new Node04Item(n))];
     }
     if (item instanceof DeployedNodeItem) {
       return this.snapshot.namespaces.map((ns) => new DeployedNamespaceItem(item.node, ns));
@@ -181,6 +186,23 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
           .join('\n\n'),
       );
       t.contextValue = item.local ? 'nexWorkload.local' : 'nexWorkload';
+      return t;
+    }
+    if (item instanceof Node04Item) {
+      const n = item.node;
+      const t = new TreeItem(nodeLabel(n.name, n.id), TreeItemCollapsibleState.None);
+      t.id = `node04:${n.id}`;
+      const up = n.startedAt && !Number.isNaN(Date.parse(n.startedAt)) ? `up ${formatUptime(Date.now() - Date.parse(n.startedAt))}` : '';
+      t.description = [`Nex ${n.version}`, n.state, up, plural(n.agentCount, 'nexlet'), n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean).join(' · ');
+      t.iconPath = new ThemeIcon('server-environment');
+      t.tooltip = new MarkdownString(
+        [
+          `**${n.name ?? n.id}** (Nex ${n.version}, ${n.state})`,
+          `id \`${n.id}\``,
+          'A Nex 0.4 node: functions run on it through a nexlet (`nexfn nexlet`). This view lists the node; its workloads are not shown here yet: `nex workload ls` lists them, and `nexfn nexfile` + `nex workload start -f` deploys a function to it.',
+        ].join('\n\n'),
+      );
+      t.contextValue = 'nexNode04';
       return t;
     }
     if (item instanceof UnknownTriggersItem) {
@@ -352,12 +374,15 @@ export function deployedViewMessage(snapshot: DeployedSnapshot, jetStreamMissing
   if (snapshot.connection === 'closed') {
     return 'The NATS connection is closed: the nodes are shown as they were last seen. Nex: Connect… to connect again.';
   }
-  if (snapshot.nodes.length === 0) {
+  if (snapshot.nodes.length === 0 && snapshot.nodes04.length === 0) {
     return snapshot.refreshedAt ? 'No Nex node answered on this connection. Start the local node, or check that your nodes use this NATS account.' : 'Looking for Nex nodes…';
   }
   const problems = [...snapshot.problems, ...snapshot.nodes.filter((n) => n.problem).map((n) => `${nodeLabel(n.name, n.id)}: ${n.problem}`)];
   if (jetStreamMissing) {
     problems.unshift("This NATS server has no JetStream: deploys (the artifact's object store) and KV/object host services need it (start nats-server with -js)");
+  }
+  if (snapshot.nodes04.length > 0) {
+    problems.push(`${plural(snapshot.nodes04.length, 'Nex 0.4 node')} listed without workloads: this view does not read a 0.4 node's workloads yet (nex workload ls does)`);
   }
   return problems.length > 0 ? problems.join(' · ') : undefined;
 }
