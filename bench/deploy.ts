@@ -45,7 +45,8 @@ export async function benchDeploy(): Promise<() => void> {
   let nc: NatsConnection | undefined;
   try {
     server = await startNatsServer();
-    host = await LocalNodeHost.start({ stateDir: path.join(root, 'node'), nats: { attach: { servers: [server.url] } }, config: { heartbeatMs: 60000 } });
+    // Attached to a server it did not start, the node takes deploys from the issuer in its keys folder only: the bench's.
+    host = await LocalNodeHost.start({ stateDir: path.join(root, 'node'), nats: { attach: { servers: [server.url] } }, config: { heartbeatMs: 60000 }, issuers: { keysDir: path.join(root, 'keys') } });
     const conn: NatsConnection = await connect({ servers: server.url });
     nc = conn;
     const keys = loadPublisherKeys({ dir: path.join(root, 'keys') });

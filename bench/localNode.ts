@@ -8,6 +8,7 @@
  * Numbers are reported next to their targets; nothing here asserts on time.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { createHash } from 'crypto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -81,13 +82,20 @@ export async function benchLocalNode(baselines: NodeBaselines = {}): Promise<() 
   const nodeLog: string[] = [];
   try {
     server = await startNatsServer();
-    host = await LocalNodeHost.start({ stateDir, nats: { attach: { servers: [server.url] } }, config: { nodeName: 'bench-node' }, log: (level, text) => level !== 'info' && level !== 'debug' && nodeLog.push(`${level}: ${text}`) });
+    const issuer = createAccount();
+    // Attached to a server it did not start, the node takes deploys from its own issuer (kept in the bench's folder) and the listed ones.
+    host = await LocalNodeHost.start({
+      stateDir,
+      nats: { attach: { servers: [server.url] } },
+      config: { nodeName: 'bench-node' },
+      issuers: { keysDir: path.join(stateDir, 'keys'), validIssuers: [issuer.getPublicKey()] },
+      log: (level, text) => level !== 'info' && level !== 'debug' && nodeLog.push(`${level}: ${text}`),
+    });
     const nc = host.nc;
     const node = host.node;
     const c = await connect({ servers: server.url, name: 'bench-client' });
     client = c;
     const store: ObjectStore = await new Objm(c).create('NEXCLIFILES');
-    const issuer = createAccount();
     const sender = createCurve();
 
     /** Uploads the artifact (untimed), then times DEPLOY → run_response. */
