@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: sets up a fresh machine as needed, builds, and runs every layer:
-#   unit (core, no VS Code) · nats (real nats-server) · examples (nexfn test, as a user's CI runs it)
+#   unit (core, no VS Code) · nats (real nats-server) · faults (restarts, kills, hostile input, limits)
+#   · examples (nexfn test, as a user's CI runs it)
 #   · integration (real VS Code extension host)
 #   · e2e (packaged .vsix in code-server, driven in headless Chromium, with screenshots).
 # Each layer prints "N passed, N failed"; the script fails when any layer fails.
@@ -23,6 +24,7 @@ layer() {
 layer package npm run --silent package   # webpack build (vscode:prepublish) + .vsix
 layer unit npx mocha --config test/mocharc.unit.cjs
 layer nats npx mocha --config test/mocharc.nats.cjs
+layer faults node out/test/faults/run.js --quick   # faults 1-5 (npm run faults adds the soak)
 layer examples node dist/cli.js test examples/workspace --junit test-results/examples-junit.xml
 layer integration npx vscode-test
 layer e2e node test/e2e/e2e.js dist-vsix/nex-functions.vsix examples/workspace test-results/e2e
