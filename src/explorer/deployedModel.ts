@@ -996,11 +996,12 @@ export class DeployedModel {
     const wait = Math.max(0, this.lastNotified + this.timing.coalesceMs - Date.now());
     this.notifyTimer = setTimeout(() => {
       this.notifyTimer = undefined;
-      this.lastNotified = Date.now();
       const snapshot = this.snapshot();
       for (const listener of [...this.listeners]) {
         listener(snapshot);
       }
+      // Counted from when the listeners are done, so they hear at most once per coalesceMs however long a snapshot takes to build.
+      this.lastNotified = Date.now();
     }, wait);
   }
 
