@@ -121,6 +121,10 @@ describe('local Nex node (0.2.7) against a real nats-server', function () {
     await assert.rejects(request('$NEX.AUCTION', { workload_types: ['native'] }, 500), /503|no responders|timeout/i, 'a node without native stays silent');
     await assert.rejects(request('$NEX.AUCTION', { os: 'plan9' }, 500), /503|no responders|timeout/i);
     assert.strictEqual((await request('$NEX.AUCTION', 'not json')).data.node_id, node.nodeId, 'a body that is not JSON means no filter');
+    // A field of the wrong kind is a body Go cannot decode: no filter, as above. It once made the node
+    // throw inside the NATS client's reader, after which it answered nothing at all.
+    assert.strictEqual((await request('$NEX.AUCTION', { arch: 5, tags: ['x'] })).data.node_id, node.nodeId, 'fields of the wrong kind mean no filter');
+    assert.strictEqual((await request(`$NEX.PING.${node.nodeId}`, '')).data.node_id, node.nodeId, 'and the node still answers');
     const info = await request(`$NEX.INFO.default.${node.nodeId}`, '');
     assert.strictEqual(info.type, 'io.nats.nex.v1.info_response');
     assert.deepStrictEqual(info.data.supported_workload_types, ['v8', 'wasm']);
