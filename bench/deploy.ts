@@ -17,7 +17,7 @@ import { loadPublisherKeys } from '../src/deploy/publisherKeys';
 import { LocalNodeHost } from '../src/devnode/localNodeHost';
 import { NatsServerHandle, startNatsServer } from '../src/nats/natsServerProcess';
 import { buildWat, tempDir } from '../test/support/wasmFixtures';
-import { padWasm } from './localNode';
+import { padWasm } from '../test/support/wasmFixtures';
 import { msRow, row, stats, timeAsync } from './measure';
 
 const DEPLOYS = 10;

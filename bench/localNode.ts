@@ -20,7 +20,7 @@ import { LocalNodeHost } from '../src/devnode/localNodeHost';
 import { NatsServerHandle, startNatsServer } from '../src/nats/natsServerProcess';
 import { buildDeployRequest, deployRequestJson } from '../src/nex/deployRequest';
 import type { FunctionType } from '../src/nex/controlTypes';
-import { buildWat, tempDir } from '../test/support/wasmFixtures';
+import { buildWat, padWasm, tempDir } from '../test/support/wasmFixtures';
 import { ms, msRow, Percentiles, row, stats, timeAsync, us } from './measure';
 
 const ROUND_TRIPS = Number(process.env.BENCH_NODE_N ?? 500);
@@ -51,26 +51,6 @@ function echoes(reply: Uint8Array, payload: Uint8Array): boolean {
     return false;
   }
   return bytes.length === payload.length && bytes.every((b, i) => b === payload[i]);
-}
-
-/** Appends a custom section ("bench-padding") to a wasm module so the module is `size` bytes long. */
-export function padWasm(module: Uint8Array, size: number): Uint8Array {
-  const leb = (n: number) => {
-    const out: number[] = [];
-    do {
-      let byte = n & 0x7f;
-      n >>>= 7;
-      if (n !== 0) byte |= 0x80;
-      out.push(byte);
-    } while (n !== 0);
-    return out;
-  };
-  const name = utf8('bench-padding');
-  // section = id 0, size, name length, name, contents; solve for the contents so the total fits.
-  let contents = size - module.length - 1 - 3 - 1 - name.length;
-  while (module.length + 1 + leb(1 + name.length + contents).length + 1 + name.length + contents > size) contents--;
-  const body = [...leb(name.length), ...name, ...new Uint8Array(contents).fill(0x2a)];
-  return new Uint8Array([...module, 0, ...leb(body.length), ...body]);
 }
 
 export async function benchLocalNode(baselines: NodeBaselines = {}): Promise<() => void> {

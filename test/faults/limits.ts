@@ -14,29 +14,13 @@ import { triggerFunction } from '../../src/deploy/deployedOps';
 import { DEPLOY_RECORDS_BUCKET } from '../../src/deploy/deployRecords';
 import type { LocalNexNode } from '../../src/devnode/localNode';
 import { deploy, FaultResult, jsFunction, Scope, wasmFunction, within } from './support';
+import { EMPTY_WASM_MODULE, padWasm } from '../support/wasmFixtures';
 
 const MiB = 1024 * 1024;
 
 /** A valid wasm module of `size` bytes: the header and one custom section holding the rest. */
 export function bigWasm(size: number): Uint8Array {
-  const leb = (n: number) => {
-    const out: number[] = [];
-    do {
-      let byte = n & 0x7f;
-      n >>>= 7;
-      if (n !== 0) byte |= 0x80;
-      out.push(byte);
-    } while (n !== 0);
-    return out;
-  };
-  const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  // section: id 0, size, name length 1, name "x", payload
-  let payload = size - header.length - 1 - 5 - 2;
-  const sizeBytes = leb(payload + 2);
-  payload += 5 - sizeBytes.length; // keep the total exact whatever the LEB length
-  const bytes = new Uint8Array(size);
-  bytes.set([...header, 0x00, ...leb(payload + 2), 0x01, 0x78]);
-  return bytes;
+  return padWasm(EMPTY_WASM_MODULE, size);
 }
 
 /** A JavaScript source of exactly `size` bytes that replies "ok". */
