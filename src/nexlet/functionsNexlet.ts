@@ -13,10 +13,11 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core'
 import { connectWithData } from '../nats/connectionData';
 import { addMicroService, respondWithHeaders, type Service, type ServiceMsg } from '../nats/microService';
 import { goDecode, GoDecodeError } from '../nex04/goDecode';
+import { parseGoDuration } from '../nex04/goDuration';
 import { functionStartRequestSchemaText } from '../nex04/functionStartRequest';
 import { AGENT_ERROR_CODE, readServiceReply } from '../nex04/serviceErrors';
 import { agent04, control04, feed04, SYSTEM_NAMESPACE } from '../nex04/subjects';
-import { GO_TYPES, type AgentListWorkloadsRequest, type AgentStartWorkloadRequest, type AgentSummary, type NodePingResponse, type RegisterAgentRequest, type RegisterAgentResponse, type RegisterRemoteAgentResponse, type StopWorkloadRequest, type StopWorkloadResponse } from '../nex04/types';
+import { GO_TYPES, type AgentListWorkloadsRequest, type AgentStartWorkloadRequest, type AgentSummary, type LameduckRequest, type LameduckResponse, type NodePingResponse, type RegisterAgentRequest, type RegisterAgentResponse, type RegisterRemoteAgentResponse, type StopWorkloadRequest, type StopWorkloadResponse } from '../nex04/types';
 import { FunctionWorkload, type FunctionType } from './functionWorkload';
 
 export const HEARTBEAT_INTERVAL_MS = 10000;
@@ -136,8 +137,9 @@ class Registration {
     } catch (e) {
       return refuse(e instanceof GoDecodeError ? e.message : String(e));
     }
-    if (body.request.workload_type !== this.type) {
-      return refuse(`this registration runs ${this.type} functions, not ${body.request.workload_type}`);
+    // A `request` of JSON null decodes (as in Go, to an empty request): refused for its type, not a TypeError and no reply.
+    if (body.request?.workload_type !== this.type) {
+      return refuse(`this registration runs ${this.type} functions, not ${body.request?.workload_type ?? ''}`);
     }
     let workload: FunctionWorkload;
     try {
@@ -206,8 +208,18 @@ class Registration {
     respondWithHeaders(msg, JSON.stringify(this.summary()), h);
   }
 
-  /** SETLAMEDUCK: no new bids (the heartbeat says lameduck) nor starts; running triggers finish and workloads go on. */
+  /**
+   * SETLAMEDUCK: no new bids (the heartbeat says lameduck) nor starts; running triggers finish and
+   * workloads go on. As the runner, only a LameduckRequest whose delay parses orders it; any other
+   * body gets a code-100 error with `success: false` and changes nothing.
+   */
   private setLameDuck(msg: ServiceMsg): void {
+    try {
+      parseGoDuration(goDecode<LameduckRequest>(new TextDecoder().decode(msg.data), GO_TYPES.LameduckRequest).delay ?? '');
+    } catch (e) {
+      msg.respondError(AGENT_ERROR_CODE, (e as Error).message, JSON.stringify({ message: '', success: false } satisfies LameduckResponse));
+      return;
+    }
     this.lameDuck = true;
     this.nexlet.log('info', `lame duck mode: ${this.type} registration ${this.agentId} takes no new workloads`);
     msg.respond(JSON.stringify({ message: '', success: true }));

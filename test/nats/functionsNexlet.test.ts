@@ -210,6 +210,31 @@ describe('the functions nexlet (src/nexlet) against the 0.4.1 agent protocol', f
     assert.strictEqual(garbled.string(), JSON.stringify({ id: 'WBAD', name: '' }));
   });
 
+  it('answers a hostile SETLAMEDUCK (not a LameduckRequest, or a delay that is no duration) with code 100 and success false, staying out of lame duck, and a STARTWORKLOAD whose request is null with code 100 (the fault suite\'s 4b found both)', async () => {
+    for (const body of ['', 'not json', '[]', '{}', 'null', JSON.stringify({ delay: 5 }), JSON.stringify({ delay: 'soon' }), JSON.stringify({ delay: '10' })]) {
+      const replies: Msg[] = [];
+      const inbox = `_INBOX.lame.${Math.random().toString(36).slice(2)}`;
+      const sub = nc.subscribe(inbox, { callback: (_e, m) => void replies.push(m) });
+      nc.publish(agent04.setLameDuck(NODE), body, { reply: inbox });
+      await nc.flush();
+      const deadline = Date.now() + 2000;
+      while (replies.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      sub.unsubscribe();
+      assert.strictEqual(replies.length, 2, `both registrations answer ${JSON.stringify(body)}`);
+      for (const reply of replies) {
+        assert.throws(() => readServiceReply(reply), (e: Nex04Error) => e.code === 100 && e.description !== '', `a code-100 error for ${JSON.stringify(body)}`);
+        assert.deepStrictEqual(JSON.parse(reply.string()), { message: '', success: false });
+      }
+    }
+    const v8 = agentOf('v8');
+    const beats = node.heartbeats.get(v8)!.length;
+    await node.heartbeatWhere(() => node.heartbeats.get(v8)!.length > beats);
+    assert.strictEqual(node.heartbeats.get(v8)!.at(-1)!.summary.state, 'running', 'still running, and bidding');
+    const nulled = await nc.request(agent04.startWorkload(NODE, v8, 'WNULL'), JSON.stringify({ request: null, workload_creds: plainConnectionData([server.url]) }), { timeout: 2000 });
+    assert.throws(() => readServiceReply(nulled), (e: Nex04Error) => e.code === 100 && /runs v8 functions, not\s*$/.test(e.description));
+    assert.strictEqual(nulled.string(), JSON.stringify({ id: 'WNULL', name: '' }));
+  });
+
   it('two instances of a workload share its triggers in a queue group; a sealed environment reaches a WebAssembly function', async () => {
     await startWorkload('v8', 'W2', startRequest('greet', 'v8', { artifact: jsArtifact, triggers: ['greet.*'] }));
     const seen = new Map<string, number>();
