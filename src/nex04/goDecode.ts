@@ -52,6 +52,9 @@ function quoteChar(c: string): string {
 
 class Truncated extends Error {}
 
+/** encoding/json's maxNestingDepth. */
+const MAX_NESTING_DEPTH = 10000;
+
 /**
  * Where `text` stops being JSON, in Go's words: `unmarshal` mode as json.Unmarshal says it
  * (`unexpected end of JSON input`, `invalid character 'x' after top-level value`), `decoder` mode as
@@ -134,53 +137,56 @@ export function goJsonSyntaxError(text: string, mode: 'unmarshal' | 'decoder' = 
       i++;
     }
   };
-  const value = (): void => {
+  // Iterative, with a stack of the open objects and arrays: a recursive scanner overflows Node's stack
+  // near 7,000 levels. encoding/json's scanner refuses a 10,001st level (maxNestingDepth).
+  const open: string[] = [];
+  const key = () => {
     skip();
-    const c = peek();
-    if (c === '{') {
-      i++;
+    if (peek() !== '"') fail(peek(), 'looking for beginning of object key string');
+    string();
+    skip();
+    if (peek() !== ':') fail(peek(), 'after object key');
+    i++;
+  };
+  const value = (): void => {
+    for (;;) {
+      // A value begins.
       skip();
-      if (peek() === '}') {
+      const c = peek();
+      if (c === '{' || c === '[') {
+        if (open.length >= MAX_NESTING_DEPTH) fail(c, 'exceeded max depth');
+        open.push(c);
         i++;
-        return;
-      }
+        skip();
+        if (peek() === (c === '{' ? '}' : ']')) {
+          i++;
+          open.pop();
+        } else {
+          if (c === '{') key();
+          continue;
+        }
+      } else if (c === '"') string();
+      else if (c === '-' || (c >= '0' && c <= '9')) number();
+      else if (c === 't') literal('true');
+      else if (c === 'f') literal('false');
+      else if (c === 'n') literal('null');
+      else fail(c, 'looking for beginning of value');
+      // A value ended: close what it ends, or go on to the next element.
       for (;;) {
+        if (open.length === 0) return;
         skip();
-        if (peek() !== '"') fail(peek(), 'looking for beginning of object key string');
-        string();
-        skip();
-        if (peek() !== ':') fail(peek(), 'after object key');
-        i++;
-        value();
-        skip();
+        const inObject = open[open.length - 1] === '{';
         const next = peek();
         i++;
-        if (next === '}') return;
-        if (next !== ',') fail(next, 'after object key:value pair');
+        if (next === (inObject ? '}' : ']')) {
+          open.pop();
+          continue;
+        }
+        if (next !== ',') fail(next, inObject ? 'after object key:value pair' : 'after array element');
+        if (inObject) key();
+        break;
       }
     }
-    if (c === '[') {
-      i++;
-      skip();
-      if (peek() === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        skip();
-        const next = peek();
-        i++;
-        if (next === ']') return;
-        if (next !== ',') fail(next, 'after array element');
-      }
-    }
-    if (c === '"') return string();
-    if (c === '-' || (c >= '0' && c <= '9')) return number();
-    if (c === 't') return literal('true');
-    if (c === 'f') return literal('false');
-    if (c === 'n') return literal('null');
-    fail(c, 'looking for beginning of value');
   };
   if (mode === 'decoder') {
     skip();

@@ -263,6 +263,10 @@ describe('local Nex node (0.4.1) against a real nats-server', function () {
       [`${SYS}.PING`, '[]', 400, 'failed to unmarshal ping request', 'json: cannot unmarshal array into Go value of type map[string]interface {}'],
       [`${SYS}.PING`, 'x', 400, 'failed to unmarshal ping request', "invalid character 'x' looking for beginning of value"],
       [`${SYS}.PING.${N}`, '{"filter" 1}', 400, 'failed to unmarshal ping request', "invalid character '1' after object key"],
+      // Go's scanner stops at 10,001 levels (the fault suite's 4b got "Maximum call stack size exceeded" for 50,000).
+      [`${SYS}.PING`, '['.repeat(50000) + ']'.repeat(50000), 400, 'failed to unmarshal ping request', "invalid character '[' exceeded max depth"],
+      ['$NEX.SVC.default.control.UNDEPLOY.W1', '{"a":'.repeat(10001) + '1' + '}'.repeat(10001), 400, 'failed to unmarshal stop workload request', "invalid character '{' exceeded max depth"],
+      ['$NEX.SVC.default.control.UNDEPLOY.W1', '{"a":'.repeat(10000) + '1' + '}'.repeat(10000), 400, 'failed to unmarshal stop workload request', 'field namespace in StopWorkloadRequest: required'],
       [`${SYS}.PING`, { filter: 'x' }, 400, 'failed to unmarshal ping request', 'json: cannot unmarshal string into Go struct field Plain.filter of type models.NodePingRequestFilter'],
       [`${SYS}.PING`, { Filter: null }, 400, 'failed to unmarshal ping request', 'field filter in NodePingRequest: required'],
       [`${SYS}.LAMEDUCK.${N}`, {}, 400, 'failed to unmarshal lameduck request', 'field delay in LameduckRequest: required'],
