@@ -597,9 +597,10 @@ export class DeployedModel {
       id: n.node_id,
       // A 0.4 node names itself in the tag nex.node (0.2/0.3: node_name).
       ...(typeof (n.tags?.['nex.node'] ?? n.tags?.node_name) === 'string' ? { name: n.tags['nex.node'] ?? n.tags.node_name } : {}),
-      version: String(n.version ?? ''),
-      state: String(n.state ?? ''),
-      startedAt: String(n.start_time ?? ''),
+      // Strings only: String() of a hostile answer's {"toString":1} throws.
+      version: typeof n.version === 'string' ? n.version : '',
+      state: typeof n.state === 'string' ? n.state : '',
+      startedAt: typeof n.start_time === 'string' ? n.start_time : '',
       tags: stringMap(n.tags) ?? {},
       agentCount: typeof n.agent_count === 'number' ? n.agent_count : 0,
     }));

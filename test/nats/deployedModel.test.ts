@@ -338,6 +338,19 @@ describe('deployed model (src/explorer/deployedModel) against two local Nex node
     ]);
   });
 
+  it('reads a Nex 0.4 PING answer whose fields are objects that cannot be made strings ({"toString":1}) without throwing (the fault suite\'s 4b threw here)', async () => {
+    const stranger = nc.subscribe('$NEX.SVC.system.control.PING', {
+      callback: (_e, msg) => {
+        msg.respond(JSON.stringify({ node_id: 'NSTRANGER', version: { toString: 1 }, state: { valueOf: 2, toString: 3 }, start_time: { toString: 1 }, tags: { 'nex.node': { toString: 1 } }, agent_count: '2' }));
+      },
+    });
+    cleanups.push(() => stranger.unsubscribe());
+    await nc.flush();
+    const s = await newModel().refresh();
+    assert.deepStrictEqual(s.nodes04.map((n) => [n.id, n.name, n.version, n.state, n.startedAt, n.tags, n.agentCount]), [['NSTRANGER', undefined, '', '', '', {}, 0]]);
+    assert.deepStrictEqual(s.nodes.map((n) => n.name), ['one', 'two'], 'the 0.2/0.3 nodes are read as before');
+  });
+
   it('notifies at most once per 100 ms during a storm of 1,000 heartbeats a second, ending with the final state', async () => {
     const model = newModel();
     await model.start();
