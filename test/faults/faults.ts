@@ -1,6 +1,7 @@
 /** The faults, in the order they run; `quick` ones together take under 3 minutes (scripts/test.sh). */
 import { natsCluster } from './cluster';
 import { hostileControlTraffic } from './hostile';
+import { hostileControlTraffic04 } from './hostile04';
 import { limits } from './limits';
 import { nodeKilled } from './nodeKill';
 import { natsRestartUnderLoad } from './restart';
@@ -20,6 +21,7 @@ export interface Fault {
 export const FAULTS: Fault[] = [
   { id: '1', name: 'NATS restart under load', quick: true, limitMs: 120000, run: natsRestartUnderLoad },
   { id: '4', name: 'Hostile control traffic (0.2.7)', quick: true, limitMs: 150000, run: hostileControlTraffic },
+  { id: '4b', name: 'Hostile control traffic (0.4.1 node and functions nexlet)', quick: true, limitMs: 150000, run: hostileControlTraffic04 },
   { id: '5', name: 'Limits', quick: true, limitMs: 240000, run: limits },
   { id: '2', name: 'Node killed (kill -9)', quick: true, limitMs: 180000, run: nodeKilled },
   { id: '3', name: 'A NATS cluster of 3', quick: true, limitMs: 180000, run: natsCluster },

@@ -3,7 +3,7 @@
  * and in counts, one line per fault with its figures, then "N passed, N failed". Outcomes are
  * asserted on counts (lost = 0, error texts, no crash); timings are figures only.
  *
- *   node out-faults/test/faults/run.js [--quick] [--only 1,4]
+ *   node out-faults/test/faults/run.js [--quick] [--only 1,4]   (--only 4 includes 4b)
  *
  * --quick runs the faults that take under 3 minutes together (scripts/test.sh's faults layer).
  * Everything a fault starts (nats-servers, node processes, connections, temp folders) is stopped
@@ -31,7 +31,8 @@ const SUITE_LIMIT_MS = 15 * 60 * 1000;
 
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
-  const faults = FAULTS.filter((f) => (args.only ? args.only.includes(f.id) : !args.quick || f.quick));
+  // `--only 4` runs fault 4 with its parts (4b); `--only 4b` runs that part alone.
+  const faults = FAULTS.filter((f) => (args.only ? args.only.includes(f.id) || args.only.includes(f.id.replace(/[a-z]+$/, '')) : !args.quick || f.quick));
   const suiteStarted = Date.now();
   const uncaught: string[] = [];
   process.on('uncaughtException', (e) => uncaught.push(`uncaught exception: ${e.stack ?? e.message}`));
