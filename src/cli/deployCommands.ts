@@ -22,7 +22,7 @@ import { NexControlClient } from '../nex/controlClient';
 import type { NexProtocolVersion } from '../nex/controlTypes';
 import { formatMs } from '../run/runReport';
 import { type ConnectionFlags, connectFromFlags, defaultNamespace, withConnectionFlags } from './connectionFlags';
-import type { CliIo } from './nexfn';
+import type { CliIo } from './cliIo';
 import { stopSignal } from './stopSignal';
 import { positiveNumber } from './numberOptions';
 

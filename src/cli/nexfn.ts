@@ -19,6 +19,7 @@ import { defaultNodeStateDir, nodeCommand, NodeCommandOptions } from './nodeComm
 import { registerNodesCommands } from './nodesCommands';
 import { registerDeployCommands } from './deployCommands';
 import { registerNexletCommand } from './nexletCommand';
+import type { CliIo } from './cliIo';
 import { type ConnectionFlags, withConnectionFlags } from './connectionFlags';
 import { EMULATED_VERSIONS } from '../devnode/nodeConfig';
 import { formatMs, formatRunReport } from '../run/runReport';
@@ -30,12 +31,6 @@ import { DEFAULT_LIMITS } from '../executor/types';
 declare const NEX_FUNCTIONS_VERSION: string | undefined;
 const VERSION = typeof NEX_FUNCTIONS_VERSION === 'string' ? NEX_FUNCTIONS_VERSION : 'dev';
 
-export interface CliIo {
-  stdout: (chunk: string | Uint8Array) => void;
-  stderr: (text: string) => void;
-  /** For long-running commands (nexfn node): resolves when they should stop; default Ctrl-C. */
-  untilStopped?: Promise<unknown>;
-}
 
 const processIo: CliIo = {
   stdout: (chunk) => process.stdout.write(chunk),

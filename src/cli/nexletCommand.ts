@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { FunctionsNexlet } from '../nexlet/functionsNexlet';
 import { type ConnectionFlags, connectFromFlags, withConnectionFlags } from './connectionFlags';
-import type { CliIo } from './nexfn';
+import type { CliIo } from './cliIo';
 import { stopSignal } from './stopSignal';
 
 export interface NexletFlags extends ConnectionFlags {

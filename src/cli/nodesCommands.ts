@@ -17,7 +17,7 @@ import { type Handler, whichHandles } from '../explorer/subjectRouting';
 import { controlSubjects } from '../nex/controlApi';
 import { DISCOVERY_WINDOW_MS } from '../nex/controlClient';
 import { type ConnectionFlags, connectFromFlags, withConnectionFlags } from './connectionFlags';
-import type { CliIo } from './nexfn';
+import type { CliIo } from './cliIo';
 import { functionsIn } from './testCommands';
 
 /** A mistake in the command line: exit code 2. */

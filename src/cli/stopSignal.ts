@@ -1,5 +1,5 @@
 /** How a long-running nexfn command (node, logs, events) learns that it should end. */
-import type { CliIo } from './nexfn';
+import type { CliIo } from './cliIo';
 
 /** When a long-running command should end, and how to stop listening for it. */
 export interface StopSignal {
