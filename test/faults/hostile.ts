@@ -37,7 +37,7 @@ const DEPLOY_TEXTS = [
 const STOP_TEXTS = ['Unable to deserialize stop request: ', 'No such workload', 'Invalid stop request: '];
 
 /** A small seeded PRNG (mulberry32), so a failing run can be repeated. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -48,6 +48,26 @@ function prng(seed: number): () => number {
   };
 }
 
+/**
+ * The hostile bodies of every protocol version: random bytes (up to 512), the valid body `json` cut
+ * anywhere, and arrays or objects nested up to 50,000 levels deep.
+ */
+export function shapelessBodies(json: string, random: () => number): Array<() => Uint8Array | string> {
+  return [
+    () => {
+      const n = Math.floor(random() * 512);
+      const bytes = new Uint8Array(n);
+      for (let i = 0; i < n; i++) bytes[i] = Math.floor(random() * 256);
+      return bytes;
+    },
+    () => json.slice(0, Math.floor(random() * json.length)),
+    () => {
+      const depth = [100, 5000, 50000][Math.floor(random() * 3)];
+      return random() < 0.5 ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    },
+  ];
+}
+
 /** The hostile bodies, built from a valid one (`base`) and a seeded PRNG. */
 function hostileBodies(base: Record<string, unknown>, random: () => number): Array<() => Uint8Array | string> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
@@ -56,20 +76,7 @@ function hostileBodies(base: Record<string, unknown>, random: () => number): Arr
   const oddValues = (): unknown => pick([null, true, false, 0, -1, 1e308, 'x', '', [], [1, 'a', null], {}, { a: { b: [] } }, 'A'.repeat(300), [[[[]]]], { Scheme: 5 }]);
   const keys = Object.keys(base);
   return [
-    // random bytes, any length up to 512
-    () => {
-      const n = Math.floor(random() * 512);
-      const bytes = new Uint8Array(n);
-      for (let i = 0; i < n; i++) bytes[i] = Math.floor(random() * 256);
-      return bytes;
-    },
-    // a valid body cut anywhere
-    () => json.slice(0, Math.floor(random() * json.length)),
-    // deeply nested arrays or objects (up to 50,000 levels)
-    () => {
-      const depth = pick([100, 5000, 50000]);
-      return random() < 0.5 ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
-    },
+    ...shapelessBodies(json, random),
     // a field of the valid body of the wrong JSON kind
     () => JSON.stringify({ ...base, [pick(keys)]: oddValues() }),
     // several fields wrong, and inside location

@@ -26,6 +26,7 @@ import { readServiceReply, SERVICE_ERROR_CODE_HEADER, SERVICE_ERROR_HEADER } fro
 import { agent04, control04 } from '../../src/nex04/subjects';
 import type { AuctionResponse, NodeInfoResponse, NodePingResponse, StartWorkloadRequest } from '../../src/nex04/types';
 import { FaultResult, jsFunction, rssMiB, Scope, tally, waitFor, within } from './support';
+import { prng, shapelessBodies } from './hostile';
 
 const MESSAGES = 10000;
 const IN_FLIGHT = 16;
@@ -50,18 +51,6 @@ const NODE_ERRORS: Record<string, string[]> = {
   REGISTER: ['failed to unmarshal register local agent request', 'register_type is required', 'failed to unmarshal start request schema', 'failed to compile schema', 'failed to update registration'],
 };
 
-/** A small seeded PRNG (mulberry32), so a failing run can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Body = Uint8Array | string;
 
 /** The hostile bodies built from a valid one (`base`), plus the subject's own near misses. */
@@ -72,17 +61,7 @@ function hostileBodies(base: Record<string, unknown>, random: () => number, extr
   const keys = Object.keys(base).length > 0 ? Object.keys(base) : ['namespace', 'filter', 'delay'];
   const odd = (): unknown => pick<unknown>([null, true, false, 0, -1, 1e308, 'x', '', [], [1, 'a', null], {}, { a: { b: [] } }, { k: 5 }, 'A'.repeat(300), [[[[]]]], { toString: 1 }]);
   return [
-    () => {
-      const n = Math.floor(random() * 512);
-      const bytes = new Uint8Array(n);
-      for (let i = 0; i < n; i++) bytes[i] = Math.floor(random() * 256);
-      return bytes;
-    },
-    () => json.slice(0, Math.floor(random() * json.length)),
-    () => {
-      const depth = pick([100, 5000, 50000]);
-      return random() < 0.5 ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
-    },
+    ...shapelessBodies(json, random),
     () => JSON.stringify({ ...base, [pick(keys)]: odd() }),
     () => JSON.stringify({ ...base, [pick(keys)]: odd(), [pick(keys)]: odd(), tags: pick([{ a: 5 }, { a: null }, 'x', [], { 'nex.node': [] }]) }),
     () => {
