@@ -12,7 +12,7 @@ import { isValid, loadFunction, type ValidFunction } from '../core/manifest';
 import { concreteSubjectProblem, inNamespace, namespaceProblem } from '../core/subject';
 import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, nodeLabel, type NodeView } from '../explorer/deployedModel';
 import { triggerDrift, triggerDriftText } from '../explorer/deployDrift';
-import { formatUptime } from '../nex/uptime';
+import { uptimeSince } from '../nex/uptime';
 import { type Handler, whichHandles } from '../explorer/subjectRouting';
 import { controlSubjects } from '../nex/controlApi';
 import { DISCOVERY_WINDOW_MS } from '../nex/controlClient';
@@ -63,18 +63,13 @@ function nodeState(node: NodeView): string {
   return [node.state, node.lameDuck ? 'lame duck' : undefined].filter(Boolean).join(', ');
 }
 
-/** How long something has been up, from when it started (now), else as its node last said. */
-export function uptimeNow(startedAt: string | undefined, reported: string, now = Date.now()): string {
-  return startedAt ? formatUptime(now - Date.parse(startedAt)) : reported;
-}
-
 /** The nodes table, then the workloads of the namespaces read, then what is wrong with single nodes. */
 function formatNodes(snapshot: DeployedSnapshot): string {
   const label = (node: NodeView) => node.name ?? node.id.slice(0, 12);
   let text = table([
     ['NODE', 'ID', 'VERSION', 'UPTIME', 'RUNNING', 'TYPES', 'STATE'],
-    ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', uptimeNow(n.startedAt, n.uptime) || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
-    ...snapshot.nodes04.map((n) => [nodeLabel(n.name, n.id), n.id, n.version || '?', uptimeNow(n.startedAt, '') || '?', '?', `${plural(n.agentCount, 'nexlet')}`, n.state || '?']),
+    ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', uptimeSince(n.startedAt, n.uptime) || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
+    ...snapshot.nodes04.map((n) => [nodeLabel(n.name, n.id), n.id, n.version || '?', uptimeSince(n.startedAt) || '?', '?', `${plural(n.agentCount, 'nexlet')}`, n.state || '?']),
   ]);
   if (snapshot.nodes04.length > 0) {
     text += `(${plural(snapshot.nodes04.length, 'Nex 0.4 node')}: its workloads are not read here yet; nex workload ls lists them)\n`;
@@ -87,7 +82,7 @@ function formatNodes(snapshot: DeployedSnapshot): string {
     text += `\nworkloads in ${where}:\n`;
     text += table([
       ['WORKLOAD', 'ID', 'NAMESPACE', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],
-      ...workloads.map(({ w, node }) => [w.name, w.id, w.namespace, w.type, node, uptimeNow(w.startedAt, w.uptime) || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? w.triggers.join(', ') : 'unknown (no deploy record)']),
+      ...workloads.map(({ w, node }) => [w.name, w.id, w.namespace, w.type, node, uptimeSince(w.startedAt, w.uptime) || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? w.triggers.join(', ') : 'unknown (no deploy record)']),
     ]);
   }
   for (const n of snapshot.nodes) {

@@ -332,6 +332,11 @@ function parseLogBody(data: Uint8Array): LogBody | undefined {
   }
 }
 
+/** A log message as a line of its workload: the node from the subject, the workload and level from the body. */
+function logLineOf(msg: Msg, body: LogBody): WorkloadLogLine {
+  return { subject: msg.subject, nodeId: msg.subject.split('.')[3], workloadId: body.id, level: logLevelName(msg.subject, body.level, body.id), rawLevel: body.level, text: body.text };
+}
+
 /**
  * Follows `$NEX.logs.<ns>.>` (both versions' layouts) and passes on the messages of the given
  * workload ids (every workload's when none are given), keyed on the body's `id` as the reference
@@ -344,7 +349,7 @@ export function watchLogs(nc: NatsConnection, options: { namespace?: string; wor
     if (!body || (ids && !ids.has(body.id))) {
       return;
     }
-    options.onLine({ subject: msg.subject, nodeId: msg.subject.split('.')[3], workloadId: body.id, level: logLevelName(msg.subject, body.level, body.id), rawLevel: body.level, text: body.text });
+    options.onLine(logLineOf(msg, body));
   });
 }
 
@@ -478,7 +483,7 @@ export async function followFunctionLogs(nc: NatsConnection, options: FollowFunc
       learn(named, true);
     }
     if (known.has(body.id)) {
-      options.onLine({ subject: msg.subject, nodeId: msg.subject.split('.')[3], workloadId: body.id, level: logLevelName(msg.subject, body.level, body.id), rawLevel: body.level, text: body.text });
+      options.onLine(logLineOf(msg, body));
     }
   };
   const onEvent = (event: NexEvent) => {

@@ -25,6 +25,15 @@ export function formatUptime(ms: number): string {
   return `${seconds}s`;
 }
 
+/**
+ * How long something has been up now, from the start time (ISO 8601) a reader derived or a node
+ * said; what its node last reported when that time is missing or unreadable ("" when unknown too).
+ */
+export function uptimeSince(startedAt: string | undefined, reported = '', now = Date.now()): string {
+  const start = startedAt ? Date.parse(startedAt) : NaN;
+  return Number.isNaN(start) ? reported : formatUptime(now - start);
+}
+
 const UNIT_MS: Record<string, number> = { d: 86400000, h: 3600000, m: 60000, s: 1000, ms: 1, us: 0.001, µs: 0.001, ns: 0.000001 };
 
 /** The milliseconds an uptime or Go duration stands for ("1d2h3m4s", "2m3.5s", "350ms"); undefined when it is not one. */

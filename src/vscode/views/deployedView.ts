@@ -12,7 +12,7 @@ import { plural } from '../../core/bytes';
 import { localArtifactHash } from '../../deploy/artifactStore';
 import { DeployedModel, DeployedSnapshot, type Node04View, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
 import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
-import { formatUptime } from '../../nex/uptime';
+import { uptimeSince } from '../../nex/uptime';
 import { ConnectionManager, NexConnection } from '../connections/connectionManager';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
@@ -75,11 +75,6 @@ export class UnknownTriggersItem {
 
 type Item = DeployedNodeItem | DeployedNamespaceItem | DeployedWorkloadItem | DeployedTriggerItem | UnknownTriggersItem | Node04Item;
 
-/** How long something has been up, from when it started; else as its node last said; "" when unknown. */
-export function uptimeText(startedAt: string | undefined, reported: string, now = Date.now()): string {
-  return startedAt ? formatUptime(now - Date.parse(startedAt)) : reported;
-}
-
 
 /** The workspace function a deployed workload's name belongs to, if any. */
 function localFunctionNamed(catalog: FunctionCatalog, name: string): ValidFunction | undefined {
@@ -141,7 +136,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       const t = new TreeItem(nodeLabel(n.name, n.id), TreeItemCollapsibleState.Expanded);
       t.id = `node:${n.id}`;
       const flags = [n.lameDuck ? 'lame duck' : '', n.state === 'unreachable' ? 'unreachable' : '', n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean);
-      const up = uptimeText(n.startedAt, n.uptime);
+      const up = uptimeSince(n.startedAt, n.uptime);
       t.description = [`Nex ${n.version || '?'}`, plural(n.workloads.length, 'workload'), up ? `up ${up}` : '', ...flags].filter(Boolean).join(' · ');
       t.iconPath = n.state === 'unreachable' || n.problem ? new ThemeIcon('warning', new ThemeColor('problemsWarningIcon.foreground')) : new ThemeIcon('server');
       t.tooltip = new MarkdownString(
@@ -171,7 +166,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       const drift = local ? driftNotes({ sourceChanged: localArtifactHash(local) !== w.hash, triggers: triggerDrift(w.triggers, local.manifest.triggers) }) : [];
       t.description = [w.type, w.id, local ? (drift.length > 0 ? drift.join(' · ') : 'local source') : '', w.triggers ? '' : 'triggers unknown'].filter(Boolean).join(' · ');
       t.iconPath = drift.length > 0 ? new ThemeIcon('cloud-upload', new ThemeColor('problemsWarningIcon.foreground')) : new ThemeIcon('symbol-function');
-      const up = uptimeText(w.startedAt, w.uptime);
+      const up = uptimeSince(w.startedAt, w.uptime);
       t.tooltip = new MarkdownString(
         [
           `**${w.name}** (${w.type}) on ${w.nodeId.slice(0, 12)}…, namespace ${w.namespace}`,
@@ -192,8 +187,8 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       const n = item.node;
       const t = new TreeItem(nodeLabel(n.name, n.id), TreeItemCollapsibleState.None);
       t.id = `node04:${n.id}`;
-      const up = n.startedAt && !Number.isNaN(Date.parse(n.startedAt)) ? `up ${formatUptime(Date.now() - Date.parse(n.startedAt))}` : '';
-      t.description = [`Nex ${n.version}`, n.state, up, plural(n.agentCount, 'nexlet'), n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean).join(' · ');
+      const up = uptimeSince(n.startedAt);
+      t.description = [`Nex ${n.version}`, n.state, up ? `up ${up}` : '', plural(n.agentCount, 'nexlet'), n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean).join(' · ');
       t.iconPath = new ThemeIcon('server-environment');
       t.tooltip = new MarkdownString(
         [
