@@ -12,7 +12,7 @@ import { BuildFailedError } from '../toolchain/buildRunner';
 import { RunSink } from '../run/functionRun';
 import { formatCaseResults, caseSummary } from '../triggers/caseReport';
 import { FunctionRunner } from '../executor/functionRunner';
-import { CaseResult, deployedTarget, runTriggerCase, runTriggerCaseRemote, sharedSubjectSkip, skippedCase } from '../triggers/caseRunner';
+import { CaseResult, RemoteCaseTargets, runTriggerCase, runTriggerCaseRemote, skippedCase } from '../triggers/caseRunner';
 import { DeployedModel, deployedFunctions, type DeployedTriggers } from '../explorer/deployedModel';
 import { NexControlClient } from '../nex/controlClient';
 import { loadTriggerFiles, TriggerCase, TriggerFile } from '../triggers/triggerCases';
@@ -87,20 +87,7 @@ export async function testCommand(paths: string[], options: TestCommandOptions, 
       return 1;
     }
     io.stderr(`running the trigger cases against the deployed functions on ${nc.getServer()}\n`);
-    const client = new NexControlClient(nc, inboxPrefix);
     const flags = options.remote;
-    // Each function's cases run only against its own deployed workloads: looked up once per function.
-    const targets = new Map<ValidFunction, Promise<{ namespace: string; found: Awaited<ReturnType<typeof deployedTarget>> }>>();
-    const targetOf = (def: ValidFunction) => {
-      let target = targets.get(def);
-      if (!target) {
-        // As deploy does: an explicit --namespace wins, the default gives way to the manifest's deploy.namespace.
-        const namespace = flags.namespace && flags.namespace !== defaultNamespace() ? flags.namespace : (def.manifest.deploy?.namespace ?? flags.namespace ?? defaultNamespace());
-        target = deployedTarget(client, def, namespace).then((found) => ({ namespace, found }));
-        targets.set(def, target);
-      }
-      return target;
-    };
     // The deployed workloads of each namespace with the triggers they were deployed with (their deploy records), read once.
     const servedIn = new Map<string, Promise<DeployedTriggers[]>>();
     const deployedIn = (namespace: string) => {
@@ -112,16 +99,15 @@ export async function testCommand(paths: string[], options: TestCommandOptions, 
       }
       return served;
     };
+    // As deploy does: an explicit --namespace wins, the default gives way to the manifest's deploy.namespace.
+    const namespaceOf = (def: ValidFunction) => (flags.namespace && flags.namespace !== defaultNamespace() ? flags.namespace : (def.manifest.deploy?.namespace ?? flags.namespace ?? defaultNamespace()));
+    const targets = new RemoteCaseTargets(new NexControlClient(nc, inboxPrefix), namespaceOf, deployedIn);
     runCase = async (def, tc) => {
-      const { namespace, found } = await targetOf(def);
-      if ('skip' in found) {
-        return skippedCase(tc, found.skip);
+      const target = await targets.of(def, tc.subject);
+      if ('skip' in target) {
+        return skippedCase(tc, target.skip);
       }
-      const shared = sharedSubjectSkip(tc.subject, def.manifest.name, await deployedIn(namespace));
-      if (shared) {
-        return skippedCase(tc, shared);
-      }
-      return runTriggerCaseRemote(nc, tc, { timeoutMs: options.timeoutMs, namespace, workloadName: def.manifest.name, nodeVersion: found.workloads[0].nodeVersion });
+      return runTriggerCaseRemote(nc, tc, { timeoutMs: options.timeoutMs, namespace: target.namespace, workloadName: def.manifest.name, nodeVersion: target.nodeVersion });
     };
     close = () => nc.close().catch(() => undefined);
   } else {

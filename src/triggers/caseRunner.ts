@@ -191,6 +191,41 @@ export async function deployedTarget(client: NexControlClient, fn: ValidFunction
   return workloads.length > 0 ? { workloads } : { skip: `not deployed in namespace ${namespace}: no node runs a workload named ${name} there` };
 }
 
+/** Where a function's remote case runs (its namespace, and its node's version for the reply's hints), or why it is skipped. */
+export type RemoteCaseTarget = { namespace: string; nodeVersion?: string } | { skip: string };
+
+/**
+ * Decides, for `nexfn test --remote` and the Test Explorer's Run on Node alike, where each remote
+ * case runs: only against its function's own deployed workloads (looked up once per function), and
+ * not when another deployed workload also serves the case's subject (sharedSubjectSkip).
+ */
+export class RemoteCaseTargets {
+  private readonly found = new Map<string, ReturnType<typeof deployedTarget>>();
+
+  constructor(
+    private readonly client: NexControlClient,
+    /** The namespace a function's cases look in. */
+    private readonly namespaceOf: (fn: ValidFunction) => string,
+    /** The workloads deployed in a namespace, with the triggers they were deployed with. */
+    private readonly deployedIn: (namespace: string) => Promise<readonly DeployedTriggers[]>,
+  ) {}
+
+  async of(fn: ValidFunction, subject: string): Promise<RemoteCaseTarget> {
+    const namespace = this.namespaceOf(fn);
+    let found = this.found.get(fn.dir);
+    if (!found) {
+      found = deployedTarget(this.client, fn, namespace);
+      this.found.set(fn.dir, found);
+    }
+    const target = await found;
+    if ('skip' in target) {
+      return target;
+    }
+    const shared = sharedSubjectSkip(subject, fn.manifest.name, await this.deployedIn(namespace));
+    return shared ? { skip: shared } : { namespace, nodeVersion: target.workloads[0].nodeVersion };
+  }
+}
+
 /**
  * Why a remote case on `subject` cannot tell its function's answer apart: another deployed workload
  * (of another name) subscribes to it too, with the triggers it was deployed with, so its reply could

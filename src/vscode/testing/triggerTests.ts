@@ -37,7 +37,7 @@ import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest'
 import { FileProblem, formatProblem } from '../../core/problems';
 import { formatMs } from '../../run/runReport';
 import { BuildFailedError } from '../../toolchain/buildRunner';
-import { CaseResult, deployedTarget, runTriggerCase, runTriggerCaseRemote, sharedSubjectSkip } from '../../triggers/caseRunner';
+import { CaseResult, RemoteCaseTargets, runTriggerCase, runTriggerCaseRemote } from '../../triggers/caseRunner';
 import { deployedFunctions, type DeployedSnapshot } from '../../explorer/deployedModel';
 import { NexControlClient } from '../../nex/controlClient';
 import { affectsFunction, caseId, loadTriggerFiles, TRIGGERS_DIR, TriggerCase } from '../../triggers/triggerCases';
@@ -355,7 +355,17 @@ export class TriggerTests implements Disposable {
       }
       run.appendOutput(`Sending the cases to the deployed functions on ${conn.label} (${conn.nc.getServer()}).\r\n`);
     }
-    const remoteTargets = new RemoteCaseTargets(conn, () => this.ext.deployed.snapshot);
+    const remoteTargets =
+      conn &&
+      new RemoteCaseTargets(
+        new NexControlClient(conn.nc, conn.profile.inboxPrefix),
+        (def) => def.manifest.deploy?.namespace ?? conn.namespace,
+        // What the Deployed view knows: the triggers the workloads were deployed with.
+        async (namespace) => {
+          const snapshot = this.ext.deployed.snapshot;
+          return snapshot ? deployedFunctions(snapshot).filter((d) => d.namespace === namespace) : [];
+        },
+      );
     for (const id of ids) {
       const item = this.findItem(id)!;
       const ref = this.cases.get(id)!;
@@ -376,7 +386,7 @@ export class TriggerTests implements Disposable {
         summary.failed++;
         continue;
       }
-      const remote = conn ? await remoteTargets.of(ref.def, ref.tc.subject) : undefined;
+      const remote = remoteTargets ? await remoteTargets.of(ref.def, ref.tc.subject) : undefined;
       if (remote && 'skip' in remote) {
         run.appendOutput(`${ref.def.manifest.name} › ${ref.tc.name}: skipped: ${remote.skip}\r\n`, new Location(Uri.file(ref.tc.file), new Position(ref.tc.line - 1, 0)), item);
         run.skipped(item);
@@ -620,38 +630,5 @@ export class TriggerTests implements Disposable {
   dispose(): void {
     this.saveRun?.cancel();
     Disposable.from(...this.disposables).dispose();
-  }
-}
-
-/**
- * Where a case runs on the node, or why it is skipped, as `nexfn test --remote` decides: only
- * against its function's own deployed workloads (looked up once per function per run), and not
- * when another deployed workload also serves its subject.
- */
-class RemoteCaseTargets {
-  private readonly found = new Map<string, ReturnType<typeof deployedTarget>>();
-
-  constructor(
-    private readonly conn: NexConnection | undefined,
-    private readonly snapshot: () => DeployedSnapshot | undefined,
-  ) {}
-
-  async of(def: ValidFunction, subject: string): Promise<{ namespace: string; nodeVersion?: string } | { skip: string } | undefined> {
-    if (!this.conn) {
-      return undefined;
-    }
-    const namespace = def.manifest.deploy?.namespace ?? this.conn.namespace;
-    let found = this.found.get(def.dir);
-    if (!found) {
-      found = deployedTarget(new NexControlClient(this.conn.nc, this.conn.profile.inboxPrefix), def, namespace);
-      this.found.set(def.dir, found);
-    }
-    const target = await found;
-    if ('skip' in target) {
-      return target;
-    }
-    const snapshot = this.snapshot();
-    const shared = snapshot && sharedSubjectSkip(subject, def.manifest.name, deployedFunctions(snapshot).filter((d) => d.namespace === namespace));
-    return shared ? { skip: shared } : { namespace, nodeVersion: target.workloads[0].nodeVersion };
   }
 }
