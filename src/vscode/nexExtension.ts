@@ -5,7 +5,7 @@
  * disposed when that connection goes). Behaviour lives in the commands, views and reporters that
  * these resources make up.
  */
-import { ExtensionContext, LogOutputChannel, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { DiagnosticCollection, ExtensionContext, languages as Languages, LogOutputChannel, Uri, window as Window, workspace as Workspace } from 'vscode';
 import type { FunctionLogFollower } from '../deploy/deployedOps';
 import { DebugSessionRunner } from './debug/debugSessionRunner';
 import { FunctionRunner } from '../executor/functionRunner';
@@ -51,6 +51,8 @@ export class NexExtension {
    * ("<namespace>/<name>"); each entry is disposed and removed with the connection's scope.
    */
   readonly deployedLogs = new Map<string, { channel: LogOutputChannel; follower: Promise<FunctionLogFollower>; lines: readonly string[] }>();
+  /** A node's refusal of a function's file, at its line: cleared by the next deploy and when the file is saved (the source check takes over). */
+  readonly deployDiagnostics: DiagnosticCollection;
   /** Every question to the user goes through this port (tests script it). */
   ui: UserInterface = vscodeUi;
 
@@ -78,6 +80,9 @@ export class NexExtension {
       new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, memento: context.workspaceState, log: this.log, newScope: () => this.newConnectionScope() }),
     );
     this.deployed = own(new DeployedView(this.connections, this.catalog, context.workspaceState));
+    const deployDiagnostics = own(Languages.createDiagnosticCollection('nex-deploy'));
+    own(Workspace.onDidSaveTextDocument((doc) => deployDiagnostics.delete(doc.uri)));
+    this.deployDiagnostics = deployDiagnostics;
     own({ dispose: () => this.connection.dispose() });
     this.config.logEffective();
   }

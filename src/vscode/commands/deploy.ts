@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { commands as Commands, DiagnosticCollection, env as Env, languages as Languages, ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, env as Env, ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
 import { entryPath, ValidFunction } from '../../core/manifest';
@@ -95,8 +95,7 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
     return undefined;
   }
   const conn = await connection(ext);
-  const diagnostics = deployDiagnostics(ext);
-  diagnostics.delete(Uri.file(entryPath(fn)));
+  ext.deployDiagnostics.delete(Uri.file(entryPath(fn)));
   let result: DeployResult;
   try {
     result = await withCancellableProgress(`Deploying ${fn.manifest.name}`, (report, signal) =>
@@ -173,21 +172,6 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
   return preview;
 }
 
-/** The diagnostics of deploy refusals (per extension), cleared on the next deploy and when the file is saved (the source check takes over). */
-const deployDiagnosticsOf = new WeakMap<NexExtension, DiagnosticCollection>();
-
-function deployDiagnostics(ext: NexExtension): DiagnosticCollection {
-  let collection = deployDiagnosticsOf.get(ext);
-  if (!collection) {
-    const created = Languages.createDiagnosticCollection('nex-deploy');
-    collection = created;
-    deployDiagnosticsOf.set(ext, created);
-    ext.extensionScope.add(created);
-    ext.extensionScope.add(Workspace.onDidSaveTextDocument((doc) => created.delete(doc.uri)));
-  }
-  return collection;
-}
-
 /**
  * A node refused the function's own file (a syntax error, a source too large): the node's text
  * verbatim, with where it points (the line, found by compiling the source here), as a diagnostic
@@ -199,7 +183,7 @@ async function reportSourceRefusal(ext: NexExtension, fn: ValidFunction, e: Node
   ext.log.error(`deploy ${fn.manifest.name}: node ${e.nodeId} refused it: ${refusal.message}`);
   const node = e.nodeId.slice(0, 8);
   if (location) {
-    deployDiagnostics(ext).set(Uri.file(location.file), [
+    ext.deployDiagnostics.set(Uri.file(location.file), [
       diagnostic({ line: location.line, column: location.column, message: `Deploy refused by node ${node}: ${e.nodeMessage}${e.hint ? ` (${e.hint})` : ''}`, source: 'nex deploy', code: sourceRefusalKind(e.nodeMessage), toLineEnd: true }),
     ]);
   }
@@ -375,15 +359,15 @@ async function askPayload(ext: NexExtension, name: string, fn: ValidFunction | u
   return kind === 'file' ? new Uint8Array(fs.readFileSync(value)) : utf8(value);
 }
 
+/** How many of a log channel's last lines are kept in memory (for the test API). */
+const KEPT_LOG_LINES = 500;
+
 /**
  * Follows a deployed function's logs (every workload of that name, and the ones later deploys
  * start) into a log channel of its own, with its events. One follower and one channel per function
  * (name and namespace) on the connection, owned by the connection's scope: showing it again only
  * reveals the channel. Returns the workload ids followed so far.
  */
-/** How many of a log channel's last lines are kept in memory (for the test API). */
-const KEPT_LOG_LINES = 500;
-
 export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg): Promise<string[] | undefined> {
   const target = await deployedTarget(ext, arg, 'Show the logs of which deployed function?');
   if (!target) {
@@ -423,31 +407,29 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   });
   const entry = { channel, follower, lines };
   followers.set(key, entry);
+  /** Takes this follower's entry out (a later Show may have made a new one meanwhile). */
+  const forget = () => {
+    forget();
+  };
   conn.scope.add({
     dispose: () => {
       void follower.then((f) => f.stop(), () => undefined);
       channel.dispose();
-      if (followers.get(key) === entry) {
-        followers.delete(key);
-      }
+      forget();
     },
   });
   let started;
   try {
     started = await follower;
   } catch (e) {
-    if (followers.get(key) === entry) {
-      followers.delete(key);
-    }
+    forget();
     channel.dispose();
     throw e;
   }
   if (started.initial.length === 0) {
     started.stop();
     channel.dispose();
-    if (followers.get(key) === entry) {
-      followers.delete(key);
-    }
+    forget();
     void ext.ui.info(`${name} is not deployed on ${conn.label} (namespace ${namespace}).`);
     return [];
   }
