@@ -150,6 +150,12 @@ function goDuration(nanos: number): string {
   return nanos < 0 ? `-${formatGoDuration(-nanos)}` : formatGoDuration(nanos);
 }
 
+/** `$NEX.SVC.<ns>.control.<VERB>[.<target>]`: the subject's namespace and its target (a bidder or workload id). */
+function controlSubjectParts(subject: string): { namespace: string; target: string } {
+  const tokens = subject.split('.');
+  return { namespace: tokens[2], target: tokens.slice(5).join('.') };
+}
+
 export class LocalNexNode04 {
   readonly identity: NodeIdentity;
   readonly config: NodeConfig;
@@ -313,6 +319,12 @@ export class LocalNexNode04 {
       }
       throw e;
     }
+  }
+
+  /** A workload endpoint's body, decoded, if the subject's namespace may ask for the body's; else undefined, answered with the error. */
+  private decodeInNamespace<T extends { namespace?: string | null }>(msg: ServiceMsg, type: (typeof GO_TYPES)[keyof typeof GO_TYPES], description: string): T | undefined {
+    const request = this.decode<T>(msg, type, description);
+    return request && this.namespaceAllowed(msg, controlSubjectParts(msg.subject).namespace, request.namespace) ? request : undefined;
   }
 
   /** The namespace rule of the workload endpoints: the body's namespace, or a `system` caller. */
@@ -627,16 +639,13 @@ export class LocalNexNode04 {
   }
 
   private async answerDeploy(msg: ServiceMsg): Promise<void> {
-    // $NEX.SVC.<ns>.control.ADEPLOY.<bidder id>
-    const tokens = msg.subject.split('.');
-    const namespace = tokens[2];
-    const bidderId = tokens.slice(5).join('.');
+    const bidderId = controlSubjectParts(msg.subject).target;
     const expires = this.bids.get(bidderId);
     if (expires === undefined || expires <= Date.now()) {
       return; // not this node's bid, or expired
     }
-    const request = this.decode<StartWorkloadRequest>(msg, GO_TYPES.StartWorkloadRequest, 'failed to unmarshal auction deploy workload request');
-    if (!request || !this.namespaceAllowed(msg, namespace, request.namespace)) {
+    const request = this.decodeInNamespace<StartWorkloadRequest>(msg, GO_TYPES.StartWorkloadRequest, 'failed to unmarshal auction deploy workload request');
+    if (!request) {
       return;
     }
     const agent = this.healthyAgentOfType(request.workload_type);
@@ -700,11 +709,9 @@ export class LocalNexNode04 {
   }
 
   private async answerUndeploy(msg: ServiceMsg): Promise<void> {
-    const tokens = msg.subject.split('.');
-    const namespace = tokens[2];
-    const workloadId = tokens.slice(5).join('.');
-    const request = this.decode<StopWorkloadRequest>(msg, GO_TYPES.StopWorkloadRequest, 'failed to unmarshal stop workload request');
-    if (!request || !this.namespaceAllowed(msg, namespace, request.namespace)) {
+    const workloadId = controlSubjectParts(msg.subject).target;
+    const request = this.decodeInNamespace<StopWorkloadRequest>(msg, GO_TYPES.StopWorkloadRequest, 'failed to unmarshal stop workload request');
+    if (!request) {
       return;
     }
     let response: StopWorkloadResponse = { id: workloadId, message: 'workload not found', stopped: false, workload_type: '' };
@@ -735,11 +742,9 @@ export class LocalNexNode04 {
   }
 
   private async answerClone(msg: ServiceMsg): Promise<void> {
-    const tokens = msg.subject.split('.');
-    const namespace = tokens[2];
-    const workloadId = tokens.slice(5).join('.');
-    const request = this.decode<CloneWorkloadRequest>(msg, GO_TYPES.CloneWorkloadRequest, 'failed to unmarshal clone workload request');
-    if (!request || !this.namespaceAllowed(msg, namespace, request.namespace)) {
+    const workloadId = controlSubjectParts(msg.subject).target;
+    const request = this.decodeInNamespace<CloneWorkloadRequest>(msg, GO_TYPES.CloneWorkloadRequest, 'failed to unmarshal clone workload request');
+    if (!request) {
       return;
     }
     let reply: Msg;
@@ -755,9 +760,8 @@ export class LocalNexNode04 {
   }
 
   private async answerWorkloadPing(msg: ServiceMsg): Promise<void> {
-    const namespace = msg.subject.split('.')[2];
-    const request = this.decode<AgentListWorkloadsRequest>(msg, GO_TYPES.AgentListWorkloadsRequest, 'failed to unmarshal ping request');
-    if (!request || !this.namespaceAllowed(msg, namespace, request.namespace)) {
+    const request = this.decodeInNamespace<AgentListWorkloadsRequest>(msg, GO_TYPES.AgentListWorkloadsRequest, 'failed to unmarshal ping request');
+    if (!request) {
       return;
     }
     if (this.agents.size === 0) {

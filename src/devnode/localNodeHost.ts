@@ -61,7 +61,7 @@ export class LocalNodeHost {
 
   static async start(options: LocalNodeHostOptions): Promise<LocalNodeHost> {
     const log = options.log ?? (() => undefined);
-    checkedIssuers(options.issuers?.validIssuers ?? []); // said before anything starts
+    const listedIssuers = checkedIssuers(options.issuers?.validIssuers ?? []); // said before anything starts
     let server: NatsServerHandle | undefined;
     let profile: ConnectionProfile;
     let secrets: ConnectionSecrets = {};
@@ -81,7 +81,7 @@ export class LocalNodeHost {
       }
       watchConnection(nc, log);
       // Once connected (a server that cannot be reached makes no keys): who may deploy.
-      options = { ...options, config: { ...options.config, ...issuerConfig(options, log) } };
+      options = { ...options, config: { ...options.config, ...issuerConfig(options, listedIssuers, log) } };
       const natsUrl = server?.url ?? profile.servers[0];
       const config = { jsDomain: profile.jsDomain, ...options.config };
       if (config.emulate !== '0.4.1') {
@@ -120,9 +120,8 @@ const ISSUER_CHECKED_VERSIONS: readonly string[] = ['0.2.7', '0.3.0'];
  * issuer key (made where deploys look for it when there is none yet), the listed ones and any the
  * config already lists; on its private server, what the config lists (by default none: any issuer).
  */
-function issuerConfig(options: LocalNodeHostOptions, log: (level: NodeLogLevel, text: string) => void): Partial<NodeConfig> {
+function issuerConfig(options: LocalNodeHostOptions, extra: readonly string[], log: (level: NodeLogLevel, text: string) => void): Partial<NodeConfig> {
   const emulate: string = options.config?.emulate ?? '0.2.7';
-  const extra = checkedIssuers(options.issuers?.validIssuers ?? []);
   if (!('attach' in options.nats)) {
     if (extra.length > 0 && ISSUER_CHECKED_VERSIONS.includes(emulate)) {
       log('info', 'on its private nats-server the node accepts deploys from any issuer: the listed valid issuers apply when it attaches to a server it did not start');
