@@ -8,7 +8,7 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { positiveInt } from './numberOptions';
 import { plural } from '../core/bytes';
-import { isValid, loadFunction, type ValidFunction } from '../core/manifest';
+import { deployNamespaces, isValid, loadFunction, type ValidFunction } from '../core/manifest';
 import { concreteSubjectProblem, inNamespace, namespaceProblem } from '../core/subject';
 import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, nodeLabel, type NodeView } from '../explorer/deployedModel';
 import { triggerDrift, triggerDriftText } from '../explorer/deployDrift';
@@ -118,11 +118,6 @@ function connectionGiven(flags: ConnectionFlags): boolean {
   return [flags.server, flags.context, flags.creds, flags.nkey, flags.user, flags.password, flags.token, flags.tlscert, flags.tlskey, flags.tlsca, flags.jsdomain].some((v) => v !== undefined);
 }
 
-/** The namespaces the functions deploy to (their manifests' deploy.namespace, else "default"). */
-function manifestNamespaces(local: readonly ValidFunction[]): string[] {
-  return [...new Set(local.map((f) => f.manifest.deploy?.namespace ?? 'default'))];
-}
-
 /** The function folders under the paths, loaded; a missing path is a command-line mistake. */
 function loadFunctions(paths: string[]): { local: ValidFunction[]; withProblems: number } {
   let dirs: string[];
@@ -147,7 +142,7 @@ async function whichCommand(subject: string, paths: string[], flags: NodesFlags,
   if (withProblems > 0) {
     io.stderr(`${plural(withProblems, 'function')} with problems left out (nexfn validate lists them)\n`);
   }
-  const snapshot = connectionGiven(flags) ? await readNodes(flags, manifestNamespaces(local)) : undefined;
+  const snapshot = connectionGiven(flags) ? await readNodes(flags, deployNamespaces(local)) : undefined;
   const found = whichHandles(subject, snapshot ? deployedFunctions(snapshot) : [], local);
 
   if (found.local.length > 0) {

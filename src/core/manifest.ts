@@ -103,6 +103,16 @@ export function isValid(def: FunctionDefinition | undefined): def is ValidFuncti
   return def !== undefined && def.manifest !== undefined && def.problems.length === 0 && (def.sourcePath ?? def.artifactPath) !== undefined;
 }
 
+/** The namespace a function deploys into when nothing else is asked for: its manifest's deploy.namespace, else "default". */
+export function deployNamespace(fn: ValidFunction): string {
+  return fn.manifest.deploy?.namespace ?? 'default';
+}
+
+/** Every namespace the functions deploy into (deployNamespace), each once, sorted. */
+export function deployNamespaces(fns: readonly ValidFunction[]): string[] {
+  return [...new Set(fns.map(deployNamespace))].sort();
+}
+
 /** The file that represents the function in reports: its JS source or its wasm artifact. */
 export function entryPath(def: ValidFunction): string;
 export function entryPath(def: FunctionDefinition): string | undefined;

@@ -4,7 +4,7 @@
  * functions of the workspace that can be deployed again. Pure: the editor shows the result
  * (src/vscode/localNode/lostWorkloadsNotice.ts).
  */
-import type { ValidFunction } from '../core/manifest';
+import { deployNamespace, type ValidFunction } from '../core/manifest';
 import type { NodeView, WorkloadView } from './deployedModel';
 
 /** The node as it was just before it stopped: a Deployed view row (NodeView) or the node's own list. */
@@ -24,11 +24,6 @@ export interface LostWorkloads {
   redeployLabel?: string;
   /** For the node's log: each workload with its id and namespace. */
   logLine: string;
-}
-
-/** The namespace a workspace function deploys into: its manifest's deploy.namespace, else "default". */
-export function deployNamespace(fn: ValidFunction): string {
-  return fn.manifest.deploy?.namespace ?? 'default';
 }
 
 const functionsWord = (n: number) => `${n} function${n === 1 ? '' : 's'}`;

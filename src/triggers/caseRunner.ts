@@ -7,13 +7,13 @@
 import { isDeepStrictEqual } from 'util';
 import * as path from 'path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { ValidFunction } from '../core/manifest';
+import { deployNamespace, ValidFunction } from '../core/manifest';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { decodeValue } from '../core/valueCodec';
 import { FunctionExecutor } from '../executor/executor';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
-import { DEFAULT_NAMESPACE, findWorkloads, FunctionFailedError, NODE_TRIGGER_TIMEOUT_MS, NoReplyError, remoteReplyHints, type RunningWorkload, triggerFunction } from '../deploy/deployedOps';
+import { findWorkloads, FunctionFailedError, NODE_TRIGGER_TIMEOUT_MS, NoReplyError, remoteReplyHints, type RunningWorkload, triggerFunction } from '../deploy/deployedOps';
 import type { DeployedTriggers } from '../explorer/deployedModel';
 import { whichHandles } from '../explorer/subjectRouting';
 import type { NexControlClient } from '../nex/controlClient';
@@ -185,7 +185,7 @@ export function skippedCase(tc: TriggerCase, reason: string): CaseResult {
  * Where a function's remote cases can run: its own deployed workloads, named as its manifest says,
  * in `namespace` (WPING by name). Undefined with the reason to skip its cases when none runs.
  */
-export async function deployedTarget(client: NexControlClient, fn: ValidFunction, namespace: string = fn.manifest.deploy?.namespace ?? DEFAULT_NAMESPACE): Promise<{ workloads: RunningWorkload[] } | { skip: string }> {
+export async function deployedTarget(client: NexControlClient, fn: ValidFunction, namespace: string = deployNamespace(fn)): Promise<{ workloads: RunningWorkload[] } | { skip: string }> {
   const name = fn.manifest.name;
   const workloads = (await findWorkloads(client, namespace, name)).filter((w) => w.name.toLowerCase() === name.toLowerCase());
   return workloads.length > 0 ? { workloads } : { skip: `not deployed in namespace ${namespace}: no node runs a workload named ${name} there` };

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
-import type { ValidFunction } from '../../src/core/manifest';
+import { deployNamespace, type ValidFunction } from '../../src/core/manifest';
 import type { NodeView, WorkloadView } from '../../src/explorer/deployedModel';
-import { deployNamespace, lostWorkloads } from '../../src/explorer/lostWorkloads';
+import { lostWorkloads } from '../../src/explorer/lostWorkloads';
 
 /** A workspace function as the loader makes it: only the manifest's name and deploy.namespace matter here. */
 function local(name: string, namespace?: string, dir = `/ws/${name}`): ValidFunction {

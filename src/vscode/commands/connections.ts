@@ -1,5 +1,5 @@
 /** Nex: Connect…, Disconnect, Add Connection…, Edit Connection, Remove Connection. */
-import { isValid } from '../../core/manifest';
+import { deployNamespaces, isValid } from '../../core/manifest';
 import { namespaceProblem } from '../../core/subject';
 import { ConnectionSecrets, listNatsContexts, parseServers, tryConnection } from '../../nats/connection';
 import { ConnectionTarget, NexConnection } from '../connections/connectionManager';
@@ -19,11 +19,6 @@ export async function connectCommand(ext: NexExtension, scripted?: ConnectionTar
   return ext.connections.connect(target);
 }
 
-/** The namespaces the workspace's manifests deploy to (deploy.namespace, else "default"), sorted. */
-function workspaceNamespaces(ext: NexExtension): string[] {
-  return [...new Set(ext.catalog.functions.filter(isValid).map((f) => f.manifest.deploy?.namespace ?? 'default'))].sort();
-}
-
 async function pickTarget(ext: NexExtension): Promise<ConnectionTarget | undefined> {
   const local = ext.localNode.host;
   const items: Array<{ label: string; description?: string; detail?: string; value: ConnectionTarget | 'add' }> = [
@@ -34,7 +29,7 @@ async function pickTarget(ext: NexExtension): Promise<ConnectionTarget | undefin
       value: { kind: 'local' },
     },
     // The local node in each other namespace the workspace deploys to.
-    ...workspaceNamespaces(ext)
+    ...deployNamespaces(ext.catalog.functions.filter(isValid))
       .filter((ns) => ns !== 'default')
       .map((ns) => ({ label: `$(server) Local Nex node · ${ns}`, description: `namespace ${ns}`, detail: 'The local node, with this namespace for deploys and the Deployed view', value: { kind: 'local' as const, namespace: ns } })),
     ...savedConnections().map((c) => ({ label: `$(plug) ${c.name}`, description: c.servers, detail: c.namespace ? `namespace ${c.namespace}` : undefined, value: { kind: 'saved' as const, name: c.name } })),

@@ -7,7 +7,7 @@
  * artifact), "triggers changed, not deployed" (the manifest's triggers differ from the deployed ones).
  */
 import { commands as Commands, Event, EventEmitter, Memento, MarkdownString, ThemeColor, ThemeIcon, TreeDataProvider, TreeItem, TreeItemCollapsibleState, TreeView, window as Window } from 'vscode';
-import { isValid, ValidFunction } from '../../core/manifest';
+import { deployNamespaces, isValid, ValidFunction } from '../../core/manifest';
 import { plural } from '../../core/bytes';
 import { localArtifactHash } from '../../deploy/artifactStore';
 import { DeployedModel, DeployedSnapshot, type Node04View, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
@@ -320,8 +320,7 @@ export class DeployedView extends DisposableObject {
 
   /** The namespaces read besides the connection's: every workspace manifest's deploy.namespace, and the added ones. */
   private get namespaces(): string[] {
-    const fromManifests = this.catalog.functions.filter(isValid).map((f) => f.manifest.deploy?.namespace ?? 'default');
-    return [...new Set([...fromManifests, ...this.addedNamespaces])];
+    return [...new Set([...deployNamespaces(this.catalog.functions.filter(isValid)), ...this.addedNamespaces])];
   }
 
   private async follow(connection: NexConnection | undefined): Promise<void> {
