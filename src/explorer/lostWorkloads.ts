@@ -4,6 +4,7 @@
  * functions of the workspace that can be deployed again. Pure: the editor shows the result
  * (src/vscode/localNode/lostWorkloadsNotice.ts).
  */
+import { plural } from '../core/bytes';
 import { deployNamespace, type ValidFunction } from '../core/manifest';
 import type { NodeView, WorkloadView } from './deployedModel';
 
@@ -25,8 +26,6 @@ export interface LostWorkloads {
   /** For the node's log: each workload with its id and namespace. */
   logLine: string;
 }
-
-const functionsWord = (n: number) => `${n} function${n === 1 ? '' : 's'}`;
 
 /** "greet" in the default namespace, "echo in team-a" in another. */
 const named = (w: LostWorkload) => (w.namespace === 'default' ? w.name : `${w.name} in ${w.namespace}`);
@@ -57,7 +56,7 @@ export function lostWorkloads(node: StoppedNode, functions: readonly ValidFuncti
     lost,
     redeployable,
     message: `${what}: ${count} (${lost.map(named).join(', ')}). A Nex node does not keep workloads across restarts.${notOurs}`,
-    redeployLabel: redeployable.length > 0 ? `Redeploy ${functionsWord(redeployable.length)}` : undefined,
-    logLine: `${reason === 'restart' ? 'restarted' : 'stopped'} with ${lost.length} workload${lost.length === 1 ? '' : 's'}, lost with the node: ${lost.map((w) => `${w.name} (${w.id}) in ${w.namespace}`).join(', ')}`,
+    redeployLabel: redeployable.length > 0 ? `Redeploy ${plural(redeployable.length, 'function')}` : undefined,
+    logLine: `${reason === 'restart' ? 'restarted' : 'stopped'} with ${plural(lost.length, 'workload')}, lost with the node: ${lost.map((w) => `${w.name} (${w.id}) in ${w.namespace}`).join(', ')}`,
   };
 }

@@ -4,6 +4,7 @@
  * deploy again the ones that are workspace functions: "Redeploy 2 functions" starts the node when it
  * is not running, waits for the connection, and deploys each with Deploy Function.
  */
+import { plural } from '../../core/bytes';
 import { isValid } from '../../core/manifest';
 import { LostWorkloads, lostWorkloads } from '../../explorer/lostWorkloads';
 import { deployFunctionCommand } from '../commands/deploy';
@@ -21,11 +22,7 @@ export interface RedeployOutcome {
 }
 
 export class LostWorkloadsNotice extends DisposableObject {
-  constructor(
-    private readonly ext: NexExtension,
-    /** Deploy Function with scripted arguments (tests give their own). */
-    private readonly deploy: typeof deployFunctionCommand = deployFunctionCommand,
-  ) {
+  constructor(private readonly ext: NexExtension) {
     super();
     this.register(ext.localNode.onDidStop((stopped) => void this.notify(stopped)));
   }
@@ -62,7 +59,7 @@ export class LostWorkloadsNotice extends DisposableObject {
       const name = fn.manifest.name;
       try {
         // To the local node by its id (kept across restarts), whatever else the connection reaches.
-        const result = await this.deploy(this.ext, { function: fn.dir, nodeId });
+        const result = await deployFunctionCommand(this.ext, { function: fn.dir, nodeId });
         if (result) {
           outcome.deployed.push(name);
         } else {
@@ -72,14 +69,13 @@ export class LostWorkloadsNotice extends DisposableObject {
         outcome.failed.push({ name, reason: (e as Error)?.message ?? String(e) });
       }
     }
-    const count = (n: number) => `${n} function${n === 1 ? '' : 's'}`;
     if (outcome.failed.length === 0) {
       log.info(`redeployed ${outcome.deployed.join(', ')}`);
-      void this.ext.ui.info(`Redeployed ${count(outcome.deployed.length)} (${outcome.deployed.join(', ')}) on the local node.`);
+      void this.ext.ui.info(`Redeployed ${plural(outcome.deployed.length, 'function')} (${outcome.deployed.join(', ')}) on the local node.`);
     } else {
       const failures = outcome.failed.map((f) => `${f.name}: ${f.reason}`).join('; ');
       log.warn(`redeployed ${outcome.deployed.length} of ${names.length}; failed: ${failures}`);
-      void this.ext.ui.warn(`Nex: Redeployed ${outcome.deployed.length} of ${count(names.length)}; not redeployed: ${failures}`);
+      void this.ext.ui.warn(`Nex: Redeployed ${outcome.deployed.length} of ${plural(names.length, 'function')}; not redeployed: ${failures}`);
     }
     return outcome;
   }
