@@ -4,12 +4,12 @@
  * services from real JetStream. A runaway or crashing function stops only its own worker.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ValidFunction } from '../core/manifest';
 import { FunctionRunner } from '../executor/functionRunner';
 import { MachineSummary } from '../nex/controlTypes';
 import { NatsHostServices } from '../nats/natsHostServices';
+import { deployedFunction } from '../run/deployedFunction';
 import { runFunction } from '../run/functionRun';
 import { AcceptedDeploy } from './deployChecks';
 import { compatOf, EmulatedVersion, formatGoDuration, formatUptime } from './nodeConfig';
@@ -55,25 +55,15 @@ export class DeployedWorkload {
   ) {
     this.id = options.id;
     this.runner = options.runner ?? new FunctionRunner();
-    fs.mkdirSync(options.dir, { recursive: true });
-    const file = path.join(options.dir, `${deploy.name}.${deploy.type === 'v8' ? 'js' : 'wasm'}`);
-    fs.writeFileSync(file, deploy.artifact);
-    this.fn = {
-      dir: options.dir,
-      manifestPath: path.join(options.dir, 'nexfunction.json'),
-      manifest: {
-        name: deploy.name,
-        type: deploy.type,
-        description: deploy.description,
-        triggers: deploy.triggerSubjects,
-        compat: compatOf(options.emulate),
-        // A node gives a WebAssembly function its environment; V8 never exposes it to JavaScript.
-        ...(deploy.type === 'wasm' ? { artifact: path.basename(file), env: deploy.environment } : { source: path.basename(file) }),
-      },
-      sourcePath: deploy.type === 'v8' ? file : undefined,
-      artifactPath: deploy.type === 'wasm' ? file : undefined,
-      problems: [],
-    };
+    this.fn = deployedFunction(options.dir, deploy.name, {
+      name: deploy.name,
+      type: deploy.type,
+      description: deploy.description,
+      triggers: deploy.triggerSubjects,
+      compat: compatOf(options.emulate),
+      environment: deploy.environment,
+      bytes: deploy.artifact,
+    });
   }
 
   get name(): string {

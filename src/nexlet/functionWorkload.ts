@@ -28,6 +28,7 @@ import { formatGoDuration } from '../nex/uptime';
 import { FUNCTION_START_REQUEST_SCHEMA, type FunctionStartRequest } from '../nex04/functionStartRequest';
 import { feed04 } from '../nex04/subjects';
 import type { ConnectionData, StartWorkloadRequest, WorkloadSummary } from '../nex04/types';
+import { deployedFunction } from '../run/deployedFunction';
 import { runFunction } from '../run/functionRun';
 
 /** The function types the nexlet registers: the manifest's `type`. */
@@ -199,24 +200,16 @@ export class FunctionWorkload {
 
   /** The function as the run pipeline takes it: its file written to the workload's folder. */
   private static functionOf(request: StartWorkloadRequest, start: FunctionStartRequest, type: FunctionType, env: Record<string, string>, dir: string, bytes: Uint8Array): ValidFunction {
-    const file = path.join(dir, type === 'v8' ? 'function.js' : 'function.wasm');
-    fs.writeFileSync(file, bytes);
-    return {
-      dir,
-      manifestPath: path.join(dir, 'nexfunction.json'),
-      manifest: {
-        name: request.name,
-        type,
-        description: request.description,
-        triggers: start.triggers,
-        compat: start.compat ?? 'docs',
-        ...(start.limits?.memory_mib ? { limits: { memoryMiB: start.limits.memory_mib } } : {}),
-        ...(type === 'wasm' ? { artifact: path.basename(file), env } : { source: path.basename(file) }),
-      },
-      sourcePath: type === 'v8' ? file : undefined,
-      artifactPath: type === 'wasm' ? file : undefined,
-      problems: [],
-    };
+    return deployedFunction(dir, 'function', {
+      name: request.name,
+      type,
+      description: request.description,
+      triggers: start.triggers,
+      compat: start.compat ?? 'docs',
+      environment: env,
+      ...(start.limits?.memory_mib ? { limits: { memoryMiB: start.limits.memory_mib } } : {}),
+      bytes,
+    });
   }
 
   /** A JavaScript source as a node checks it: at most 12,288 bytes, a function as its last expression. */
