@@ -21,7 +21,7 @@ import { formatGoDuration } from '../nex/uptime';
 import { plainConnectionData } from '../nats/connectionData';
 import { goDecode, GoDecodeError, goJsonParse } from '../nex04/goDecode';
 import { GoDurationError, parseGoDuration } from '../nex04/goDuration';
-import { respondNodeError, SERVICE_ERROR_HEADER, type ServiceRequest } from '../nex04/serviceErrors';
+import { respondNodeError, SERVICE_ERROR_HEADER } from '../nex04/serviceErrors';
 import { compileStartRequestSchema, StartSchemaError, type CompiledStartSchema } from '../nex04/startRequestSchema';
 import { agent04, control04, feed04 } from '../nex04/subjects';
 import {
@@ -314,7 +314,7 @@ export class LocalNexNode04 {
     } catch (e) {
       if (e instanceof GoDecodeError) {
         this.log('warn', `${msg.subject}: ${description}: ${e.message}`);
-        respondNodeError(msg as unknown as ServiceRequest, 400, description, e.message);
+        respondNodeError(msg, 400, description, e.message);
         return undefined;
       }
       throw e;
@@ -332,7 +332,7 @@ export class LocalNexNode04 {
     if (subjectNamespace === bodyNamespace || subjectNamespace === 'system') {
       return true;
     }
-    respondNodeError(msg as unknown as ServiceRequest, 403, `namespace mismatch: ${subjectNamespace} != ${bodyNamespace ?? ''}`, 'namespace mismatch');
+    respondNodeError(msg, 403, `namespace mismatch: ${subjectNamespace} != ${bodyNamespace ?? ''}`, 'namespace mismatch');
     return false;
   }
 
@@ -441,7 +441,7 @@ export class LocalNexNode04 {
       delayNanos = parseGoDuration(request.delay ?? '');
     } catch (e) {
       if (e instanceof GoDurationError) {
-        respondNodeError(msg as unknown as ServiceRequest, 400, 'failed to parse lameduck delay', e.message);
+        respondNodeError(msg, 400, 'failed to parse lameduck delay', e.message);
         return;
       }
       throw e;
@@ -476,7 +476,7 @@ export class LocalNexNode04 {
   private answerAgentId(msg: ServiceMsg): void {
     const name = new TextDecoder().decode(msg.data);
     if (name === '') {
-      respondNodeError(msg as unknown as ServiceRequest, 400, 'agent name is required', 'agent name is required');
+      respondNodeError(msg, 400, 'agent name is required', 'agent name is required');
       return;
     }
     const agent = [...this.agents.values()].find((a) => a.request.name === name);
@@ -493,12 +493,12 @@ export class LocalNexNode04 {
     try {
       body = goJsonParse(text);
     } catch (e) {
-      respondNodeError(msg as unknown as ServiceRequest, 400, 'failed to unmarshal register remote agent request', (e as Error).message);
+      respondNodeError(msg, 400, 'failed to unmarshal register remote agent request', (e as Error).message);
       return;
     }
     if (body !== null && (typeof body !== 'object' || Array.isArray(body))) {
       const kind = Array.isArray(body) ? 'array' : typeof body === 'boolean' ? 'bool' : typeof body;
-      respondNodeError(msg as unknown as ServiceRequest, 400, 'failed to unmarshal register remote agent request', `json: cannot unmarshal ${kind} into Go value of type models.RegisterRemoteAgentRequest`);
+      respondNodeError(msg, 400, 'failed to unmarshal register remote agent request', `json: cannot unmarshal ${kind} into Go value of type models.RegisterRemoteAgentRequest`);
       return;
     }
     const response: RegisterRemoteAgentResponse = { assigned_agent_id: nuid.next(), registration_creds: this.connectionData(), respond_to: this.nodeId };
@@ -513,7 +513,7 @@ export class LocalNexNode04 {
       return;
     }
     if (!request.register_type) {
-      respondNodeError(msg as unknown as ServiceRequest, 400, 'register_type is required', 'register_type is required');
+      respondNodeError(msg, 400, 'register_type is required', 'register_type is required');
       return;
     }
     let schema: CompiledStartSchema;
@@ -523,9 +523,9 @@ export class LocalNexNode04 {
       if (e instanceof StartSchemaError) {
         this.log('warn', `agent ${request.name ?? ''} (${agentId}): its start request schema ${e.stage === 'parse' ? 'is not JSON' : 'does not compile'}: ${e.message}`);
         if (e.stage === 'parse') {
-          respondNodeError(msg as unknown as ServiceRequest, 400, 'failed to unmarshal start request schema', e.message);
+          respondNodeError(msg, 400, 'failed to unmarshal start request schema', e.message);
         } else {
-          respondNodeError(msg as unknown as ServiceRequest, 500, 'failed to compile schema', e.message);
+          respondNodeError(msg, 500, 'failed to compile schema', e.message);
         }
         return;
       }
@@ -534,7 +534,7 @@ export class LocalNexNode04 {
     if (agentId === '' || this.agents.has(agentId)) {
       const cause = agentId === '' ? 'failed to register agent with empty ID' : `agent with ID ${agentId} is already registered`;
       this.log('warn', `REGISTER refused: ${cause}`);
-      respondNodeError(msg as unknown as ServiceRequest, 500, 'failed to update registration', cause);
+      respondNodeError(msg, 500, 'failed to update registration', cause);
       return;
     }
     const registration: RegisterAgentRequest = {
@@ -650,20 +650,20 @@ export class LocalNexNode04 {
     }
     const agent = this.healthyAgentOfType(request.workload_type);
     if (!agent) {
-      respondNodeError(msg as unknown as ServiceRequest, 404, 'workload type not found', 'workload type not found');
+      respondNodeError(msg, 404, 'workload type not found', 'workload type not found');
       return;
     }
     let runRequest: unknown;
     try {
       runRequest = goJsonParse(request.run_request ?? '', 'decoder');
     } catch (e) {
-      respondNodeError(msg as unknown as ServiceRequest, 400, 'failed to unmarshal start request', (e as Error).message);
+      respondNodeError(msg, 400, 'failed to unmarshal start request', (e as Error).message);
       return;
     }
     const invalid = agent.schema.validate(runRequest);
     if (invalid !== undefined) {
       this.log('warn', `deploy of ${request.name ?? ''} refused: ${invalid}`);
-      respondNodeError(msg as unknown as ServiceRequest, 400, 'failed to validate run request', invalid);
+      respondNodeError(msg, 400, 'failed to validate run request', invalid);
       return;
     }
     const workloadId = nuid.next();
@@ -682,7 +682,7 @@ export class LocalNexNode04 {
       reply = await this.nc.request(agent04.startWorkload(this.nodeId, agent.id, workloadId), goJson({ request: forwarded, workload_creds: this.connectionData() }), { timeout: 60_000 });
     } catch (e) {
       this.log('warn', `deploy of ${forwarded.name}: agent ${agent.id} did not answer STARTWORKLOAD: ${(e as Error).message}`);
-      respondNodeError(msg as unknown as ServiceRequest, 500, 'failed to publish start workload request', (e as Error).message);
+      respondNodeError(msg, 500, 'failed to publish start workload request', (e as Error).message);
       return;
     }
     const passed = natsHeaders();
@@ -766,7 +766,7 @@ export class LocalNexNode04 {
     }
     if (this.agents.size === 0) {
       // 0.4.1 (and HEAD) cannot ask zero agents: natsext.RequestMany refuses a maximum of 0.
-      respondNodeError(msg as unknown as ServiceRequest, 500, 'failed to publish query workloads request', 'no agents registered');
+      respondNodeError(msg, 500, 'failed to publish query workloads request', 'no agents registered');
       return;
     }
     const replies = await this.fanOut(agent04.queryWorkloads(this.nodeId), msg.data, this.agents.size);

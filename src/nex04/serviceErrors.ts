@@ -13,17 +13,13 @@ export const SERVICE_ERROR_CODE_HEADER = 'Nats-Service-Error-Code';
 /** The code the Go SDK runner answers a failed agent request with. */
 export const AGENT_ERROR_CODE = 100;
 
-/** The micro request a handler answers (what @nats-io/services hands it). */
-export interface ServiceRequest {
-  data: Uint8Array;
-  subject: string;
-  headers?: { get(key: string): string };
-  respond(data?: Uint8Array | string, options?: { headers?: unknown }): boolean;
+/** What an error reply needs of the micro request a handler answers (@nats-io/services' ServiceMsg has it). */
+export interface ErrorResponder {
   respondError(code: number, description: string, data?: Uint8Array | string): boolean;
 }
 
 /** A node's error reply: the fixed description in the header, the cause in the body (`internal server error` for 5xx). */
-export function respondNodeError(request: ServiceRequest, code: 400 | 403 | 404 | 500, description: string, cause: string): void {
+export function respondNodeError(request: ErrorResponder, code: 400 | 403 | 404 | 500, description: string, cause: string): void {
   request.respondError(code, description, goJson({ error_id: nuid.next(), error: code >= 500 ? 'internal server error' : cause }));
 }
 
