@@ -76,9 +76,10 @@ function formatNodes(snapshot: DeployedSnapshot): string {
   }
   const workloads = snapshot.nodes.flatMap((n) => n.workloads.map((w) => ({ w, node: label(n) })));
   const where = snapshot.namespaces.length > 1 ? `the namespaces ${snapshot.namespaces.join(', ')}` : `the namespace ${snapshot.namespace}`;
-  if (workloads.length === 0) {
+  // With only 0.4 nodes answering nothing is said of workloads: theirs are not read.
+  if (workloads.length === 0 && snapshot.nodes.length > 0) {
     text += `\nno workloads in ${where}\n`;
-  } else {
+  } else if (workloads.length > 0) {
     text += `\nworkloads in ${where}:\n`;
     text += table([
       ['WORKLOAD', 'ID', 'NAMESPACE', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],

@@ -100,6 +100,7 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     assert.strictEqual(nodes.code, 0, nodes.stderr);
     assert.match(nodes.stdout, new RegExp(`^n04 +${host.node.nodeId} +0\\.4\\.1 +\\d+s +\\? +2 nexlets +running$`, 'm'));
     assert.match(nodes.stdout, /1 Nex 0\.4 node: its workloads are not read here yet/);
+    assert.doesNotMatch(nodes.stdout, /no workloads in/, 'nothing is said of workloads it did not read');
     const dir = path.join(work, 'greet');
     const deployed = await runNexfn(['deploy', dir, '-s', host.natsUrl, '--keys', path.join(work, 'keys')]);
     assert.strictEqual(deployed.code, 1);
