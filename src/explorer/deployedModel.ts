@@ -93,9 +93,51 @@ export interface NodeView {
   problem?: string;
 }
 
+/** A nexlet (agent) registered with a 0.4 node, from the node's INFO (its agent summaries). */
+export interface Nexlet04View {
+  agentId: string;
+  /** Its service name, e.g. `nexfn-functions`, `native`. */
+  name: string;
+  /** The workload type it registered (`v8`, `wasm`, `native`…). */
+  type: string;
+  version: string;
+  /** As the node rates it: `healthy`, `degraded`, `offline`, `shutting down`, `unknown`. */
+  health: string;
+  /** What its last heartbeat said: `running`, `lameduck`… */
+  state: string;
+  workloadCount: number;
+  /** When the node last heard its heartbeat (ISO 8601). */
+  lastHeartbeatAt?: string;
+}
+
+/** A workload on a 0.4 node, as WPING lists it: functions, services and jobs alike. */
+export interface Workload04View {
+  id: string;
+  name: string;
+  namespace: string;
+  /** The nexlet type that runs it: `v8`, `wasm`, `native`… */
+  type: string;
+  /** `function`, `service` or `job`. */
+  lifecycle: string;
+  /** `starting`, `running`, `warm`, `stopping`, `stopped`, `error`. */
+  state: string;
+  /** A Go duration, as the nexlet reports it. */
+  runtime: string;
+  /** ISO 8601, as the nexlet said. */
+  startedAt: string;
+  /** The node it runs on; absent when the WPING answer could not be told apart (several 0.4 nodes, none naming itself). */
+  nodeId?: string;
+  /** A function's trigger subjects, as its nexlet reports them (the functions nexlet's `metadata.triggers`); absent when unknown. */
+  triggers?: readonly string[];
+  /** Whether the editor can stop, clone and follow it as a function of ours (the functions nexlet's types). */
+  isFunction: boolean;
+  metadata: Readonly<Record<string, string>>;
+}
+
 /**
- * A Nex 0.4 node that answers the connection's 0.4 PING. The view and `nexfn nodes` list it; its
- * workloads are not read yet (its control API differs: `$NEX.SVC`, nexlets).
+ * A Nex 0.4 node that answers the connection's 0.4 PING (`$NEX.SVC.system.control.PING`), with its
+ * nexlets from INFO and its workloads from WPING, per namespace the model reads plus `system` (where
+ * the `nex` CLI deploys by default).
  */
 export interface Node04View {
   id: string;
@@ -106,8 +148,18 @@ export interface Node04View {
   /** ISO 8601, as the node said. */
   startedAt: string;
   tags: Readonly<Record<string, string>>;
-  /** The nexlets registered with it. */
+  /** The nexlets registered with it (PING's count). */
   agentCount: number;
+  /** Its xkey, from PING. */
+  xkey?: string;
+  /** From its INFO; absent until read. */
+  nexlets?: readonly Nexlet04View[];
+  /** Its workloads in the namespaces read; absent while WPING has not answered yet (it takes about 2 s on 0.4.1). */
+  workloads?: readonly Workload04View[];
+  /** Why its INFO or workloads could not be read: the node's words. */
+  problem?: string;
+  /** It missed heartbeats, or said NODESTOPPED. */
+  unreachable?: boolean;
 }
 
 /** Everything the model knows, as plain frozen data. */
@@ -123,6 +175,8 @@ export interface DeployedSnapshot {
   nodes: readonly NodeView[];
   /** Nex 0.4 nodes answering on the same connection, sorted by name, then id. */
   nodes04: readonly Node04View[];
+  /** 0.4 workloads whose node could not be told (WPING answers do not name their node). */
+  workloads04Unplaced?: readonly Workload04View[];
   /** Problems of the last refresh not tied to a node: unreadable PING answers, a PING that could not be sent. */
   problems: readonly string[];
 }

@@ -89,6 +89,8 @@ export interface WorkloadContext {
   allowV8: boolean;
   /** The nexlet's curve key pair: sealed environments are opened with it. */
   xkey: KeyPair;
+  /** The node it registered with: put in every summary, so a client can tell which node a WPING answer came from. */
+  nodeId: string;
   log: (level: 'info' | 'warn' | 'error', text: string) => void;
 }
 
@@ -335,11 +337,11 @@ export class FunctionWorkload {
     }, wait);
   }
 
-  /** What QueryWorkloads lists: lifecycle `function`, and the function's name and triggers in `metadata` (strings only). */
+  /** What QueryWorkloads lists: lifecycle `function`, and the function's name, namespace, node and triggers in `metadata` (strings only). */
   summary(): WorkloadSummary {
     return {
       id: this.id,
-      metadata: { name: this.name, triggers: this.start.triggers.join(','), type: this.context.type },
+      metadata: { name: this.name, namespace: this.namespace, node: this.context.nodeId, triggers: this.start.triggers.join(','), type: this.context.type },
       name: this.name,
       runtime: formatGoDuration(this.runtimeNanos),
       start_time: this.startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),

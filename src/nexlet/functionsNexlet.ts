@@ -11,6 +11,7 @@
 import { createCurve, type KeyPair } from '@nats-io/nkeys';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { connectWithData } from '../nats/connectionData';
+import { openEnvironment, sealEnvironment } from '../nex/xkeyEnvelope';
 import { addMicroService, respondWithHeaders, type Service, type ServiceMsg } from '../nats/microService';
 import { goDecode, GoDecodeError } from '../nex04/goDecode';
 import { parseGoDuration } from '../nex04/goDuration';
@@ -143,7 +144,7 @@ class Registration {
     }
     let workload: FunctionWorkload;
     try {
-      workload = await FunctionWorkload.launch(id, body.request, body.workload_creds, { type: this.type, allowV8: this.nexlet.allowV8, xkey: this.nexlet.xkey, log: (level, text) => this.nexlet.log(level, text) });
+      workload = await FunctionWorkload.launch(id, body.request, body.workload_creds, { type: this.type, allowV8: this.nexlet.allowV8, xkey: this.nexlet.xkey, nodeId: this.nodeId, log: (level, text) => this.nexlet.log(level, text) });
     } catch (e) {
       return refuse((e as Error).message);
     }
@@ -177,11 +178,33 @@ class Registration {
     this.heartbeat();
   }
 
-  /** GETWORKLOAD: the stored start request of one of its own workloads; nothing at all for another's (as the runner). */
+  /**
+   * GETWORKLOAD (a CLONE): the stored start request of one of its own workloads; nothing at all for
+   * another's (as the runner). A sealed environment is sealed again to the CLONE's `new_target_xkey`
+   * (the xkey of the nexlet that bid for the copy), which only this nexlet can do.
+   */
   private getWorkload(msg: ServiceMsg): void {
     const workload = this.workloads.get(this.workloadIdOf(msg.subject));
-    if (workload) {
+    if (!workload) {
+      return;
+    }
+    let target: unknown;
+    try {
+      target = (JSON.parse(new TextDecoder().decode(msg.data)) as { new_target_xkey?: unknown } | null)?.new_target_xkey;
+    } catch {
+      target = undefined;
+    }
+    const sealed = workload.start.sealed_environment;
+    if (!sealed || typeof target !== 'string' || !/^X[A-Z2-7]{55}$/.test(target) || target === this.nexlet.xkey.getPublicKey()) {
       msg.respond(JSON.stringify(workload.request));
+      return;
+    }
+    try {
+      const environment = openEnvironment(sealed.data, this.nexlet.xkey, sealed.sender_xkey);
+      const resealed = { ...workload.start, sealed_environment: { sender_xkey: this.nexlet.xkey.getPublicKey(), data: sealEnvironment(environment, this.nexlet.xkey, target) } };
+      msg.respond(JSON.stringify({ ...workload.request, run_request: JSON.stringify(resealed) }));
+    } catch (e) {
+      msg.respondError(AGENT_ERROR_CODE, `cannot seal ${workload.name}'s environment to ${target}: ${(e as Error).message}`);
     }
   }
 
