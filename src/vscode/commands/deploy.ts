@@ -409,7 +409,9 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   followers.set(key, entry);
   /** Takes this follower's entry out (a later Show may have made a new one meanwhile). */
   const forget = () => {
-    forget();
+    if (followers.get(key) === entry) {
+      followers.delete(key);
+    }
   };
   conn.scope.add({
     dispose: () => {
