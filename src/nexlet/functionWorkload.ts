@@ -337,11 +337,11 @@ export class FunctionWorkload {
     }, wait);
   }
 
-  /** What QueryWorkloads lists: lifecycle `function`, and the function's name, namespace, node and triggers in `metadata` (strings only). */
+  /** What QueryWorkloads lists: lifecycle `function`, and the function's name, namespace, node, artifact hash and triggers in `metadata` (strings only). */
   summary(): WorkloadSummary {
     return {
       id: this.id,
-      metadata: { name: this.name, namespace: this.namespace, node: this.context.nodeId, triggers: this.start.triggers.join(','), type: this.context.type },
+      metadata: { name: this.name, namespace: this.namespace, node: this.context.nodeId, sha256: this.start.artifact.sha256, triggers: this.start.triggers.join(','), type: this.context.type },
       name: this.name,
       runtime: formatGoDuration(this.runtimeNanos),
       start_time: this.startedAt.toISOString().replace(/\.\d+Z$/, 'Z'),

@@ -141,7 +141,7 @@ describe('the functions nexlet (src/nexlet) against the 0.4.1 agent protocol', f
     const reply = await startWorkload('v8', 'W1', startRequest('greet', 'v8', { artifact: jsArtifact, triggers: ['greet.*'] }));
     assert.deepStrictEqual(reply, { id: 'W1', name: 'greet' });
     for await (const m of started) {
-      assert.deepStrictEqual(JSON.parse(m.string()), { id: 'W1', metadata: { name: 'greet', triggers: 'greet.*', type: 'v8' }, namespace: 'default', workload_type: 'v8' });
+      assert.deepStrictEqual(JSON.parse(m.string()), { id: 'W1', metadata: { name: 'greet', namespace: 'default', node: NODE, sha256: jsArtifact.sha256, triggers: 'greet.*', type: 'v8' }, namespace: 'default', workload_type: 'v8' });
     }
     const answer = await nc.request('greet.now', 'Ada', { timeout: 10000 });
     assert.deepStrictEqual(answer.json(), { greeting: 'Hello, Ada', subject: 'greet.now' });

@@ -12,6 +12,7 @@ import Ajv from 'ajv';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { loadValidFunction } from '../../src/core/manifest';
+import { localArtifactHash } from '../../src/deploy/artifactStore';
 import { writeNexfile } from '../../src/deploy/nexfile';
 import { LocalNodeHost } from '../../src/devnode/localNodeHost';
 import { LocalNexNode04 } from '../../src/devnode/localNode04';
@@ -76,7 +77,7 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     const listed = readServiceReply<WorkloadSummary[]>(await nc.request(control04.workloadPing('default'), JSON.stringify({ filter: null, namespace: 'default' }), { timeout: 5000 }));
     assert.deepStrictEqual(
       listed.map((w) => [w.id, w.name, w.workload_lifecycle, w.workload_state, w.workload_type, w.metadata]),
-      [[started.id, 'greet', 'function', 'running', 'v8', { name: 'greet', triggers: 'greet.*', type: 'v8' }]],
+      [[started.id, 'greet', 'function', 'running', 'v8', { name: 'greet', namespace: 'default', node: host.node.nodeId, sha256: localArtifactHash(loadValidFunction(dir)), triggers: 'greet.*', type: 'v8' }]],
     );
 
     const stopped = readServiceReply<StopWorkloadResponse>(await nc.request(control04.undeploy('default', started.id), JSON.stringify({ namespace: 'default' }), { timeout: 5000 }));

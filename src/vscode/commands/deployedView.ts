@@ -2,7 +2,8 @@
 import { env as Env, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { DeployedSnapshot } from '../../explorer/deployedModel';
 import type { NexExtension } from '../nexExtension';
-import { DeployedNamespaceItem, DeployedNodeItem, DeployedWorkloadItem } from '../views/deployedView';
+import { DeployedNamespaceItem, DeployedNodeItem, DeployedWorkloadItem, Node04Item, Workload04Item } from '../views/deployedView';
+import { showNode04InfoCommand } from './deployed04';
 import { namespaceProblem } from '../../core/subject';
 
 export async function refreshDeployedCommand(ext: NexExtension): Promise<DeployedSnapshot | undefined> {
@@ -14,7 +15,10 @@ export async function refreshDeployedCommand(ext: NexExtension): Promise<Deploye
 }
 
 /** A read-only JSON document with everything the node said about itself (INFO and PING). */
-export async function showNodeInfoCommand(ext: NexExtension, item?: DeployedNodeItem): Promise<string | undefined> {
+export async function showNodeInfoCommand(ext: NexExtension, item?: DeployedNodeItem | Node04Item): Promise<string | undefined> {
+  if (item instanceof Node04Item) {
+    return showNode04InfoCommand(ext, item.node);
+  }
   const node = item?.node ?? (await pickNode(ext));
   if (!node) {
     return undefined;
@@ -37,8 +41,8 @@ async function pickNode(ext: NexExtension) {
 }
 
 /** Copies a node's or a workload's id. */
-export async function copyDeployedIdCommand(_ext: NexExtension, item?: DeployedNodeItem | DeployedWorkloadItem): Promise<string | undefined> {
-  const id = item instanceof DeployedNodeItem ? item.node.id : item?.workload.id;
+export async function copyDeployedIdCommand(_ext: NexExtension, item?: DeployedNodeItem | DeployedWorkloadItem | Node04Item | Workload04Item): Promise<string | undefined> {
+  const id = item instanceof DeployedNodeItem || item instanceof Node04Item ? item.node.id : item?.workload.id;
   if (id) {
     await Env.clipboard.writeText(id);
   }
@@ -46,7 +50,7 @@ export async function copyDeployedIdCommand(_ext: NexExtension, item?: DeployedN
 }
 
 /** Opens the workspace function whose name the workload has. */
-export async function revealLocalFunctionCommand(ext: NexExtension, item?: DeployedWorkloadItem): Promise<void> {
+export async function revealLocalFunctionCommand(ext: NexExtension, item?: DeployedWorkloadItem | Workload04Item): Promise<void> {
   const local = item?.local;
   if (!local) {
     void ext.ui.info(`No function of the workspace is named ${item?.workload.name ?? 'so'}.`);

@@ -10,71 +10,34 @@ import { commands as Commands, Event, EventEmitter, Memento, MarkdownString, The
 import { deployNamespaces, isValid, ValidFunction } from '../../core/manifest';
 import { plural } from '../../core/bytes';
 import { localArtifactHash } from '../../deploy/artifactStore';
-import { DeployedModel, DeployedSnapshot, type Node04View, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
+import { DeployedModel, DeployedSnapshot, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
 import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
 import { uptimeSince } from '../../nex/uptime';
 import { ConnectionManager, NexConnection } from '../connections/connectionManager';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
+import { DeployedNamespaceItem, DeployedNodeItem, DeployedTriggerItem, DeployedWorkloadItem, UnknownTriggersItem } from './deployedItems';
+import {
+  namespace04TreeItem,
+  Namespace04Item,
+  namespaces04,
+  Nexlet04Item,
+  nexlet04TreeItem,
+  Node04Item,
+  node04TreeItem,
+  Unplaced04Item,
+  unplaced04TreeItem,
+  Workload04Item,
+  workload04TreeItem,
+  Workloads04StatusItem,
+  workloads04StatusTreeItem,
+} from './deployed04Items';
 
-export class DeployedNodeItem {
-  constructor(readonly node: NodeView) {}
-}
+export { Namespace04Item, Nexlet04Item, Node04Item, Workload04Item } from './deployed04Items';
 
-export class DeployedWorkloadItem {
-  constructor(
-    readonly workload: WorkloadView,
-    readonly local: ValidFunction | undefined,
-  ) {}
+export { DeployedNamespaceItem, DeployedNodeItem, DeployedTriggerItem, DeployedWorkloadItem, UnknownTriggersItem } from './deployedItems';
 
-  /** For the commands that take a function name (trigger, logs, undeploy). */
-  get name(): string {
-    return this.workload.name;
-  }
-
-  get function(): string | undefined {
-    return this.local?.dir;
-  }
-
-  /** The namespace it runs in. */
-  get namespace(): string {
-    return this.workload.namespace;
-  }
-}
-
-/** A namespace under a node, with the node's workloads in it. */
-export class DeployedNamespaceItem {
-  constructor(
-    readonly node: NodeView,
-    readonly namespace: string,
-  ) {}
-
-  get workloads(): WorkloadView[] {
-    return this.node.workloads.filter((w) => w.namespace === this.namespace);
-  }
-}
-
-export class DeployedTriggerItem {
-  constructor(
-    readonly workload: WorkloadView,
-    readonly subject: string,
-    /** `deployed`: it subscribes with it; `added`: in the manifest only, not deployed; `removed`: deployed, no longer in the manifest. */
-    readonly state: 'deployed' | 'added' | 'removed' = 'deployed',
-  ) {}
-}
-
-/** A Nex 0.4 node: listed, its workloads not read yet. */
-export class Node04Item {
-  constructor(readonly node: Node04View) {}
-}
-
-/** A workload without a deploy record: its triggers are unknown. */
-export class UnknownTriggersItem {
-  constructor(readonly workload: WorkloadView) {}
-}
-
-type Item = DeployedNodeItem | DeployedNamespaceItem | DeployedWorkloadItem | DeployedTriggerItem | UnknownTriggersItem | Node04Item;
-
+type Item = DeployedNodeItem | DeployedNamespaceItem | DeployedWorkloadItem | DeployedTriggerItem | UnknownTriggersItem | Node04Item | Nexlet04Item | Namespace04Item | Workload04Item | Workloads04StatusItem | Unplaced04Item;
 
 /** The workspace function a deployed workload's name belongs to, if any. */
 function localFunctionNamed(catalog: FunctionCatalog, name: string): ValidFunction | undefined {
@@ -107,7 +70,34 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       return [];
     }
     if (!item) {
-      return [...this.snapshot.nodes.map((n) => new DeployedNodeItem(n)), ...this.snapshot.nodes04.map((n) => new Node04Item(n))];
+      const unplaced = this.snapshot.workloads04Unplaced ?? [];
+      return [...this.snapshot.nodes.map((n) => new DeployedNodeItem(n)), ...this.snapshot.nodes04.map((n) => new Node04Item(n)), ...(unplaced.length > 0 ? [new Unplaced04Item(unplaced)] : [])];
+    }
+    if (item instanceof Node04Item) {
+      const n = item.node;
+      const nexlets = (n.nexlets ?? []).map((a) => new Nexlet04Item(n, a));
+      if (n.workloads === undefined || (n.problem && n.workloads.length === 0)) {
+        return [...nexlets, new Workloads04StatusItem(n)];
+      }
+      const workloads = n.workloads;
+      return [...nexlets, ...namespaces04(this.snapshot.namespaces, workloads).map((ns) => new Namespace04Item(ns, workloads.filter((w) => w.namespace === ns), n))];
+    }
+    if (item instanceof Unplaced04Item) {
+      return namespaces04([], item.workloads).map((ns) => new Namespace04Item(ns, item.workloads.filter((w) => w.namespace === ns)));
+    }
+    if (item instanceof Namespace04Item) {
+      return item.workloads.map((w) => new Workload04Item(w, w.isFunction ? localFunctionNamed(this.catalog, w.name) : undefined));
+    }
+    if (item instanceof Workload04Item) {
+      const deployed = item.workload.triggers;
+      if (!deployed) {
+        return [];
+      }
+      const drift = item.local && triggerDrift(deployed, item.local.manifest.triggers);
+      return [
+        ...deployed.map((s) => new DeployedTriggerItem(item.workload, s, drift?.removed.includes(s) ? 'removed' : 'deployed')),
+        ...(drift?.added ?? []).map((s) => new DeployedTriggerItem(item.workload, s, 'added')),
+      ];
     }
     if (item instanceof DeployedNodeItem) {
       return this.snapshot.namespaces.map((ns) => new DeployedNamespaceItem(item.node, ns));
@@ -184,21 +174,22 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       return t;
     }
     if (item instanceof Node04Item) {
-      const n = item.node;
-      const t = new TreeItem(nodeLabel(n.name, n.id), TreeItemCollapsibleState.None);
-      t.id = `node04:${n.id}`;
-      const up = uptimeSince(n.startedAt);
-      t.description = [`Nex ${n.version}`, n.state, up ? `up ${up}` : '', plural(n.agentCount, 'nexlet'), n.tags['nex.local'] === 'true' ? 'local' : ''].filter(Boolean).join(' · ');
-      t.iconPath = new ThemeIcon('server-environment');
-      t.tooltip = new MarkdownString(
-        [
-          `**${n.name ?? n.id}** (Nex ${n.version}, ${n.state})`,
-          `id \`${n.id}\``,
-          'A Nex 0.4 node: functions run on it through a nexlet (`nexfn nexlet`). This view lists the node; its workloads are not shown here yet: `nex workload ls` lists them, and `nexfn nexfile` + `nex workload start -f` deploys a function to it.',
-        ].join('\n\n'),
-      );
-      t.contextValue = 'nexNode04';
-      return t;
+      return node04TreeItem(item.node);
+    }
+    if (item instanceof Nexlet04Item) {
+      return nexlet04TreeItem(item);
+    }
+    if (item instanceof Namespace04Item) {
+      return namespace04TreeItem(item);
+    }
+    if (item instanceof Workload04Item) {
+      return workload04TreeItem(item, localArtifactHash);
+    }
+    if (item instanceof Workloads04StatusItem) {
+      return workloads04StatusTreeItem(item);
+    }
+    if (item instanceof Unplaced04Item) {
+      return unplaced04TreeItem(item);
     }
     if (item instanceof UnknownTriggersItem) {
       const t = new TreeItem('triggers unknown', TreeItemCollapsibleState.None);
@@ -209,7 +200,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
       return t;
     }
     const t = new TreeItem(item.subject, TreeItemCollapsibleState.None);
-    t.id = `trigger:${item.workload.nodeId}:${item.workload.id}:${item.subject}:${item.state}`;
+    t.id = `trigger:${item.workload.nodeId ?? 'unplaced'}:${item.workload.id}:${item.subject}:${item.state}`;
     t.iconPath =
       item.state === 'deployed' ? new ThemeIcon(/[*>]/.test(item.subject) ? 'symbol-namespace' : 'symbol-event') : new ThemeIcon(item.state === 'added' ? 'diff-added' : 'diff-removed', new ThemeColor('problemsWarningIcon.foreground'));
     t.description = item.state === 'deployed' ? 'trigger' : item.state === 'added' ? 'in the manifest, not deployed' : 'deployed, no longer in the manifest';
@@ -375,8 +366,6 @@ export function deployedViewMessage(snapshot: DeployedSnapshot, jetStreamMissing
   if (jetStreamMissing) {
     problems.unshift("This NATS server has no JetStream: deploys (the artifact's object store) and KV/object host services need it (start nats-server with -js)");
   }
-  if (snapshot.nodes04.length > 0) {
-    problems.push(`${plural(snapshot.nodes04.length, 'Nex 0.4 node')} listed without workloads: this view does not read a 0.4 node's workloads yet (nex workload ls does)`);
-  }
+  problems.push(...snapshot.nodes04.filter((n) => n.problem).map((n) => `${nodeLabel(n.name, n.id)}: ${n.problem}`));
   return problems.length > 0 ? problems.join(' · ') : undefined;
 }
