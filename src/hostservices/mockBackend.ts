@@ -69,6 +69,11 @@ export class MockHostServices implements HostServicesBackend {
   routes: MockRoute[] = [];
   allowRealHttp = false;
   private revision = 0;
+  /**
+   * The history of each deleted key, ending with the delete (value null): a key set again carries it
+   * on, as a JetStream KV's history does. Keyed by the bucket's map, so a cleared bucket starts over.
+   */
+  private readonly deletedHistory = new WeakMap<Map<string, KvEntry>, Map<string, KvEntry['history']>>();
 
   /**
    * @param defaultKvBucket the bucket fixture "kv" entries go to (hs_<namespace>_<workload>_kv)
@@ -184,9 +189,11 @@ export class MockHostServices implements HostServicesBackend {
       }
       case 'delete': {
         const entry = bucket?.get(call.key);
-        if (entry) {
-          entry.history.push({ value: entry.value, revision: entry.revision });
-          bucket!.delete(call.key);
+        if (bucket && entry) {
+          const deleted = this.deletedHistory.get(bucket) ?? new Map<string, KvEntry['history']>();
+          this.deletedHistory.set(bucket, deleted);
+          deleted.set(call.key, [...entry.history, { value: entry.value, revision: entry.revision }, { value: null, revision: ++this.revision }]);
+          bucket.delete(call.key);
         }
         return ok(undefined, { success: true });
       }
@@ -201,7 +208,8 @@ export class MockHostServices implements HostServicesBackend {
     }
     const revision = ++this.revision;
     const previous = bucket.get(key);
-    const history = previous ? [...previous.history, { value: previous.value, revision: previous.revision }] : [];
+    const history = previous ? [...previous.history, { value: previous.value, revision: previous.revision }] : (this.deletedHistory.get(bucket)?.get(key) ?? []);
+    this.deletedHistory.get(bucket)?.delete(key);
     bucket.set(key, { value: value.slice(), revision, history });
     return revision;
   }

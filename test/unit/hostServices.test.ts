@@ -4,6 +4,7 @@ import { CompatProfile } from '../../src/core/compat';
 import { FunctionRunner } from '../../src/executor/functionRunner';
 import { DEFAULT_LIMITS, RunOutcome } from '../../src/executor/types';
 import { MockFixture, MockHostServices } from '../../src/hostservices/mockBackend';
+import { HostCall, HostResult } from '../../src/hostservices/types';
 
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : null);
 
@@ -42,13 +43,41 @@ describe('host services in functions (mock backend, through the worker)', () => 
         out.hostCalls.map((c) => `${c.service}.${c.method}:${c.ok}:${c.line}`),
         ['kv.get:true:3', 'kv.set:true:4', 'kv.keys:true:5'],
       );
-      assert.ok(out.hostCalls.every((c) => c.durationMs >= 0));
+      const total = out.hostCalls.reduce((sum, c) => sum + c.durationMs, 0);
+      assert.ok(total <= out.durationMs, `the calls (${total} ms) happen within the run (${out.durationMs} ms)`);
     }
   });
 
-  it('keeps a revision history per key', async () => {
+  it('measures each host call: the time the backend takes shows in that call\'s duration', async () => {
+    const mock = mockFor({ kv: { count: '1' } });
+    const slowMs = 60;
+    const slow = { kind: 'slow mock', call: async (call: HostCall) => (call.service === 'kv' && call.method === 'get' ? new Promise<HostResult>((r) => setTimeout(() => r(mock.call(call)), slowMs)) : mock.call(call)) };
+    const out = await runner.run(
+      { source: '(s, p) => { hostServices.kv.set("other", p); return hostServices.kv.get("count"); }', fileName: '/ws/fn.js', subject: 'demo.trigger', payload: utf8('x'), limits: DEFAULT_LIMITS, profile: 'docs', workload: 'fn', namespace: 'default' },
+      { hostServices: slow },
+    );
+    assert.strictEqual(out.error, undefined, JSON.stringify(out.error));
+    const [set, get] = out.hostCalls;
+    assert.deepStrictEqual([set.method, get.method], ['set', 'get']);
+    assert.ok(get.durationMs >= slowMs - 5, `kv.get waited ${slowMs} ms for the backend, but its duration says ${get.durationMs} ms`);
+    assert.ok(set.durationMs < get.durationMs, `kv.set (${set.durationMs} ms) did not wait for the slow backend (kv.get: ${get.durationMs} ms)`);
+    assert.ok(out.durationMs >= get.durationMs, `the run (${out.durationMs} ms) includes its calls (kv.get: ${get.durationMs} ms)`);
+  });
+
+  it('keeps a revision history per key, through a delete', async () => {
     const mock = mockFor({ kv: { k: 'a' } });
-    await run('(s, p) => { hostServices.kv.set("k", p); hostServices.kv.delete("k"); }', 'docs', mock);
+    const out = await run('(s, p) => { hostServices.kv.set("k", p); hostServices.kv.delete("k"); hostServices.kv.set("k", new Uint8Array([98])); }', 'docs', mock, 'hi');
+    assert.strictEqual(out.error, undefined, JSON.stringify(out.error));
+    const entry = mock.kv.get('hs_default_fn_kv')!.get('k')!;
+    assert.strictEqual(text(entry.value), 'b');
+    assert.deepStrictEqual(
+      entry.history.map((h) => [h.revision, text(h.value)]),
+      [[1, 'a'], [2, 'hi'], [3, null]],
+      'the seeded value, the set, then the delete (null), oldest first',
+    );
+    assert.strictEqual(entry.revision, 4, 'the delete took a revision of its own');
+    const gone = await run('(s, p) => { hostServices.kv.delete("k"); return hostServices.kv.keys(); }', 'docs', mock);
+    assert.strictEqual(text(gone.reply), '[]', 'a deleted key is gone for the function');
     assert.strictEqual(mock.kv.get('hs_default_fn_kv')!.has('k'), false);
   });
 
