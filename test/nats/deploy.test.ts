@@ -155,8 +155,14 @@ describe('deploy (src/deploy) to local Nex nodes on a real nats-server', functio
     await deployFunction(nc, env, { nodeId: nodes.three.nodeId, keysDir, onProgress: (p) => lines.push(p.message) });
     const vars = dec((await triggerFunction(nc, 'envdump', new Uint8Array())).reply).split('\0').filter(Boolean).sort();
     assert.deepStrictEqual(vars, ['LEVEL=debug', `SECRET_TOKEN=${secret}`]);
+    // The node publishes its logs of the run before the reply and the run's event after it, all on
+    // one connection: once the spy has the event, it has every line the run made.
+    const deadline = Date.now() + 15000;
+    while (!onWire.some((m) => m.startsWith('$NEX.events.default.function_exec_succeeded ') && m.includes('"envdump"'))) {
+      assert.ok(Date.now() < deadline, `no function_exec_succeeded event for envdump: ${onWire.map((m) => m.split(' ')[0]).join(', ')}`);
+      await delay(20);
+    }
     await nc.flush();
-    await delay(200);
     spy.unsubscribe();
     logs.stop();
     assert.ok(onWire.some((m) => m.startsWith(`$NEX.DEPLOY.default.${nodes.three.nodeId} `)), 'the spy saw the deploy');
