@@ -3,13 +3,10 @@
  * deploy's issuer), trigger them (a request on a concrete subject), follow their logs and the
  * nodes' events (reference §2), and record the traffic on a subject as trigger cases.
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import { applyEdits, findNodeAtLocation, getNodeValue, modify, parseTree } from 'jsonc-parser';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { concreteSubjectProblem, subjectMatches } from '../core/subject';
-import { encodeValue } from '../core/valueCodec';
 import { type FidelityWarning, replyWarning } from '../executor/fidelity';
 import { LogBody, LogLevelName, logLevelName } from '../nex/logs';
 import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
@@ -637,56 +634,5 @@ async function waitForReplies(messages: RecordedMessage[], replies: Map<string, 
   }
 }
 
-/** The case a recorded message becomes: the reply, when captured, is what the case expects. */
-function recordedCase(name: string, message: RecordedMessage): Record<string, unknown> {
-  return {
-    name,
-    subject: message.subject,
-    payload: encodeValue(message.payload, { json: true }),
-    ...(message.headers ? { headers: message.headers } : {}),
-    ...(message.reply ? { expect: { reply: encodeValue(message.reply, { json: true }) } } : {}),
-  };
-}
-
-/** The names of the cases a trigger file already has; throws when the text is not a trigger file. */
-function existingCaseNames(file: string, text: string): Set<string> {
-  const root = parseTree(text);
-  const cases = root && root.type === 'object' ? findNodeAtLocation(root, ['cases']) : undefined;
-  if (!cases || cases.type !== 'array') {
-    throw new Error(`${file} is not a trigger case file ({"cases": [...]}): it was left as it is; record to another file`);
-  }
-  return new Set((cases.children ?? []).map((c) => (c.type === 'object' ? getNodeValue(c)?.name : undefined)).filter((n): n is string => typeof n === 'string'));
-}
-
-/** Throws, naming the file, when `file` exists and is not a trigger case file: check it before recording into it. */
-export function checkCaseFile(file: string): void {
-  if (fs.existsSync(file)) {
-    existingCaseNames(file, fs.readFileSync(file, 'utf8'));
-  }
-}
-
-/**
- * Adds the recorded messages as trigger cases `{name, subject, payload, headers?, expect?: {reply}}`
- * to `file`: a new file is created; an existing one keeps its cases and formatting, the new cases
- * are appended with names not yet taken ("<subject> #n"). Returns the names added.
- */
-export function writeRecordedCases(file: string, messages: readonly RecordedMessage[]): string[] {
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '{\n  "cases": []\n}\n';
-  const taken = existingCaseNames(file, text);
-  const added: string[] = [];
-  for (const message of messages) {
-    let n = 1;
-    while (taken.has(`${message.subject} #${n}`)) {
-      n++;
-    }
-    const name = `${message.subject} #${n}`;
-    taken.add(name);
-    added.push(name);
-    text = applyEdits(text, modify(text, ['cases', -1], recordedCase(name, message), { isArrayInsertion: true, formattingOptions: { insertSpaces: true, tabSize: 2 } }));
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, text);
-  fs.renameSync(temporary, file);
-  return added;
-}
+/** Trigger case files are written by src/triggers/caseFiles.ts (kept here for the importers of this module). */
+export { checkCaseFile, writeRecordedCases } from '../triggers/caseFiles';

@@ -8,7 +8,8 @@ import * as path from 'path';
 import { ProgressLocation, Uri, window as Window } from 'vscode';
 import { type ValidFunction } from '../../core/manifest';
 import { triggerSubjectProblem } from '../../core/subject';
-import { checkCaseFile, recordSubject, type Recording, writeRecordedCases } from '../../deploy/deployedOps';
+import { recordSubject, type Recording } from '../../deploy/deployedOps';
+import { checkCaseFile, RECORDED_FILE, writeRecordedCases } from '../../triggers/caseFiles';
 import { TRIGGERS_DIR } from '../../triggers/triggerCases';
 import { currentConnection } from '../connections/currentConnection';
 import type { NexExtension } from '../nexExtension';
@@ -36,9 +37,6 @@ export interface RecordResult {
   /** How many of them expect the reply they got. */
   withReply: number;
 }
-
-/** The default file the recorded cases go to, in the function's triggers folder. */
-export const RECORDED_FILE = 'recorded.json';
 
 /** "10" (messages), "30s" (seconds), or both ("10 30s"); undefined when the text is neither. */
 export function parseRecordAmount(text: string): { count?: number; seconds?: number } | undefined {

@@ -1,12 +1,10 @@
 /** Commands that run trigger cases (all of a function's, one, or one picked) and record new ones. */
-import * as fs from 'fs';
 import * as path from 'path';
-import { applyEdits, modify } from 'jsonc-parser';
 import { commands as Commands, Uri, window as Window } from 'vscode';
 import { plural } from '../../core/bytes';
 import { isValid } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
-import { encodeValue } from '../../core/valueCodec';
+import { addCases, caseNames, RECORDED_FILE, runCase } from '../../triggers/caseFiles';
 import { CaseResult } from '../../triggers/caseRunner';
 import { caseId, loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
@@ -96,35 +94,18 @@ export async function saveAsTriggerCaseCommand(ext: NexExtension): Promise<strin
     void ext.ui.info(`${path.basename(last.entryPath)} is not part of a function with a valid nexfunction.json: trigger cases live in a function's triggers/ folder.`);
     return undefined;
   }
-  const file = path.join(def.dir, TRIGGERS_DIR, 'recorded.json');
-  const existing = fs.existsSync(file) ? loadTriggerFiles(def).find((f) => f.file === file) : undefined;
-  const taken = new Set(existing?.cases.map((c) => c.name) ?? []);
+  const file = path.join(def.dir, TRIGGERS_DIR, RECORDED_FILE);
+  const taken = caseNames(file);
   const name = await ext.ui.input({
     title: 'Save as Trigger Case: name',
-    prompt: `A case in ${path.join(TRIGGERS_DIR, 'recorded.json')} with this run's subject, payload and ${last.outcome.error ? 'error' : 'reply'}`,
+    prompt: `A case in ${path.join(TRIGGERS_DIR, RECORDED_FILE)} with this run's subject, payload and ${last.outcome.error ? 'error' : 'reply'}`,
     value: `${last.subject} ${new Date().toISOString().slice(0, 19).replace('T', ' ')}`,
     validate: (v) => (v.trim() === '' ? 'give the case a name' : taken.has(v) ? 'another recorded case has this name' : undefined),
   });
   if (name === undefined) {
     return undefined;
   }
-  const caseJson: Record<string, unknown> = {
-    name,
-    subject: last.subject,
-    payload: encodeValue(last.payload ?? new Uint8Array()),
-  };
-  const o = last.outcome;
-  if (o.error) {
-    caseJson.expect = { error: o.error.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') };
-  } else if (o.reply === null) {
-    caseJson.expect = { noReply: true };
-  } else {
-    caseJson.expect = { reply: encodeValue(o.reply, { json: true }) };
-  }
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '{\n  "cases": []\n}\n';
-  const edits = modify(current, ['cases', -1], caseJson, { isArrayInsertion: true, formattingOptions: { insertSpaces: true, tabSize: 2 } });
-  fs.writeFileSync(file, applyEdits(current, edits));
+  addCases(file, () => [runCase(name, last)]);
   ext.reporter.output('info', `saved trigger case "${name}" in ${file}`);
   await Window.showTextDocument(Uri.file(file), { preview: false });
   ext.triggerTests.rebuild();
