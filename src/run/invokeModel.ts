@@ -1,7 +1,8 @@
 /**
  * The model of the invoke panel (the place to run a function by hand), free of VS Code: the messages
  * the webview may send (validated against a schema), the payload it sends decoded to bytes, the
- * subjects and samples it offers, and a run result as the panel shows it.
+ * subjects and samples it offers, and a run result as the panel shows it. (Its samples of saved
+ * trigger cases are made in src/triggers/caseSamples.ts.)
  */
 import * as path from 'path';
 import Ajv from 'ajv';
@@ -10,7 +11,6 @@ import { subjectMatches } from '../core/subject';
 import { decodeValue } from '../core/valueCodec';
 import { displayValue, DisplayValue } from '../hostservices/panelModel';
 import { exampleSubject } from '../templates/functionTemplates';
-import { loadTriggerFiles } from '../triggers/triggerCases';
 import { hintSeverity } from '../executor/fidelity';
 import { FunctionRunResult } from './functionRun';
 import { formatMs } from './runReport';
@@ -135,19 +135,6 @@ export function editorPayload(value: unknown): InvokePayload {
     }
   }
   return { kind: 'text', text: '' };
-}
-
-/** The function's saved trigger cases as one-click samples (their payload files relative to the function folder). */
-export function caseSamples(fn: ValidFunction): InvokeSample[] {
-  return loadTriggerFiles(fn).flatMap((file) =>
-    file.cases.map((tc) => {
-      const payload = editorPayload(tc.payload);
-      if (payload.kind === 'file') {
-        payload.text = path.relative(fn.dir, path.resolve(path.dirname(tc.file), payload.text));
-      }
-      return { label: tc.name, source: 'case' as const, subject: tc.subject, payload };
-    }),
-  );
 }
 
 /** A run as the panel's response side shows it. */

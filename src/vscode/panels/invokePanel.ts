@@ -14,7 +14,6 @@ import { isValid, ValidFunction } from '../../core/manifest';
 import { ProblemError } from '../../core/problems';
 import { FunctionRunResult, runFunction } from '../../run/functionRun';
 import {
-  caseSamples,
   decodeInvokePayload,
   defaultSubject,
   InvokePayload,
@@ -26,6 +25,8 @@ import {
   subjectSuggestions,
 } from '../../run/invokeModel';
 import { BuildFailedError } from '../../toolchain/buildRunner';
+import { caseSamples } from '../../triggers/caseSamples';
+import { loadTriggerFiles } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
 import { webviewHtml } from './webviewShell';
 import { openAt } from '../runReporter';
@@ -134,7 +135,7 @@ export class InvokePanels implements Disposable {
   }
 
   private samples(def: ValidFunction): InvokeSample[] {
-    return [...caseSamples(def), ...(this.ext.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
+    return [...caseSamples(def.dir, loadTriggerFiles(def)), ...(this.ext.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
   }
 
   /** What the panel starts with: the subjects it offers and the default, the payload, the samples. */
