@@ -7,7 +7,7 @@ import { CaseResult } from '../triggers/caseRunner';
 import { PanelSnapshot } from '../hostservices/panelModel';
 import { NexExtension } from './nexExtension';
 import { LostWorkloadsNotice } from './localNode/lostWorkloadsNotice';
-import { UserInterface } from './ui';
+import { completeUi, UserInterface } from './ui';
 import { TriggerCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
 import { RunnerWarmUp } from './runnerWarmUp';
@@ -107,7 +107,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
     lastRun: () => ext.reporter.lastRun,
     outputLines: () => ext.reporter.recentOutput,
     setUi: (ui) => {
-      ext.ui = ui;
+      ext.ui = completeUi(ui);
     },
     hostServices: {
       snapshot: (dir) => {

@@ -21,7 +21,7 @@ import { HostServicesPanels } from './panels/hostServicesPanel';
 import { InvokePanels } from './panels/invokePanel';
 import { RunReporter } from './runReporter';
 import { TriggerTests } from './testing/triggerTests';
-import { UserInterface, vscodeUi } from './ui';
+import { EditorUi, vscodeUi } from './ui';
 
 export const OUTPUT_CHANNEL_NAME = 'Nex Functions';
 
@@ -54,7 +54,7 @@ export class NexExtension {
   /** A node's refusal of a function's file, at its line: cleared by the next deploy and when the file is saved (the source check takes over). */
   readonly deployDiagnostics: DiagnosticCollection;
   /** Every question to the user goes through this port (tests script it). */
-  ui: UserInterface = vscodeUi;
+  ui: EditorUi = vscodeUi;
 
   constructor(readonly context: ExtensionContext) {
     const own = <T extends { dispose(): unknown }>(d: T) => this.extensionScope.add(d);

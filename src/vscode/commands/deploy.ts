@@ -12,6 +12,8 @@ import { decodeValue } from '../../core/valueCodec';
 import { entryPath, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem, inNamespace } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
+import { type Deploy04Result, detectGeneration } from '../../deploy/deploy04';
+import type { DeployedSnapshot } from '../../explorer/deployedModel';
 import { findWorkloads, FunctionFailedError, followFunctionLogs, remoteReplyHints, stopWorkloads, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
 import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/nodeReplies';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
@@ -25,6 +27,8 @@ import { diagnostic } from '../diagnostics';
 import type { NexExtension } from '../nexExtension';
 import { openAt } from '../runReporter';
 import { FunctionNode } from '../views/functionsView';
+import { Workload04Item } from '../views/deployedView';
+import { deploy04FromEditor, undeploy04FromEditor } from './deployed04';
 import { pickFunction, requireTrust } from './functionPick';
 
 /** The current connection; with none, the local node (started when needed), as the built-in default. */
@@ -76,9 +80,11 @@ function withCancellableProgress<T>(title: string, work: (report: (message: stri
 export interface DeployArgs {
   function?: string;
   nodeId?: string;
+  /** Force a generation of Nex, as nexfn's --nex-version (else: the manifest's deploy.nodeVersion, then who answers). */
+  nexVersion?: '0.2' | '0.3' | '0.4';
 }
 
-export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNode | DeployArgs): Promise<DeployResult | undefined> {
+export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNode | DeployArgs): Promise<DeployResult | Deploy04Result | undefined> {
   if (!(await requireTrust(ext))) {
     return undefined;
   }
@@ -90,11 +96,18 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
   if (ext.config.deployRunCasesFirst && !(await casesAllowDeploy(ext, fn))) {
     return undefined;
   }
+  const conn = await connection(ext);
+  const generation = await detectGeneration(conn.nc, { requested: scripted.nexVersion, manifestNodeVersion: fn.manifest.deploy?.nodeVersion }, { inboxPrefix: conn.profile.inboxPrefix });
+  if (generation.note) {
+    ext.log.info(`deploy ${fn.manifest.name}: ${generation.note}`);
+  }
+  if (generation.generation === '0.4') {
+    return deploy04FromEditor(ext, fn, conn, { node: scripted.nodeId });
+  }
   const publisher = await keys(ext);
   if (!publisher) {
     return undefined;
   }
-  const conn = await connection(ext);
   ext.deployDiagnostics.delete(Uri.file(entryPath(fn)));
   let result: DeployResult;
   try {
@@ -151,7 +164,7 @@ function clearStatusWhenGone(ext: NexExtension, nodeId: string, workloadId: stri
  * environment's values hidden: the node, the subjects, the artifact, the JWT's claims and the
  * DEPLOY body. Nothing is uploaded, stopped or deployed, and missing keys are not written.
  */
-export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode | DeployArgs): Promise<DeployPreview | undefined> {
+export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode | DeployArgs): Promise<DeployPreview | Deploy04Result | undefined> {
   if (!(await requireTrust(ext))) {
     return undefined;
   }
@@ -161,15 +174,26 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
     return undefined;
   }
   const conn = await connection(ext);
+  const generation = await detectGeneration(conn.nc, { requested: scripted.nexVersion, manifestNodeVersion: fn.manifest.deploy?.nodeVersion }, { inboxPrefix: conn.profile.inboxPrefix });
+  if (generation.generation === '0.4') {
+    const dry = await deploy04FromEditor(ext, fn, conn, { dryRun: true, node: scripted.nodeId });
+    await showReadOnlyJson({ generation: 'Nex 0.4', subject: dry.subject, adeploy: { ...dry.request, run_request: JSON.parse(dry.request.run_request) }, replaces: dry.replaced.map((r) => r.id), strategy: dry.strategy, ...(dry.environment ? { environment: dry.environment } : {}) });
+    ext.log.info(`deploy preview of ${fn.manifest.name} (Nex 0.4): ${dry.subject}${dry.replaced.length ? `, would replace ${dry.replaced.map((r) => r.id).join(', ')}` : ''}`);
+    return dry;
+  }
   const preview = await withCancellableProgress(`Previewing the deploy of ${fn.manifest.name}`, (report, signal) =>
     previewDeploy(conn.nc, fn, { ...sharedDeployOptions(ext, conn, fn), nodeId: scripted.nodeId, keysDir: keysDir(ext), signal, onProgress: (p) => report(p.message) }),
   );
-  const doc = await Workspace.openTextDocument({ language: 'json', content: `${JSON.stringify(preview, null, 2)}\n` });
-  await Window.showTextDocument(doc, { preview: true });
-  // Read-only for this session where the editor allows it; the preview is for reading, not editing.
-  await Promise.resolve(Commands.executeCommand('workbench.action.files.setActiveEditorReadonlyInSession')).catch(() => undefined);
+  await showReadOnlyJson(preview);
   ext.log.info(`deploy preview of ${fn.manifest.name}: node ${preview.node.nodeId} (Nex ${preview.node.version}), ${preview.subjects.deploy}${preview.replaces.length ? `, would replace ${preview.replaces.join(', ')}` : ''}`);
   return preview;
+}
+
+/** Shows `value` as a read-only JSON document (untitled): previews are for reading, not editing. */
+async function showReadOnlyJson(value: unknown): Promise<void> {
+  const doc = await Workspace.openTextDocument({ language: 'json', content: `${JSON.stringify(value, null, 2)}\n` });
+  await Window.showTextDocument(doc, { preview: true });
+  await Promise.resolve(Commands.executeCommand('workbench.action.files.setActiveEditorReadonlyInSession')).catch(() => undefined);
 }
 
 /**
@@ -244,8 +268,8 @@ async function deployedTarget(ext: NexExtension, arg: FunctionNode | DeployedArg
   return fn ? { name: fn.manifest.name, namespace: fn.manifest.deploy?.namespace } : undefined;
 }
 
-export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg): Promise<number | undefined> {
-  const target = await deployedTarget(ext, arg, 'Undeploy which function?');
+export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionNode | DeployedArg | Workload04Item): Promise<number | undefined> {
+  const target = arg instanceof Workload04Item ? { name: arg.name, namespace: arg.namespace } : await deployedTarget(ext, arg, 'Undeploy which function?');
   if (!target) {
     return undefined;
   }
@@ -253,12 +277,35 @@ export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionN
   const conn = await connection(ext);
   const dir = keysDir(ext);
   const namespace = target.namespace ?? conn.namespace;
+  const where = arg instanceof Workload04Item ? { legacy: false, nex04: true } : runsWhere(ext.deployed.snapshot, name, namespace);
+  let stopped04 = 0;
+  if (where.nex04) {
+    stopped04 = await undeploy04FromEditor(ext, conn, name, namespace);
+    if (!where.legacy) {
+      return stopped04;
+    }
+  }
   const stopped = await stopWorkloads(new NexControlClient(conn.nc, conn.profile.inboxPrefix), name, { namespace, keys: loadPublisherKeys({ dir, persist: false }) });
   // The node confirmed each stop: the rows go now (a 0.2.7 node publishes no event for a stop).
   stopped.forEach((w) => ext.deployed.workloadStopped(w.nodeId, w.workloadId));
   ext.log.info(`undeployed ${name}${inNamespace(namespace)}: ${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped`);
   void ext.ui.info(`${name} is undeployed${inNamespace(namespace)} (${stopped.length} workload${stopped.length === 1 ? '' : 's'} stopped).`);
-  return stopped.length;
+  return stopped.length + stopped04;
+}
+
+/**
+ * Where a function runs, as the Deployed view last saw it: on 0.2/0.3 nodes, on 0.4 nodes, or both.
+ * Seen nowhere: the 0.2/0.3 stop is tried (it says what it finds), or the 0.4 one when only 0.4 nodes answer.
+ */
+function runsWhere(snapshot: DeployedSnapshot | undefined, name: string, namespace: string): { legacy: boolean; nex04: boolean } {
+  const named = (w: { name: string; namespace: string }) => w.name === name && w.namespace === namespace;
+  const legacy = (snapshot?.nodes ?? []).some((n) => n.workloads.some(named));
+  const nex04 = [...(snapshot?.nodes04 ?? []).flatMap((n) => n.workloads ?? []), ...(snapshot?.workloads04Unplaced ?? [])].some((w) => w.isFunction && named(w));
+  if (legacy || nex04) {
+    return { legacy, nex04 };
+  }
+  const only04 = (snapshot?.nodes ?? []).length === 0 && (snapshot?.nodes04 ?? []).length > 0;
+  return { legacy: !only04, nex04: only04 };
 }
 
 /** Sends a request to a deployed function: a subject that matches one of its triggers, a payload as text. */

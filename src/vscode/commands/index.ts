@@ -20,7 +20,7 @@ import { NewFunctionAnswers, newFunctionCommand } from './newFunction';
 import { quickRunFunctionCommand, runFunctionCommand } from './runFunction';
 import { runTriggerCaseCommand, runTriggerCasesCommand, runTriggerPickCommand, saveAsTriggerCaseCommand } from './runTriggerCases';
 import { whichFunctionCommand } from './whichFunction';
-import { lameDuckNodeCommand } from './deployed04';
+import { cloneWorkloadCommand, lameDuckNodeCommand } from './deployed04';
 import { openAt } from '../runReporter';
 
 // Handlers take whatever VS Code passes (tree nodes, URIs, scripted arguments).
@@ -65,6 +65,7 @@ export const COMMANDS = {
   'nex.addDeployedNamespace': (ext) => (arg) => addDeployedNamespaceCommand(ext, arg),
   'nex.removeDeployedNamespace': (ext) => (item) => removeDeployedNamespaceCommand(ext, item),
   'nex.lameDuckNode': (ext) => (item) => lameDuckNodeCommand(ext, item),
+  'nex.cloneWorkload': (ext) => (item) => cloneWorkloadCommand(ext, item),
 } satisfies Record<string, CommandFactory>;
 
 export type CommandId = keyof typeof COMMANDS;

@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ProgressLocation, Uri, window as Window } from 'vscode';
+import { Uri, window as Window } from 'vscode';
 import { type ValidFunction } from '../../core/manifest';
 import { triggerSubjectProblem } from '../../core/subject';
 import { recordSubject, type Recording } from '../../deploy/deployedOps';
@@ -137,20 +137,20 @@ export async function recordTriggerCasesCommand(ext: NexExtension, arg?: Functio
   checkCaseFile(file); // refused before recording anything, naming the file
   const conn = await currentConnection(ext.connections);
   const ends = describeEnd(count, seconds);
-  const recording: Recording = await Window.withProgress({ location: ProgressLocation.Notification, title: `Recording ${subject} on ${conn.label}`, cancellable: true }, (progress, token) => {
+  const recording: Recording = await ext.ui.progress(`Recording ${subject} on ${conn.label}`, (report, signal) => {
     let seen = 0;
-    const cancelled = new Promise<void>((resolve) => token.onCancellationRequested(() => resolve()));
+    const cancelled = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
     return recordSubject(conn.nc, subject, {
       count,
       seconds,
       until: cancelled,
       onReady: () => {
-        progress.report({ message: `until ${ends} (cancel to end it now)…` });
+        report(`until ${ends} (cancel to end it now)…`);
         ext.reporter.output('info', `● recording ${subject} on ${conn.label} until ${ends}`);
       },
       onMessage: (m) => {
         seen++;
-        progress.report({ message: `${seen} message${seen === 1 ? '' : 's'} so far, until ${ends}…` });
+        report(`${seen} message${seen === 1 ? '' : 's'} so far, until ${ends}…`);
         ext.reporter.output('info', `  ${m.subject}: ${m.payload.length} bytes${m.replySubject ? ' (a request)' : ''}`);
       },
     });

@@ -1,6 +1,6 @@
 /** "Nex: Run Function…": pick a function (or a bare file), ask for a subject and a payload, run it, report. */
 import { basename } from 'path';
-import { ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { COMPAT_PROFILES, CompatProfile, describeProfile } from '../../core/compat';
 import { entryPath, FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
@@ -153,23 +153,12 @@ export async function askRunInput(
 
 /** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
 async function runShowingProgress(ext: NexExtension, fn: ValidFunction, subject: string, payload: string): Promise<FunctionRunResult> {
-  const abort = new AbortController();
   const hostServices = fn.manifest.type === 'v8' && !fn.bare ? ext.mocks.for(fn) : undefined;
-  const running = runFunction(
-    ext.runner,
-    fn,
-    { subject, payload: utf8(payload), limits: ext.config.runLimits, hostServices, signal: abort.signal },
-    ext.reporter.buildSink(),
+  const running = ext.ui.progress(
+    `Running ${fn.manifest.name}…`,
+    (_report, signal) => runFunction(ext.runner, fn, { subject, payload: utf8(payload), limits: ext.config.runLimits, hostServices, signal }, ext.reporter.buildSink()),
+    { delayMs: PROGRESS_DELAY_MS },
   );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const slow = await Promise.race([running.then(() => false, () => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), PROGRESS_DELAY_MS)))]);
-  clearTimeout(timer);
-  if (slow) {
-    await Window.withProgress({ location: ProgressLocation.Notification, title: `Running ${fn.manifest.name}…`, cancellable: true }, (_progress, token) => {
-      token.onCancellationRequested(() => abort.abort());
-      return running.catch(() => undefined);
-    });
-  }
   return running;
 }
 

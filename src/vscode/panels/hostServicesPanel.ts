@@ -13,7 +13,7 @@ import type { ExtensionContext } from 'vscode';
 import type { FunctionCatalog } from '../functionCatalog';
 import type { MockStates } from '../mockStates';
 import type { RunReporter } from '../runReporter';
-import type { UserInterface } from '../ui';
+import type { EditorUi } from '../ui';
 import { webviewHtml } from './webviewShell';
 
 /** What the panels need from the context. */
@@ -22,7 +22,7 @@ export interface HostServicesPanelsDeps {
   readonly catalog: FunctionCatalog;
   readonly mocks: MockStates;
   readonly reporter: RunReporter;
-  readonly ui: UserInterface;
+  readonly ui: EditorUi;
   readonly invoke: { runAgain(def: ValidFunction): Promise<unknown> };
 }
 
@@ -122,18 +122,18 @@ export class HostServicesPanels implements Disposable {
           }
           return undefined;
         case 'object.add': {
-          const picked = await Window.showOpenDialog({ canSelectMany: false, title: `Add an object to ${mock.defaultObjectStore}` });
-          if (picked?.[0]) {
-            mock.objectPut(mock.defaultObjectStore, path.basename(picked[0].fsPath), new Uint8Array(fs.readFileSync(picked[0].fsPath)));
+          const picked = await this.ext.ui.openFile({ title: `Add an object to ${mock.defaultObjectStore}` });
+          if (picked) {
+            mock.objectPut(mock.defaultObjectStore, path.basename(picked), new Uint8Array(fs.readFileSync(picked)));
             this.ext.mocks.markChanged(def);
           }
           return undefined;
         }
         case 'object.download': {
           const object = mock.objects.get(msg.bucket)?.get(msg.name);
-          const target = object && (await Window.showSaveDialog({ title: `Save ${msg.name}`, defaultUri: Uri.file(path.join(def.dir, msg.name)) }));
+          const target = object && (await this.ext.ui.saveFile({ title: `Save ${msg.name}`, defaultPath: path.join(def.dir, msg.name) }));
           if (object && target) {
-            fs.writeFileSync(target.fsPath, object.data);
+            fs.writeFileSync(target, object.data);
           }
           return undefined;
         }

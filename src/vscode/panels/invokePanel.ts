@@ -197,9 +197,9 @@ export class InvokePanels implements Disposable {
         return undefined;
       }
       case 'pickFile': {
-        const picked = await Window.showOpenDialog({ canSelectMany: false, defaultUri: Uri.file(def.dir), title: `The payload of ${def.manifest.name}: a file` });
-        if (picked?.[0] && panel) {
-          await panel.webview.postMessage({ type: 'file', path: path.relative(def.dir, picked[0].fsPath) || picked[0].fsPath });
+        const picked = await this.ext.ui.openFile({ title: `The payload of ${def.manifest.name}: a file`, defaultPath: def.dir });
+        if (picked && panel) {
+          await panel.webview.postMessage({ type: 'file', path: path.relative(def.dir, picked) || picked });
         }
         return undefined;
       }
