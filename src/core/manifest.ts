@@ -27,11 +27,18 @@ export interface FunctionLimits {
   memoryMiB?: number;
 }
 
-/** The deploy format a node takes: Nex 0.2.x or 0.3.x. */
-export type DeployNodeVersion = '0.2' | '0.3';
+/**
+ * The Nex a function deploys to: `0.2`/`0.3` name the deploy format of a 0.2.x/0.3.x node whose
+ * version does not tell; `0.4` deploys to Nex 0.4 nodes (AUCTION + ADEPLOY to the functions nexlet)
+ * even when 0.2/0.3 nodes answer too.
+ */
+export type DeployNodeVersion = '0.2' | '0.3' | '0.4';
 
 /** The node versions `deploy.nodeVersion` may name. */
-export const DEPLOY_NODE_VERSIONS: readonly DeployNodeVersion[] = ['0.2', '0.3'];
+export const DEPLOY_NODE_VERSIONS: readonly DeployNodeVersion[] = ['0.2', '0.3', '0.4'];
+
+/** How many instances `deploy.instances` may ask for. */
+export const MAX_DEPLOY_INSTANCES = 64;
 
 /** Deploy defaults; what a deploy is asked for (command options, CLI flags) wins over them. */
 export interface DeploySettings {
@@ -39,8 +46,13 @@ export interface DeploySettings {
   namespace?: string;
   /** Only nodes with all these tags take part in the auction that picks the node. */
   tags?: Record<string, string>;
-  /** The deploy format to send when a node's version does not tell (a source build reports "development"). */
+  /**
+   * `0.2`/`0.3`: the deploy format to send when a node's version does not tell (a source build
+   * reports "development"); `0.4`: deploy to Nex 0.4 nodes.
+   */
   nodeVersion?: DeployNodeVersion;
+  /** How many instances a Nex 0.4 deploy starts (default 1); they share the triggers in a queue group. */
+  instances?: number;
 }
 
 /**
@@ -127,7 +139,7 @@ export function mocksPath(def: FunctionDefinition): string | undefined {
 
 export const WORKLOAD_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
 
-const DEPLOY_KEYS = ['namespace', 'tags', 'nodeVersion'];
+const DEPLOY_KEYS = ['namespace', 'tags', 'nodeVersion', 'instances'];
 const BUILD_KEYS = ['command', 'cwd', 'output'];
 
 /** Parses and checks a manifest's text. Never throws: everything wrong comes back as problems. */
@@ -321,7 +333,7 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
   const deployNode = findNodeAtLocation(root, ['deploy']);
   if (deployNode) {
     if (deployNode.type !== 'object') {
-      problems.push(at(deployNode.offset, 'must be an object such as {"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}', 'deploy'));
+      problems.push(at(deployNode.offset, 'must be an object such as {"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.4", "instances": 2}', 'deploy'));
     } else {
       deploy = {};
       const namespace = findNodeAtLocation(deployNode, ['namespace']);
@@ -357,9 +369,18 @@ export function parseManifest(manifestPath: string, text: string): { manifest?: 
           problems.push(at(nodeVersion.offset, `must be text: write "nodeVersion": "${nodeVersion.value}" with quotes`, 'deploy.nodeVersion'));
         } else if (nodeVersion.type !== 'string' || !(DEPLOY_NODE_VERSIONS as readonly unknown[]).includes(nodeVersion.value)) {
           const found = nodeVersion.type === 'string' ? `"${nodeVersion.value}"` : String(nodeVersion.value ?? nodeVersion.type);
-          problems.push(at(nodeVersion.offset, `${found} is not a deploy format: use ${DEPLOY_NODE_VERSIONS.map((v) => `"${v}"`).join(' or ')} (the node's Nex version, for nodes whose version does not tell)`, 'deploy.nodeVersion'));
+          problems.push(at(nodeVersion.offset, `${found} is not a node version: use "0.2" or "0.3" (the deploy format, for nodes whose version does not tell) or "0.4" (deploy to Nex 0.4 nodes)`, 'deploy.nodeVersion'));
         } else {
           deploy.nodeVersion = nodeVersion.value as DeployNodeVersion;
+        }
+      }
+      const instances = findNodeAtLocation(deployNode, ['instances']);
+      if (instances) {
+        if (instances.type !== 'number' || !Number.isInteger(instances.value) || instances.value < 1 || instances.value > MAX_DEPLOY_INSTANCES) {
+          const found = instances.type === 'number' ? String(instances.value) : instances.type === 'string' ? `"${instances.value}"` : String(instances.value ?? instances.type);
+          problems.push(at(instances.offset, `${found} is not a number of instances: use a whole number from 1 to ${MAX_DEPLOY_INSTANCES} (how many instances a Nex 0.4 deploy starts; they share the triggers)`, 'deploy.instances'));
+        } else {
+          deploy.instances = instances.value as number;
         }
       }
       for (const prop of deployNode.children ?? []) {

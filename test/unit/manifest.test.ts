@@ -105,17 +105,19 @@ describe('manifest', () => {
     const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../../schemas/nexfunction.schema.json'), 'utf8'));
     const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
-    it('reads the namespace, tags and node version', () => {
+    it('reads the namespace, tags, node version (0.4 too) and instances', () => {
       const { manifest, problems } = parseManifest(FILE, `{${base}, "deploy": {"namespace": "prod", "tags": {"team": "a", "zone": "eu-1"}, "nodeVersion": "0.3"}}`);
       assert.deepStrictEqual(problems, []);
       assert.deepStrictEqual(manifest?.deploy, { namespace: 'prod', tags: { team: 'a', zone: 'eu-1' }, nodeVersion: '0.3' });
       assert.deepStrictEqual(parseManifest(FILE, `{${base}, "deploy": {}}`).manifest?.deploy, {});
       assert.deepStrictEqual(parseManifest(FILE, `{${base}, "deploy": {"nodeVersion": "0.2"}}`).manifest?.deploy, { nodeVersion: '0.2' });
+      assert.deepStrictEqual(parseManifest(FILE, `{${base}, "deploy": {"nodeVersion": "0.4", "instances": 3}}`).manifest?.deploy, { nodeVersion: '0.4', instances: 3 });
+      assert.deepStrictEqual(parseManifest(FILE, `{${base}, "deploy": {"instances": 64}}`).manifest?.deploy, { instances: 64 });
       assert.strictEqual(parseManifest(FILE, `{${base}}`).manifest?.deploy, undefined);
     });
 
-    it('explains a bad section, namespace, tag, node version or key, on its line', () => {
-      assert.deepStrictEqual(messages('"prod"'), ['deploy: must be an object such as {"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}']);
+    it('explains a bad section, namespace, tag, node version, instance count or key, on its line', () => {
+      assert.deepStrictEqual(messages('"prod"'), ['deploy: must be an object such as {"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.4", "instances": 2}']);
       assert.deepStrictEqual(messages('{"namespace": 7}'), ['deploy.namespace: must be a string, found number: the namespace to deploy into, e.g. "prod"']);
       for (const bad of ['', 'a.b', 'my ns', '*', 'team>', 'x\ty']) {
         assert.deepStrictEqual(messages(JSON.stringify({ namespace: bad })), [
@@ -124,17 +126,24 @@ describe('manifest', () => {
       }
       assert.deepStrictEqual(messages('{"tags": ["team"]}'), ['deploy.tags: must be an object of tag names to text values, e.g. {"team": "a"}']);
       assert.deepStrictEqual(messages('{"tags": {"team": "a", "size": 2}}'), ['deploy.tags.size: must be text: write "size": "2" with quotes']);
-      assert.deepStrictEqual(messages('{"nodeVersion": "0.4"}'), ['deploy.nodeVersion: "0.4" is not a deploy format: use "0.2" or "0.3" (the node\'s Nex version, for nodes whose version does not tell)']);
+      assert.deepStrictEqual(messages('{"nodeVersion": "0.5"}'), ['deploy.nodeVersion: "0.5" is not a node version: use "0.2" or "0.3" (the deploy format, for nodes whose version does not tell) or "0.4" (deploy to Nex 0.4 nodes)']);
+      assert.deepStrictEqual(messages('{"nodeVersion": 0.4}'), ['deploy.nodeVersion: must be text: write "nodeVersion": "0.4" with quotes']);
       assert.deepStrictEqual(messages('{"nodeVersion": 0.3}'), ['deploy.nodeVersion: must be text: write "nodeVersion": "0.3" with quotes']);
-      assert.deepStrictEqual(messages('{"nodeVersion": true}'), ['deploy.nodeVersion: true is not a deploy format: use "0.2" or "0.3" (the node\'s Nex version, for nodes whose version does not tell)']);
-      assert.deepStrictEqual(messages('{"namespace": "prod", "node": "N1"}'), ['deploy: "node" is not a deploy setting: use "namespace", "tags", "nodeVersion"']);
+      assert.deepStrictEqual(messages('{"nodeVersion": true}'), ['deploy.nodeVersion: true is not a node version: use "0.2" or "0.3" (the deploy format, for nodes whose version does not tell) or "0.4" (deploy to Nex 0.4 nodes)']);
+      assert.deepStrictEqual(messages('{"namespace": "prod", "node": "N1"}'), ['deploy: "node" is not a deploy setting: use "namespace", "tags", "nodeVersion", "instances"']);
+      const instances = (found: string) => `deploy.instances: ${found} is not a number of instances: use a whole number from 1 to 64 (how many instances a Nex 0.4 deploy starts; they share the triggers)`;
+      assert.deepStrictEqual(messages('{"instances": 0}'), [instances('0')]);
+      assert.deepStrictEqual(messages('{"instances": 65}'), [instances('65')]);
+      assert.deepStrictEqual(messages('{"instances": 1.5}'), [instances('1.5')]);
+      assert.deepStrictEqual(messages('{"instances": "2"}'), [instances('"2"')]);
+      assert.deepStrictEqual(messages('{"instances": null}'), [instances('null')]);
       const { problems } = parseManifest(FILE, `{\n  ${base},\n  "deploy": {\n    "namespace": "a.b"\n  }\n}`);
       assert.deepStrictEqual([problems[0].line, problems[0].column], [4, 18]);
       assert.match(formatProblem(problems[0]), /^\/ws\/fn\/nexfunction\.json:4:18: /);
     });
 
     it('agrees with the JSON schema', () => {
-      const good = ['{}', '{"namespace": "team-a"}', '{"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}', '{"tags": {}}', '{"nodeVersion": "0.2"}'];
+      const good = ['{}', '{"namespace": "team-a"}', '{"namespace": "prod", "tags": {"team": "a"}, "nodeVersion": "0.3"}', '{"tags": {}}', '{"nodeVersion": "0.2"}', '{"nodeVersion": "0.4"}', '{"instances": 1}', '{"nodeVersion": "0.4", "instances": 64}'];
       const bad = [
         '"prod"',
         '[]',
@@ -146,8 +155,12 @@ describe('manifest', () => {
         '{"namespace": "a>"}',
         '{"tags": ["team"]}',
         '{"tags": {"team": 1}}',
-        '{"nodeVersion": "0.4"}',
+        '{"nodeVersion": "0.5"}',
         '{"nodeVersion": 0.3}',
+        '{"instances": 0}',
+        '{"instances": 65}',
+        '{"instances": 2.5}',
+        '{"instances": "2"}',
         '{"node": "N1"}',
       ];
       for (const deploy of [...good, ...bad]) {
