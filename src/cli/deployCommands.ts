@@ -1,24 +1,29 @@
 /**
- * nexfn deploy, stop, trigger, logs, events and record: deployed functions on Nex nodes, with the
- * `nex` CLI's connection flags. Results go to stdout, progress and timings to stderr. Nothing
- * prompts: missing keys are created and a line says so. logs and events run until Ctrl-C.
- * Exit codes: 0 done, 1 it failed (no node, a refusal, no reply…), 2 the command was wrong.
+ * nexfn deploy, stop, clone, lameduck, trigger, logs, events and record: deployed functions on Nex
+ * nodes, with the `nex` CLI's connection flags. deploy and stop talk to Nex 0.4 nodes or to 0.2/0.3
+ * ones, chosen as deploy04.ts chooseGeneration says (--nex-version forces it); clone is Nex 0.4's.
+ * Results go to stdout, progress and timings to stderr. Nothing prompts: missing keys are created
+ * and a line says so. logs and events run until Ctrl-C.
+ * Exit codes: 0 done, 1 it failed (no node, a refusal, no reply, a workload not stopped…), 2 the
+ * command was wrong.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { utf8 } from '../core/bytes';
-import { entryPath, functionDirFor, loadValidFunction, MANIFEST_FILE, type ValidFunction } from '../core/manifest';
+import { entryPath, functionDirFor, loadValidFunction, MANIFEST_FILE, MAX_DEPLOY_INSTANCES, type ValidFunction } from '../core/manifest';
 import { ProblemError } from '../core/problems';
 import { deployFunction, previewDeploy, type DeployOptions } from '../deploy/deployFunction';
+import { cloneWorkload04, deployFunction04, detectGeneration, lameDuck04, NODE_NAME_TAG, stopWorkloads04, type GenerationChoice } from '../deploy/deploy04';
 import { checkCaseFile, followFunctionLogs, recordSubject, remoteReplyHints, stopWorkloads, triggerFunction, watchEvents, writeRecordedCases, type NexEvent, type WorkloadLogLine } from '../deploy/deployedOps';
 import { locateRefusal, NodeRefusal } from '../deploy/nodeReplies';
 import { defaultKeysDir, loadPublisherKeys, type PublisherKeys } from '../deploy/publisherKeys';
 import { writeNexfile } from '../deploy/nexfile';
 import { FunctionRunner } from '../executor/functionRunner';
 import type { ConnectionProfile } from '../nats/connection';
-import { NexControlClient } from '../nex/controlClient';
+import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
+import { Nex04Client } from '../nex04/client04';
 import type { NexProtocolVersion } from '../nex/controlTypes';
 import { formatMs } from '../run/runReport';
 import { type ConnectionFlags, connectFromFlags, defaultNamespace, withConnectionFlags } from './connectionFlags';
@@ -29,13 +34,38 @@ import { positiveNumber } from './numberOptions';
 /** A mistake in the command line: exit code 2. */
 class CommandLineError extends Error {}
 
+/** What --nex-version takes: a 0.2/0.3 format, or Nex 0.4. */
+type NexVersionFlag = NexProtocolVersion | '0.4';
+
 interface KeyFlags {
   keys?: string;
-  nexVersion?: NexProtocolVersion;
+  nexVersion?: NexVersionFlag;
 }
 
-const keysOption = () => new Option('--keys <dir>', `the folder of issuer.nk and publisher.xk (default: $NEX_KEYS_DIR, else ${defaultKeysDir({})})`);
-const nexVersionOption = () => new Option('--nex-version <format>', "the node's deploy format, when its version does not tell (a source build reports \"development\")").choices(['0.2', '0.3']);
+const keysOption = () => new Option('--keys <dir>', `the folder of issuer.nk and publisher.xk, for 0.2/0.3 nodes (default: $NEX_KEYS_DIR, else ${defaultKeysDir({})})`);
+const nexVersionOption = () =>
+  new Option('--nex-version <version>', 'talk to Nex 0.4 nodes (0.4), or to 0.2/0.3 nodes in that deploy format (a source build reports "development"); default: Nex 0.4 when only 0.4 nodes answer').choices(['0.2', '0.3', '0.4']);
+
+/** The 0.2/0.3 format of --nex-version (none for 0.4). */
+function legacyFormat(flag: NexVersionFlag | undefined): NexProtocolVersion | undefined {
+  return flag === '0.4' ? undefined : flag;
+}
+
+/** `--tag k=v`, repeatable, into a map (a later value of a key wins). */
+function tagOption(value: string, all: Record<string, string> = {}): Record<string, string> {
+  const at = value.indexOf('=');
+  if (at <= 0) {
+    throw new InvalidArgumentError(`--tag takes name=value, e.g. --tag team=a; got "${value}"`);
+  }
+  return { ...all, [value.slice(0, at)]: value.slice(at + 1) };
+}
+
+/** Says the generation's note (both generations answer) on stderr. */
+function sayChoice(choice: GenerationChoice, io: CliIo): void {
+  if (choice.note) {
+    io.stderr(`note: ${choice.note}\n`);
+  }
+}
 
 /** Connects as the flags say, runs `action` and closes the connection, whatever happens. */
 async function withNats(flags: ConnectionFlags, action: (nc: NatsConnection, profile: ConnectionProfile) => Promise<number>): Promise<number> {
@@ -71,6 +101,8 @@ const clock = (): string => new Date().toISOString().slice(11, 23);
 interface DeployFlags extends ConnectionFlags, KeyFlags {
   node?: string;
   dryRun?: boolean;
+  tag?: Record<string, string>;
+  instances?: number;
 }
 
 /**
@@ -91,17 +123,58 @@ async function pointAtSource(e: unknown, fn: ValidFunction): Promise<never> {
   }
 }
 
+/**
+ * nexfn deploy to Nex 0.4 nodes: the ADEPLOY body on stdout for --dry-run, else the new workloads;
+ * how the old ones were replaced on stderr. A replaced workload that did not stop is exit code 1.
+ */
+async function deploy04Command(nc: NatsConnection, profile: ConnectionProfile, fn: ValidFunction, namespace: string, flags: DeployFlags, io: CliIo): Promise<number> {
+  const result = await deployFunction04(nc, fn, {
+    namespace,
+    tags: flags.tag,
+    instances: flags.instances,
+    node: flags.node,
+    jsDomain: profile.jsDomain,
+    inboxPrefix: profile.inboxPrefix,
+    dryRun: flags.dryRun,
+    onProgress: (line) => io.stderr(`${line}\n`),
+    onBuildOutput: (line) => io.stderr(`  ${line}\n`),
+  });
+  const env = result.environment ? `; the environment (${result.environment.names.join(', ')}) sealed to the nexlet's xkey ${result.environment.sealedTo}` : '';
+  if (flags.dryRun) {
+    io.stdout(`${JSON.stringify(result.request, null, 2)}\n`);
+    const replaces = result.replaced.length > 0 ? `; it would replace ${result.replaced.map((r) => r.id).join(', ')} (${result.strategy.split(':')[0]})` : '';
+    io.stderr(`dry run: the ADEPLOY body for ${result.subject}${env}${replaces}; nothing was uploaded (the request names the artifact's hash), deployed or stopped\n`);
+    return 0;
+  }
+  io.stdout(`deployed ${fn.manifest.name} to Nex 0.4 in the namespace ${result.namespace} as workload ${result.started.map((s) => s.id).join(', ')}\n`);
+  io.stderr(`${result.strategy}${env}\n`);
+  for (const r of result.replaced) {
+    io.stdout(r.stopped ? `replaced ${r.id} (stopped)\n` : `replaced ${r.id}, but it was NOT stopped: ${r.message}\n`);
+  }
+  return result.replaced.every((r) => r.stopped) ? 0 : 1;
+}
+
 async function deployCommand(target: string, flags: DeployFlags, io: CliIo): Promise<number> {
   const fn = loadDeployable(target);
   return withNats(flags, async (nc, profile) => {
+    // An explicit --namespace wins; the default one gives way to the manifest's deploy.namespace.
+    const namespace = flags.namespace === defaultNamespace() ? (fn.manifest.deploy?.namespace ?? flags.namespace) : flags.namespace;
+    const choice = await detectGeneration(nc, { requested: flags.nexVersion, manifestNodeVersion: fn.manifest.deploy?.nodeVersion }, { inboxPrefix: profile.inboxPrefix });
+    sayChoice(choice, io);
+    if (choice.generation === '0.4') {
+      return deploy04Command(nc, profile, fn, namespace, flags, io);
+    }
+    if (flags.instances !== undefined && flags.instances !== 1) {
+      throw new CommandLineError(`--instances: a Nex 0.2/0.3 node runs one instance of a function (${choice.reason}); --nex-version 0.4 deploys to Nex 0.4 nodes`);
+    }
     const options: DeployOptions = {
-      // An explicit --namespace wins; the default one gives way to the manifest's deploy.namespace.
-      namespace: flags.namespace === defaultNamespace() ? (fn.manifest.deploy?.namespace ?? flags.namespace) : flags.namespace,
+      namespace,
       nodeId: flags.node,
       keysDir: flags.keys,
       jsDomain: profile.jsDomain,
       inboxPrefix: profile.inboxPrefix,
-      nexVersion: flags.nexVersion,
+      nexVersion: legacyFormat(flags.nexVersion),
+      ...(flags.tag ? { tags: { ...(fn.manifest.deploy?.tags ?? {}), ...flags.tag } } : {}),
       onProgress: (p) => io.stderr(`${p.message}\n`),
       onBuildOutput: (line) => io.stderr(`  ${line}\n`),
     };
@@ -139,11 +212,82 @@ interface StopFlags extends ConnectionFlags, KeyFlags {
 
 async function stopCommand(nameOrId: string, flags: StopFlags, io: CliIo): Promise<number> {
   return withNats(flags, async (nc, profile) => {
+    const choice = await detectGeneration(nc, { requested: flags.nexVersion }, { inboxPrefix: profile.inboxPrefix });
+    sayChoice(choice, io);
+    if (choice.generation === '0.4') {
+      if (flags.node) {
+        throw new CommandLineError('--node: a Nex 0.4 UNDEPLOY reaches every node, and the one that runs the workload stops it; stop by workload id to stop one instance');
+      }
+      const results = await stopWorkloads04(nc, nameOrId, { namespace: flags.namespace, inboxPrefix: profile.inboxPrefix });
+      for (const r of results) {
+        const what = r.name ? `${r.name} (${r.id})` : r.id;
+        io.stdout(r.stopped ? `stopped ${what} in the namespace ${flags.namespace}\n` : `NOT stopped: ${what} in the namespace ${flags.namespace}: ${r.message}\n`);
+      }
+      return results.every((r) => r.stopped) ? 0 : 1;
+    }
     const client = new NexControlClient(nc, profile.inboxPrefix);
-    const stopped = await stopWorkloads(client, nameOrId, { namespace: flags.namespace, nodeId: flags.node, keys: stopKeys(flags, io), nexVersion: flags.nexVersion });
+    const stopped = await stopWorkloads(client, nameOrId, { namespace: flags.namespace, nodeId: flags.node, keys: stopKeys(flags, io), nexVersion: legacyFormat(flags.nexVersion) });
     for (const w of stopped) {
       io.stdout(`stopped ${w.name} (${w.workloadId}) on node ${w.nodeId} in the namespace ${w.namespace}\n`);
     }
+    return 0;
+  });
+}
+
+interface CloneFlags extends ConnectionFlags {
+  tag?: Record<string, string>;
+  node?: string;
+}
+
+/** nexfn clone: a copy of a Nex 0.4 workload, deployed by auction to a node with the tags (or the node) given. */
+async function cloneCommand(workloadId: string, flags: CloneFlags, io: CliIo): Promise<number> {
+  return withNats(flags, async (nc, profile) => {
+    const copy = await cloneWorkload04(nc, workloadId, { namespace: flags.namespace, tags: flags.tag, nodeName: flags.node, inboxPrefix: profile.inboxPrefix, onProgress: (line) => io.stderr(`${line}\n`) });
+    io.stdout(`cloned ${copy.name} (${workloadId}) as workload ${copy.id} in the namespace ${flags.namespace}\n`);
+    return 0;
+  });
+}
+
+interface LameDuckFlags extends ConnectionFlags {
+  delay?: string;
+  nexVersion?: NexVersionFlag;
+}
+
+/**
+ * nexfn lameduck: a node (id or name) in lame duck mode. A Nex 0.4 node takes the delay; a 0.2/0.3
+ * node takes none. The generation is the one the node answers in (--nex-version forces it).
+ */
+async function lameDuckCommand(node: string, flags: LameDuckFlags, io: CliIo): Promise<number> {
+  return withNats(flags, async (nc, profile) => {
+    let generation = flags.nexVersion === undefined ? undefined : flags.nexVersion === '0.4' ? '0.4' : '0.2/0.3';
+    let legacyId: string | undefined;
+    if (generation === undefined) {
+      const [legacy, nodes04] = await Promise.all([new NexControlClient(nc, profile.inboxPrefix).ping(DISCOVERY_WINDOW_MS), new Nex04Client(nc, profile.inboxPrefix).discover(DISCOVERY_WINDOW_MS)]);
+      const legacyNode = legacy.flatMap((a) => (a.ok ? [a.value] : [])).find((n) => n.node_id === node || n.tags?.node_name === node);
+      if (nodes04.nodes.some((n) => n.node_id === node || n.tags?.[NODE_NAME_TAG] === node)) {
+        generation = '0.4';
+      } else if (legacyNode) {
+        generation = '0.2/0.3';
+        legacyId = legacyNode.node_id;
+      } else {
+        const known = [...nodes04.nodes.map((n) => `${n.tags?.[NODE_NAME_TAG] ?? n.node_id} (${n.node_id}, Nex ${n.version})`), ...legacy.flatMap((a) => (a.ok ? [`${a.value.tags?.node_name ?? a.value.node_id} (${a.value.node_id}, Nex ${a.value.version})`] : []))];
+        throw new Error(`no Nex node has the id or name "${node}"${known.length > 0 ? `; the nodes that answer: ${known.join(', ')}` : ': no node answers on this connection'}`);
+      }
+    }
+    if (generation === '0.4') {
+      const message = await lameDuck04(nc, node, flags.delay ?? '30s', { inboxPrefix: profile.inboxPrefix });
+      io.stdout(`${node}: ${message}\n`);
+      return 0;
+    }
+    if (flags.delay !== undefined) {
+      io.stderr('note: a Nex 0.2/0.3 node takes no lame duck delay: --delay is not sent\n');
+    }
+    const reply = await new NexControlClient(nc, profile.inboxPrefix).lameDuck(legacyId ?? node);
+    if (!reply.success) {
+      io.stdout(`${node}: the node did not enter lame duck mode\n`);
+      return 1;
+    }
+    io.stdout(`${node}: node ${reply.node_id} entered lame duck mode: it takes no new workloads\n`);
     return 0;
   });
 }
@@ -286,10 +430,12 @@ export function registerDeployCommands(program: Command, io: CliIo, setExitCode:
   };
 
   withConnectionFlags(program.command('deploy'))
-    .description('deploy a function to a Nex node; a running workload of the same name is replaced')
+    .description('deploy a function to a Nex node (Nex 0.4 by auction to the functions nexlet when only 0.4 nodes answer, or with --nex-version 0.4); running workloads of the same name are replaced')
     .argument('<function>', `a function folder (holding ${MANIFEST_FILE}) or its manifest`)
-    .option('--node <id>', "the node to deploy to (default: the node that answers the auction for the function's type)")
-    .option('--dry-run', 'show what would be sent (environment values hidden) and send nothing')
+    .option('--node <id>', "the node to deploy to, by id (on Nex 0.4 also by name) (default: the node that answers the auction for the function's type)")
+    .option('--tag <name=value>', "only nodes with this tag take part in the auction (repeatable; added to the manifest's deploy.tags)", tagOption)
+    .option('--instances <n>', `Nex 0.4: how many instances to start, sharing the triggers (default: the manifest's deploy.instances, else 1; at most ${MAX_DEPLOY_INSTANCES})`, positiveNumber('--instances', true))
+    .option('--dry-run', 'show what would be sent and send nothing (0.2/0.3: environment values hidden; 0.4: the ADEPLOY body, the environment sealed)')
     .addOption(keysOption())
     .addOption(nexVersionOption())
     .action((target: string, flags: DeployFlags) => run('deploy', () => deployCommand(target, flags, io)));
@@ -300,12 +446,26 @@ export function registerDeployCommands(program: Command, io: CliIo, setExitCode:
     .action((target: string, flags: ConnectionFlags) => run('nexfile', () => nexfileCommand(target, flags, io)));
 
   withConnectionFlags(program.command('stop'))
-    .description('stop the deployed workloads of a name (or the workload of an id), signed with the deploy\'s issuer key')
+    .description('stop the deployed workloads of a name (or the workload of an id): UNDEPLOY on Nex 0.4, a stop signed with the deploy\'s issuer key on 0.2/0.3')
     .argument('<workload>', 'a workload name or workload id')
-    .option('--node <id>', 'only on this node')
+    .option('--node <id>', 'only on this node (0.2/0.3)')
     .addOption(keysOption())
     .addOption(nexVersionOption())
     .action((nameOrId: string, flags: StopFlags) => run('stop', () => stopCommand(nameOrId, flags, io)));
+
+  withConnectionFlags(program.command('clone'))
+    .description('copy a Nex 0.4 workload to a node with the tags given (or the node named), by auction, CLONE and ADEPLOY; its environment is sealed again to the new nexlet')
+    .argument('<workload>', 'the workload id')
+    .option('--tag <name=value>', 'only nodes with this tag take part in the auction (repeatable); the copy carries these tags', tagOption)
+    .option('--node <name>', 'the node to copy it to, by name (the tag nex.node) or id')
+    .action((workloadId: string, flags: CloneFlags) => run('clone', () => cloneCommand(workloadId, flags, io)));
+
+  withConnectionFlags(program.command('lameduck'))
+    .description('put a node in lame duck mode: it takes no new workloads, and a Nex 0.4 node stops after the delay')
+    .argument('<node>', 'the node id or name')
+    .option('--delay <duration>', 'Nex 0.4: how long until the node stops, a Go duration such as 30s or 2m (default: 30s)')
+    .addOption(nexVersionOption())
+    .action((node: string, flags: LameDuckFlags) => run('lameduck', () => lameDuckCommand(node, flags, io)));
 
   withConnectionFlags(program.command('trigger'))
     .description('send a request to a subject, as a client of a deployed function does: the reply on stdout, its timing on stderr')

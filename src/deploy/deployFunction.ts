@@ -160,7 +160,7 @@ async function noNodeError(client: NexControlClient, nc: NatsConnection, type: s
     const nodes04 = (await discoverNodes04(nc, window ?? DISCOVERY_WINDOW_MS, options.inboxPrefix)).nodes;
     if (nodes04.length > 0) {
       return new Error(
-        `${start}: only Nex 0.4 nodes answer on this connection (${nodes04.map((n) => `${n.tags?.['nex.node'] ?? n.node_id} ${n.version}`).join(', ')}), and nexfn deploy speaks the 0.2/0.3 control API: on Nex 0.4 run the functions nexlet (nexfn nexlet, built into nexfn node --emulate 0.4.1) and deploy with nexfn nexfile <function> > f.json, then nex workload start -f f.json`,
+        `${start}: only Nex 0.4 nodes answer on this connection (${nodes04.map((n) => `${n.tags?.['nex.node'] ?? n.node_id} ${n.version}`).join(', ')}), and this deploy speaks the 0.2/0.3 control API: deploy to them as Nex 0.4 (nexfn deploy --nex-version 0.4, or "deploy": {"nodeVersion": "0.4"} in the manifest), which runs functions on the functions nexlet (nexfn nexlet, built into nexfn node --emulate 0.4.1)`,
       );
     }
     return new Error(`${start}: no node answers PING either: start one (nexfn node), or connect to the NATS server and account the nodes use`);
@@ -233,7 +233,8 @@ function withManifestDefaults(fn: ValidFunction, options: DeployOptions): Deploy
   const defaults = fn.manifest.deploy;
   const namespace = options.namespace ?? defaults?.namespace ?? DEFAULT_NAMESPACE;
   const tags = options.tags ?? defaults?.tags;
-  const nexVersion = options.nexVersion ?? defaults?.nodeVersion;
+  // "0.4" picks the generation (deploy04.ts chooseGeneration), not a 0.2/0.3 format.
+  const nexVersion = options.nexVersion ?? (defaults?.nodeVersion === '0.4' ? undefined : defaults?.nodeVersion);
   return { ...options, namespace, ...(tags ? { tags } : {}), ...(nexVersion ? { nexVersion } : {}) };
 }
 

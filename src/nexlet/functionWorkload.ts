@@ -109,6 +109,8 @@ export interface WorkloadMetrics {
 export class FunctionWorkload {
   readonly startedAt = new Date();
   private readonly subscriptions: Subscription[] = [];
+  /** The loops serving the subscriptions: a stop waits for them to handle what was delivered. */
+  private readonly serving: Promise<void>[] = [];
   private readonly runner: FunctionRunner;
   private stopped = false;
   private runtimeNanos = 0;
@@ -234,15 +236,13 @@ export class FunctionWorkload {
     for (const trigger of this.start.triggers) {
       const sub = this.nc.subscribe(trigger, { queue: this.name });
       this.subscriptions.push(sub);
-      void this.serve(sub);
+      this.serving.push(this.serve(sub).catch((e: Error) => this.context.log('error', `${this.name} (${this.id}): ${e.message}`)));
     }
   }
 
   private async serve(sub: Subscription): Promise<void> {
+    // Every message delivered is handled, also while a stop drains the subscription.
     for await (const msg of sub) {
-      if (this.stopped) {
-        break;
-      }
       await this.handle(msg);
     }
   }
@@ -357,17 +357,29 @@ export class FunctionWorkload {
     return this.metrics;
   }
 
-  /** Unsubscribes (a trigger being run finishes first), stops the engine, closes the workload's connection, removes its files. */
+  /**
+   * Drains the triggers (the server sends no more; what it already sent is still handled, so a
+   * redeploy that stops this instance while a new one runs in its queue group loses no request),
+   * then stops the engine, closes the workload's connection and removes its files.
+   */
   async stop(): Promise<void> {
     if (this.stopped) {
       return;
     }
     this.stopped = true;
+    await Promise.all(
+      this.subscriptions.map((sub) =>
+        sub.drain().catch(() => {
+          try {
+            sub.unsubscribe();
+          } catch {
+            // the connection is closed: so is the subscription
+          }
+        }),
+      ),
+    );
+    await Promise.all(this.serving);
     clearTimeout(this.metricsTimer);
-    for (const sub of this.subscriptions) {
-      sub.unsubscribe();
-    }
-    await this.nc.flush().catch(() => undefined);
     this.runner.dispose();
     await this.nc.drain().catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });

@@ -85,7 +85,7 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     await assert.rejects(nc.request('greet.node', 'Ada', { timeout: 1000 }), /no responders|timeout/i, 'its trigger is gone');
   });
 
-  it('the explorer lists the 0.4 node (not its workloads yet) and nexfn deploy says how to deploy on Nex 0.4', async () => {
+  it('the explorer lists the 0.4 node (not its workloads yet) and nexfn deploy deploys to it (only 0.4 nodes answer), or says how when asked for 0.2', async () => {
     const model = new DeployedModel({ nc, discoveryWindowMs: 300 });
     try {
       const snapshot = await model.refresh();
@@ -103,9 +103,17 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     assert.match(nodes.stdout, /1 Nex 0\.4 node: its workloads are not read here yet/);
     assert.doesNotMatch(nodes.stdout, /no workloads in/, 'nothing is said of workloads it did not read');
     const dir = path.join(work, 'greet');
-    const deployed = await runNexfn(['deploy', dir, '-s', host.natsUrl, '--keys', path.join(work, 'keys')]);
-    assert.strictEqual(deployed.code, 1);
-    assert.match(deployed.stderr, /only Nex 0\.4 nodes answer on this connection \(n04 0\.4\.1\).*nexfn nexlet.*nexfn nexfile/);
+    const deployed = await runNexfn(['deploy', dir, '-s', host.natsUrl]);
+    assert.strictEqual(deployed.code, 0, deployed.stderr);
+    const id = /^deployed greet to Nex 0\.4 in the namespace default as workload (\S+)\n$/.exec(deployed.stdout)?.[1];
+    assert.ok(id, deployed.stdout);
+    const reply = await nc.request('greet.cli', 'Bea', { timeout: 10000 });
+    assert.strictEqual(reply.headers?.get('workload_id'), id);
+    const stopped = await runNexfn(['stop', id, '-s', host.natsUrl]);
+    assert.strictEqual(stopped.stdout, `stopped greet (${id}) in the namespace default\n`, stopped.stderr);
+    const legacy = await runNexfn(['deploy', dir, '-s', host.natsUrl, '--nex-version', '0.2', '--keys', path.join(work, 'keys')]);
+    assert.strictEqual(legacy.code, 1);
+    assert.match(legacy.stderr, /only Nex 0\.4 nodes answer on this connection \(n04 0\.4\.1\).*nexfn deploy --nex-version 0\.4.*nexfn nexlet/);
   });
 
   it('deploys a WebAssembly function by auction the same way', async () => {
