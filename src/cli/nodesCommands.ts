@@ -1,20 +1,24 @@
 /**
  * nexfn nodes and nexfn which: what is deployed where, and what a subject triggers. Both read the
  * nodes once through the deployed model the editor's "Deployed" view follows, so they show the same
- * thing. Results go to stdout, problems to stderr.
+ * thing: Nex 0.2/0.3 nodes and Nex 0.4 nodes (with their nexlets) alike, whichever answer.
+ * Results go to stdout, problems to stderr.
  * Exit codes: 0 done, 1 nothing found (no node answered, no function triggered), 2 the command was wrong.
  */
 import * as path from 'path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { positiveInt } from './numberOptions';
 import { plural } from '../core/bytes';
 import { deployNamespaces, isValid, loadFunction, type ValidFunction } from '../core/manifest';
 import { concreteSubjectProblem, inNamespace, namespaceProblem } from '../core/subject';
 import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, nodeLabel, type NodeView } from '../explorer/deployedModel';
+import { nodesJson } from '../explorer/nodesJson';
+import type { Node04View, Workload04View } from '../explorer/workloads04';
 import { triggerDrift, triggerDriftText } from '../explorer/deployDrift';
 import { uptimeSince } from '../nex/uptime';
 import { type Handler, whichHandles } from '../explorer/subjectRouting';
 import { controlSubjects } from '../nex/controlApi';
+import { control04, SYSTEM_NAMESPACE } from '../nex04/subjects';
 import { DISCOVERY_WINDOW_MS } from '../nex/controlClient';
 import { type ConnectionFlags, connectFromFlags, withConnectionFlags } from './connectionFlags';
 import type { CliIo } from './cliIo';
@@ -26,11 +30,23 @@ class CommandLineError extends Error {}
 interface NodesFlags extends ConnectionFlags {
   json?: boolean;
   wait?: number;
+  /** Only the nodes of this generation: 0.2 and 0.3 mean the 0.2/0.3 control API, 0.4 Nex 0.4's. */
+  nexVersion?: '0.2' | '0.3' | '0.4';
 }
 
 /** What to say when no node answered the discovery PING. */
-function noNodeAnswered(waitMs: number): string {
-  return `no Nex node answered on ${controlSubjects.pingAll()} within ${waitMs} ms: is a node running (nexfn node starts a local one) and attached to this NATS server and account? A slow link may need a longer --wait`;
+function noNodeAnswered(waitMs: number, nexVersion?: string): string {
+  const where = nexVersion === '0.4' ? control04.ping() : nexVersion ? controlSubjects.pingAll() : `${controlSubjects.pingAll()} or ${control04.ping()}`;
+  return `no Nex node answered on ${where} within ${waitMs} ms: is a node running (nexfn node starts a local one) and attached to this NATS server and account? A slow link may need a longer --wait`;
+}
+
+/** Only the generation --nex-version names, when it names one. */
+function ofGeneration(snapshot: DeployedSnapshot, nexVersion: NodesFlags['nexVersion']): DeployedSnapshot {
+  if (nexVersion === undefined) {
+    return snapshot;
+  }
+  const { workloads04Unplaced, ...rest } = snapshot;
+  return nexVersion === '0.4' ? { ...rest, nodes: [], ...(workloads04Unplaced ? { workloads04Unplaced } : {}) } : { ...rest, nodes04: [] };
 }
 
 /**
@@ -45,7 +61,7 @@ async function readNodes(flags: NodesFlags, namespaces: readonly string[] = []):
   const { nc, profile } = await connectFromFlags(flags);
   const model = new DeployedModel({ nc, namespace: flags.namespace, namespaces, inboxPrefix: profile.inboxPrefix, discoveryWindowMs: flags.wait, jsDomain: flags.jsdomain });
   try {
-    return await model.refresh();
+    return ofGeneration(await model.refresh(), flags.nexVersion);
   } finally {
     model.dispose();
     await nc.close().catch(() => undefined);
@@ -63,20 +79,46 @@ function nodeState(node: NodeView): string {
   return [node.state, node.lameDuck ? 'lame duck' : undefined].filter(Boolean).join(', ');
 }
 
-/** The nodes table, then the workloads of the namespaces read, then what is wrong with single nodes. */
+/** A 0.4 node's state: running, lameduck…, and unreachable. */
+function node04State(node: Node04View): string {
+  return [node.state || '?', node.unreachable ? 'unreachable' : undefined].filter(Boolean).join(', ');
+}
+
+/** "the namespace default" or "the namespaces default, system". */
+function namespacesText(namespaces: readonly string[]): string {
+  return namespaces.length > 1 ? `the namespaces ${namespaces.join(', ')}` : `the namespace ${namespaces[0]}`;
+}
+
+/**
+ * The nodes table (both generations), the 0.4 nodes' nexlets, the workloads of the namespaces read
+ * (0.2/0.3, then 0.4 with `system`), then what is wrong with single nodes.
+ */
 function formatNodes(snapshot: DeployedSnapshot): string {
   const label = (node: NodeView) => node.name ?? node.id.slice(0, 12);
+  const label04 = (node: Node04View) => nodeLabel(node.name, node.id);
   let text = table([
     ['NODE', 'ID', 'VERSION', 'UPTIME', 'RUNNING', 'TYPES', 'STATE'],
     ...snapshot.nodes.map((n) => [label(n), n.id, n.version || '?', uptimeSince(n.startedAt, n.uptime) || '?', n.runningCount === undefined ? '?' : String(n.runningCount), n.supportedTypes?.join(',') || '?', nodeState(n)]),
-    ...snapshot.nodes04.map((n) => [nodeLabel(n.name, n.id), n.id, n.version || '?', uptimeSince(n.startedAt) || '?', '?', `${plural(n.agentCount, 'nexlet')}`, n.state || '?']),
+    ...snapshot.nodes04.map((n) => [
+      label04(n),
+      n.id,
+      n.version || '?',
+      uptimeSince(n.startedAt) || '?',
+      n.workloads ? String(n.workloads.length) : '?',
+      n.nexlets ? [...new Set(n.nexlets.map((a) => a.type))].join(',') || 'no nexlets' : plural(n.agentCount, 'nexlet'),
+      node04State(n),
+    ]),
   ]);
-  if (snapshot.nodes04.length > 0) {
-    text += `(${plural(snapshot.nodes04.length, 'Nex 0.4 node')}: its workloads are not read here yet; nex workload ls lists them)\n`;
+  const nexlets = snapshot.nodes04.flatMap((n) => (n.nexlets ?? []).map((a) => ({ a, node: label04(n) })));
+  if (nexlets.length > 0) {
+    text += `\nnexlets of the Nex 0.4 nodes:\n`;
+    text += table([
+      ['NODE', 'NEXLET', 'TYPE', 'VERSION', 'HEALTH', 'STATE', 'WORKLOADS', 'AGENT ID'],
+      ...nexlets.map(({ a, node }) => [node, a.name || '?', a.type || '?', a.version || '?', a.health || '?', a.state || '?', String(a.workloadCount), a.agentId]),
+    ]);
   }
   const workloads = snapshot.nodes.flatMap((n) => n.workloads.map((w) => ({ w, node: label(n) })));
-  const where = snapshot.namespaces.length > 1 ? `the namespaces ${snapshot.namespaces.join(', ')}` : `the namespace ${snapshot.namespace}`;
-  // With only 0.4 nodes answering nothing is said of workloads: theirs are not read.
+  const where = namespacesText(snapshot.namespaces);
   if (workloads.length === 0 && snapshot.nodes.length > 0) {
     text += `\nno workloads in ${where}\n`;
   } else if (workloads.length > 0) {
@@ -86,6 +128,7 @@ function formatNodes(snapshot: DeployedSnapshot): string {
       ...workloads.map(({ w, node }) => [w.name, w.id, w.namespace, w.type, node, uptimeSince(w.startedAt, w.uptime) || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? w.triggers.join(', ') : 'unknown (no deploy record)']),
     ]);
   }
+  text += formatWorkloads04(snapshot);
   for (const n of snapshot.nodes) {
     if (n.stateReason) {
       text += `node ${label(n)} is ${n.state}: ${n.stateReason}\n`;
@@ -94,13 +137,57 @@ function formatNodes(snapshot: DeployedSnapshot): string {
       text += `node ${label(n)}: ${n.problem}\n`;
     }
   }
+  for (const n of snapshot.nodes04) {
+    if (n.stateReason) {
+      text += `node ${label04(n)} is unreachable: ${n.stateReason}\n`;
+    }
+    if (n.problem) {
+      text += `node ${label04(n)}: ${n.problem}\n`;
+    }
+  }
+  return text;
+}
+
+/** The Nex 0.4 workloads (functions with their triggers, services and jobs with their lifecycle), per namespace. */
+function formatWorkloads04(snapshot: DeployedSnapshot): string {
+  if (snapshot.nodes04.length === 0) {
+    return '';
+  }
+  const names = new Map(snapshot.nodes04.map((n) => [n.id, nodeLabel(n.name, n.id)]));
+  const unplaced = snapshot.workloads04Unplaced ?? [];
+  const all: Workload04View[] = [...snapshot.nodes04.flatMap((n) => n.workloads ?? []), ...unplaced];
+  all.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  const read = [...new Set([...snapshot.namespaces, SYSTEM_NAMESPACE])];
+  const where = namespacesText(read);
+  if (all.length === 0) {
+    return snapshot.nodes04.some((n) => n.workloads) ? `\nno Nex 0.4 workloads in ${where}\n` : '';
+  }
+  let text = `\nNex 0.4 workloads in ${where}:\n`;
+  text += table([
+    ['WORKLOAD', 'ID', 'NAMESPACE', 'TYPE', 'LIFECYCLE', 'STATE', 'NODE', 'UPTIME', 'RUNTIME', 'TRIGGERS'],
+    ...all.map((w) => [
+      w.name,
+      w.id,
+      w.namespace,
+      w.type || '?',
+      w.lifecycle || '?',
+      w.state || '?',
+      w.nodeId ? (names.get(w.nodeId) ?? w.nodeId) : '?',
+      uptimeSince(w.startedAt) || '?',
+      w.runtime || '?',
+      w.isFunction ? (w.triggers?.join(', ') ?? 'unknown') : '(not a function: read-only)',
+    ]),
+  ]);
+  if (unplaced.length > 0) {
+    text += `(${plural(unplaced.length, 'workload')} with NODE ? could not be placed: with several Nex 0.4 nodes, a WPING answer that does not name its node cannot be told apart)\n`;
+  }
   return text;
 }
 
 async function nodesCommand(flags: NodesFlags, io: CliIo): Promise<number> {
   const snapshot = await readNodes(flags);
   if (flags.json) {
-    io.stdout(`${JSON.stringify(snapshot, null, 2)}\n`);
+    io.stdout(`${JSON.stringify(nodesJson(snapshot), null, 2)}\n`);
   } else if (snapshot.nodes.length + snapshot.nodes04.length > 0) {
     io.stdout(formatNodes(snapshot));
   }
@@ -108,7 +195,7 @@ async function nodesCommand(flags: NodesFlags, io: CliIo): Promise<number> {
     io.stderr(`${problem}\n`);
   }
   if (snapshot.nodes.length + snapshot.nodes04.length === 0) {
-    io.stderr(`nexfn nodes: ${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS)}\n`);
+    io.stderr(`nexfn nodes: ${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS, flags.nexVersion)}\n`);
     return 1;
   }
   return 0;
@@ -162,16 +249,17 @@ async function whichCommand(subject: string, paths: string[], flags: NodesFlags,
 /** The deployed side of `which`, and what it could not know: nodes that did not answer, workloads without a deploy record. */
 function reportDeployed(subject: string, snapshot: DeployedSnapshot, deployed: Array<Handler<DeployedTriggers>>, flags: NodesFlags, io: CliIo): void {
   const where = snapshot.namespaces.length > 1 ? `the namespaces ${snapshot.namespaces.join(', ')}` : `the namespace ${snapshot.namespace}`;
-  if (snapshot.nodes.length === 0) {
-    io.stderr(`${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS)}: only local functions were checked\n`);
+  if (snapshot.nodes.length + snapshot.nodes04.length === 0) {
+    io.stderr(`${noNodeAnswered(flags.wait ?? DISCOVERY_WINDOW_MS, flags.nexVersion)}: only local functions were checked\n`);
     return;
   }
   if (deployed.length > 0) {
-    for (const namespace of snapshot.namespaces) {
+    // Subjects are not namespaced: a 0.4 workload in `system` (read besides the namespaces asked) answers too.
+    for (const namespace of [...new Set([...snapshot.namespaces, ...deployed.map(({ fn }) => fn.namespace).sort()])]) {
       const here = deployed.filter(({ fn }) => fn.namespace === namespace);
       if (here.length > 0) {
         io.stdout(`deployed workloads in the namespace ${namespace} that ${subject} triggers:\n`);
-        here.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? fn.node} via ${trigger}\n`));
+        here.forEach(({ fn, trigger }) => io.stdout(`  ${fn.name} (${fn.workloadId}) on node ${fn.nodeName ?? (fn.node || '? (a Nex 0.4 node that could not be told)')} via ${trigger}\n`));
       }
     }
   } else {
@@ -205,12 +293,14 @@ export function registerNodesCommands(program: Command, io: CliIo, setExitCode: 
       setExitCode(e instanceof CommandLineError ? 2 : 1);
     }
   };
-  const waitOption = `how long to listen for nodes answering ${controlSubjects.pingAll()}, in milliseconds (default ${DISCOVERY_WINDOW_MS})`;
+  const waitOption = `how long to listen for nodes answering ${controlSubjects.pingAll()} and ${control04.ping()}, in milliseconds (default ${DISCOVERY_WINDOW_MS})`;
+  const nexVersionOption = () => new Option('--nex-version <version>', 'only the nodes of one generation: 0.2 or 0.3 (the 0.2/0.3 control API), 0.4 (Nex 0.4); default: every node that answers').choices(['0.2', '0.3', '0.4']);
 
   withConnectionFlags(program.command('nodes'))
     .description('list the Nex nodes that answer, and their workloads in the namespace')
-    .option('--json', 'print everything as JSON (the same data the editor\'s Deployed view shows)')
+    .option('--json', 'print everything as JSON: one model for Nex 0.2/0.3 and 0.4 nodes (README, "nexfn nodes --json"), the data the editor\'s Deployed view shows')
     .option('--wait <ms>', waitOption, positiveInt('--wait'))
+    .addOption(nexVersionOption())
     .action((flags: NodesFlags) => run('nodes', () => nodesCommand(flags, io)));
 
   withConnectionFlags(program.command('which'))
@@ -218,5 +308,6 @@ export function registerNodesCommands(program: Command, io: CliIo, setExitCode: 
     .argument('<subject>', 'a concrete subject')
     .argument('[paths...]', 'function folders, or folders holding functions (default: .)')
     .option('--wait <ms>', waitOption, positiveInt('--wait'))
+    .addOption(nexVersionOption())
     .action((subject: string, paths: string[], flags: NodesFlags) => run('which', () => whichCommand(subject, paths, flags, io)));
 }

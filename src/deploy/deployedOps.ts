@@ -11,9 +11,11 @@ import { type FidelityWarning, replyWarning } from '../executor/fidelity';
 import { LogBody, LogLevelName, logLevelName } from '../nex/logs';
 import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
 import { NexControlClient } from '../nex/controlClient';
+import { feed04 } from '../nex04/subjects';
 import type { NexProtocolVersion, StopRequest, StopResponse } from '../nex/controlTypes';
 import { encodeWorkloadJwt } from '../nex/workloadJwt';
 import { deleteDeployRecord } from './deployRecords';
+import { findWorkloads04, FUNCTION_TRIGGERED, reply04, watchEvents04, watchLogs04 } from './feeds04';
 import { nodeProtocol, withHint } from './nodeReplies';
 import { ISSUER_KEY_FILE, type PublisherKeys } from './publisherKeys';
 
@@ -135,6 +137,9 @@ export interface TriggerResult {
   size: number;
   /** From sending the request to receiving the reply. */
   roundTripMs: number;
+  /** A Nex 0.4 function's reply says which workload answered (its `workload_id` header) and in which namespace. */
+  workloadId?: string;
+  namespace?: string;
 }
 
 /** A node waits this long for a function's answer before it gives up (reference §3.3). */
@@ -168,7 +173,9 @@ export class FunctionFailedError extends Error {
     readonly afterMs: number,
   ) {
     super(
-      `${typeof event.data.workload_name === 'string' ? event.data.workload_name : 'the function'} failed on node ${event.nodeId} (function_exec_failed on ${typeof event.data.trigger_subject === 'string' ? event.data.trigger_subject : 'its trigger'}): ${nodeError}`,
+      event.generation === '0.4'
+        ? `${event.workloadName ?? 'the function'} failed (workload ${event.workloadId ?? '?'} in the namespace ${event.namespace}, on ${typeof event.data.subject === 'string' ? event.data.subject : 'its trigger'}): ${nodeError}`
+        : `${typeof event.data.workload_name === 'string' ? event.data.workload_name : 'the function'} failed on node ${event.nodeId} (function_exec_failed on ${typeof event.data.trigger_subject === 'string' ? event.data.trigger_subject : 'its trigger'}): ${nodeError}`,
     );
   }
 }
@@ -194,10 +201,12 @@ function failureMatches(event: NexEvent, subject: string, name: string | undefin
 
 /**
  * Sends `payload` to a concrete subject as a request, as a client of a deployed function does, and
- * returns the reply. A node sends no reply for a function that fails, but reports the failure in
- * its namespace's events: those are followed from before the request is sent, so the node's failure
- * ends the wait as soon as it arrives (FunctionFailedError, with the node's error text). Says so
- * clearly when no function is subscribed there, and what a missing reply usually means.
+ * returns the reply. A 0.2/0.3 node sends no reply for a function that fails, but reports the failure
+ * in its namespace's events: those are followed from before the request is sent, so the node's
+ * failure ends the wait as soon as it arrives (FunctionFailedError, with the node's error text). A
+ * Nex 0.4 function replies at once, with headers naming its workload and, when it failed, its
+ * `error` (FunctionFailedError too). Says so clearly when no function is subscribed there, and what a
+ * missing reply usually means.
  */
 export async function triggerFunction(nc: NatsConnection, subject: string, payload: Uint8Array, options: TriggerOptions = {}): Promise<TriggerResult> {
   const problem = concreteSubjectProblem(subject);
@@ -244,10 +253,34 @@ export async function triggerFunction(nc: NatsConnection, subject: string, paylo
       }
       throw e;
     }
-    return { subject, reply: reply.data, size: reply.data.length, roundTripMs: performance.now() - started };
+    const roundTripMs = performance.now() - started;
+    const from04 = reply04(reply);
+    if (from04?.error !== undefined) {
+      throw failed04(subject, from04, options.workloadName, namespace, roundTripMs);
+    }
+    return { subject, reply: reply.data, size: reply.data.length, roundTripMs, ...(from04 ? { workloadId: from04.workloadId, ...(from04.namespace ? { namespace: from04.namespace } : {}) } : {}) };
   } finally {
     failures.unsubscribe();
   }
+}
+
+/** A 0.4 function's failure, from its reply's headers, as the event the nexlet publishes for it (FUNCTIONTRIGGERED) says it. */
+function failed04(subject: string, reply: { workloadId: string; namespace?: string; error?: string }, name: string | undefined, namespace: string, afterMs: number): FunctionFailedError {
+  const ns = reply.namespace ?? namespace;
+  const error = reply.error || 'the function failed (its reply has an empty error header)';
+  const event: NexEvent = {
+    subject: feed04.event(ns, FUNCTION_TRIGGERED),
+    namespace: ns,
+    type: FUNCTION_TRIGGERED,
+    source: reply.workloadId,
+    nodeId: '',
+    workloadId: reply.workloadId,
+    data: { id: reply.workloadId, namespace: ns, subject, error },
+    generation: '0.4',
+    ...(name ? { workloadName: name } : {}),
+    failed: true,
+  };
+  return new FunctionFailedError(error, event, afterMs);
 }
 
 /** The node version's profile: what a reply from it has been through (0.2 and 0.3 nodes JSON-stringify what a function returns). */
@@ -314,9 +347,11 @@ export interface WorkloadLogLine {
   nodeId: string;
   workloadId: string;
   level: LogLevelName;
-  /** The level number as the node sent it. */
+  /** The level number as the node sent it (a Nex 0.4 line has none: slog's number for its level). */
   rawLevel: number;
   text: string;
+  /** A Nex 0.4 line's stream: stdout lines are `info`, stderr ones `error`. */
+  stream?: 'stdout' | 'stderr';
 }
 
 /** A log body `{text, level, id}`, or undefined when the message is not one. */
@@ -335,19 +370,24 @@ function logLineOf(msg: Msg, body: LogBody): WorkloadLogLine {
 }
 
 /**
- * Follows `$NEX.logs.<ns>.>` (both versions' layouts) and passes on the messages of the given
- * workload ids (every workload's when none are given), keyed on the body's `id` as the reference
- * recommends.
+ * Follows `$NEX.logs.<ns>.>` (both 0.2/0.3 layouts) and Nex 0.4's `$NEX.FEED.<ns>.logs.>`, and passes
+ * on the messages of the given workload ids (every workload's when none are given), keyed on the
+ * body's `id` as the reference recommends (0.4: the subject's).
  */
-export function watchLogs(nc: NatsConnection, options: { namespace?: string; workloadIds?: readonly string[]; onLine: (line: WorkloadLogLine) => void }): Promise<Watch> {
+export async function watchLogs(nc: NatsConnection, options: { namespace?: string; workloadIds?: readonly string[]; onLine: (line: WorkloadLogLine) => void }): Promise<Watch> {
   const ids = options.workloadIds && new Set(options.workloadIds);
-  return watch(nc, [controlSubjects.logs(options.namespace ?? DEFAULT_NAMESPACE)], (msg) => {
-    const body = parseLogBody(msg.data);
-    if (!body || (ids && !ids.has(body.id))) {
-      return;
-    }
-    options.onLine(logLineOf(msg, body));
-  });
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const watches = await Promise.all([
+    watch(nc, [controlSubjects.logs(namespace)], (msg) => {
+      const body = parseLogBody(msg.data);
+      if (!body || (ids && !ids.has(body.id))) {
+        return;
+      }
+      options.onLine(logLineOf(msg, body));
+    }),
+    watchLogs04(nc, namespace, (line) => (!ids || ids.has(line.workloadId) ? options.onLine(line) : undefined)),
+  ]);
+  return { stop: () => watches.forEach((w) => w.stop()) };
 }
 
 /** A node's CloudEvent, with what it is about taken out of it. */
@@ -363,6 +403,12 @@ export interface NexEvent {
   workloadId?: string;
   time?: string;
   data: Record<string, unknown>;
+  /** `0.4` for a Nex 0.4 feed event (`type` is then the feed's: WORKLOADSTARTED, FUNCTIONTRIGGERED…); absent for 0.2/0.3 CloudEvents. */
+  generation?: '0.4';
+  /** The workload's name, when the event says (0.2/0.3 `workload_name`, 0.4 `name` or `metadata.name`). */
+  workloadName?: string;
+  /** A function failed (0.2/0.3 function_exec_failed, 0.4 FUNCTIONTRIGGERED with an `error`), or a 0.4 workload event carries an error. */
+  failed?: boolean;
 }
 
 /** A CloudEvent as a NexEvent, or undefined when the message is not one. */
@@ -379,19 +425,39 @@ function parseEvent(msg: Msg): NexEvent | undefined {
   const data = event.data && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
   const [nodeId, agent] = event.source.split('-');
   const workloadId = [data.workload_id, data.vmid, agent].find((v): v is string => typeof v === 'string' && v !== '');
-  return { subject: msg.subject, namespace: msg.subject.split('.')[2], type: event.type, source: event.source, nodeId, workloadId, time: typeof event.time === 'string' ? event.time : undefined, data };
+  const workloadName = typeof data.workload_name === 'string' ? data.workload_name : undefined;
+  return {
+    subject: msg.subject,
+    namespace: msg.subject.split('.')[2],
+    type: event.type,
+    source: event.source,
+    nodeId,
+    workloadId,
+    time: typeof event.time === 'string' ? event.time : undefined,
+    data,
+    ...(workloadName !== undefined ? { workloadName } : {}),
+    ...(event.type === 'function_exec_failed' ? { failed: true } : {}),
+  };
 }
 
-/** Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does; namespace `*` follows every namespace's. */
-export function watchEvents(nc: NatsConnection, options: { namespace?: string; onEvent: (event: NexEvent) => void }): Promise<Watch> {
+/**
+ * Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does, and (unless `nex04`
+ * is false) the Nex 0.4 feeds: the namespace's workload events and the nodes' own (feeds04.ts);
+ * namespace `*` follows every namespace's.
+ */
+export async function watchEvents(nc: NatsConnection, options: { namespace?: string; nex04?: boolean; onEvent: (event: NexEvent) => void }): Promise<Watch> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const subjects = namespace === '*' ? [controlSubjects.events('*')] : [...new Set([controlSubjects.events(namespace), `${API_PREFIX}.events.system.*`])];
-  return watch(nc, subjects, (msg) => {
-    const event = parseEvent(msg);
-    if (event) {
-      options.onEvent(event);
-    }
-  });
+  const watches = await Promise.all([
+    watch(nc, subjects, (msg) => {
+      const event = parseEvent(msg);
+      if (event) {
+        options.onEvent(event);
+      }
+    }),
+    ...(options.nex04 === false ? [] : [watchEvents04(nc, { namespace, onEvent: options.onEvent })]),
+  ]);
+  return { stop: () => watches.forEach((w) => w.stop()) };
 }
 
 /** A workload of a followed function: where it runs. */
@@ -443,12 +509,15 @@ function workloadOfLogSubject(subject: string, names: ReadonlySet<string>): Foll
 }
 
 /**
- * Follows a function's logs by name and namespace, across redeploys: the workloads WPING finds at
- * start, and every new one of that name learnt later, from its workload_deployed event (0.2.7
- * `{workload_name}` with the id in the source "<nodeId>-<workloadId>"; 0.3 `workload_id`) or from
- * a 0.2.x log subject that carries the name. A new workload is announced (onRedeployed) before its
- * first line. The subscriptions are made before WPING is asked, so nothing published meanwhile is
- * missed; lines that arrive before WPING answers are passed on once it has.
+ * Follows a function's logs by name and namespace, across redeploys, on both generations: the
+ * workloads WPING finds at start (0.2/0.3 `$NEX.WPING`, and Nex 0.4's WPING on the 0.4 nodes that
+ * answer PING), and every new one of that name learnt later, from its workload_deployed event (0.2.7
+ * `{workload_name}` with the id in the source "<nodeId>-<workloadId>"; 0.3 `workload_id`), its 0.4
+ * WORKLOADSTARTED event (the functions nexlet's `metadata.name` and `metadata.node`) or from a 0.2.x
+ * log subject that carries the name. 0.4 lines come from `$NEX.FEED.<ns>.logs.<id>.stdout|stderr`.
+ * A new workload is announced (onRedeployed) before its first line. The subscriptions are made
+ * before WPING is asked, so nothing published meanwhile is missed; lines that arrive before WPING
+ * answers are passed on once it has.
  */
 export async function followFunctionLogs(nc: NatsConnection, options: FollowFunctionOptions): Promise<FunctionLogFollower> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -483,33 +552,45 @@ export async function followFunctionLogs(nc: NatsConnection, options: FollowFunc
       options.onLine(logLineOf(msg, body));
     }
   };
+  /** The node a followed workload runs on ("" when not known: a 0.4 workload whose node could not be told). */
+  const nodeOf = (workloadId: string | undefined) => workloads.find((w) => w.workloadId === workloadId)?.nodeId ?? '';
   const onEvent = (event: NexEvent) => {
-    const name = [event.data.workload_name, event.data.name].find((v): v is string => typeof v === 'string');
+    const name = event.workloadName ?? [event.data.workload_name, event.data.name].find((v): v is string => typeof v === 'string');
     const ours = name !== undefined ? names.has(name.toLowerCase()) : event.workloadId !== undefined && known.has(event.workloadId);
     if (!ours) {
       return;
     }
-    if (event.type === 'workload_deployed' && event.workloadId) {
+    if ((event.type === 'workload_deployed' || (event.generation === '0.4' && event.type === 'WORKLOADSTARTED')) && event.workloadId) {
       learn({ workloadId: event.workloadId, nodeId: event.nodeId }, true);
     }
-    if (!options.nodeId || event.nodeId === options.nodeId) {
-      options.onEvent?.(event);
+    const on = event.nodeId || nodeOf(event.workloadId);
+    if (!options.nodeId || on === options.nodeId) {
+      options.onEvent?.(event.nodeId || !on ? event : { ...event, nodeId: on });
     }
   };
-  const logs = await watch(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg)));
-  const events = await watch(nc, [controlSubjects.events(namespace)], (msg) => {
-    const event = parseEvent(msg);
-    if (event) {
-      later(() => onEvent(event));
-    }
-  });
-  const stop = () => {
-    logs.stop();
-    events.stop();
-  };
+  const laterEvent = (event: NexEvent) => later(() => onEvent(event));
+  const watches = await Promise.all([
+    watch(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg))),
+    watch(nc, [controlSubjects.events(namespace)], (msg) => {
+      const event = parseEvent(msg);
+      if (event) {
+        laterEvent(event);
+      }
+    }),
+    watchLogs04(nc, namespace, (line) => later(() => known.has(line.workloadId) && options.onLine({ ...line, nodeId: nodeOf(line.workloadId) }))),
+    watchEvents04(nc, { namespace, nodeEvents: false, onEvent: laterEvent }),
+  ]);
+  const stop = () => watches.forEach((w) => w.stop());
   let initial: RunningWorkload[] = [];
   try {
-    initial = options.client ? await findWorkloads(options.client, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs }) : [];
+    const client = options.client;
+    const found = client
+      ? await Promise.all([
+          findWorkloads(client, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs }),
+          findWorkloads04(client.nc, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs, inboxPrefix: client.inboxPrefix }),
+        ])
+      : [];
+    initial = found.flat();
   } catch (e) {
     stop();
     throw e;

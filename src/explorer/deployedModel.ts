@@ -20,8 +20,10 @@ import { namespaceProblem } from '../core/subject';
 import { DISCOVERY_WINDOW_MS, NexControlClient, NoAnswerError, REQUEST_TIMEOUT_MS } from '../nex/controlClient';
 import type { MemoryStat } from '../nex/controlTypes';
 import { parseUptime } from '../nex/uptime';
-import { discoverNodes04 } from '../nex04/client04';
+import { WORKLOAD_PING_WAIT_MS } from '../nex04/client04';
+import { DEFAULT_HEARTBEAT04_INTERVAL_MS, Nex04Tracker } from './nodes04';
 import type { DeployedFunction } from './subjectRouting';
+import type { Node04View, Workload04View } from './workloads04';
 
 /** Where the model learns what workloads were deployed with (DeployRecordReader; tests may give their own). */
 export interface DeployRecordSource {
@@ -93,74 +95,7 @@ export interface NodeView {
   problem?: string;
 }
 
-/** A nexlet (agent) registered with a 0.4 node, from the node's INFO (its agent summaries). */
-export interface Nexlet04View {
-  agentId: string;
-  /** Its service name, e.g. `nexfn-functions`, `native`. */
-  name: string;
-  /** The workload type it registered (`v8`, `wasm`, `native`…). */
-  type: string;
-  version: string;
-  /** As the node rates it: `healthy`, `degraded`, `offline`, `shutting down`, `unknown`. */
-  health: string;
-  /** What its last heartbeat said: `running`, `lameduck`… */
-  state: string;
-  workloadCount: number;
-  /** When the node last heard its heartbeat (ISO 8601). */
-  lastHeartbeatAt?: string;
-}
-
-/** A workload on a 0.4 node, as WPING lists it: functions, services and jobs alike. */
-export interface Workload04View {
-  id: string;
-  name: string;
-  namespace: string;
-  /** The nexlet type that runs it: `v8`, `wasm`, `native`… */
-  type: string;
-  /** `function`, `service` or `job`. */
-  lifecycle: string;
-  /** `starting`, `running`, `warm`, `stopping`, `stopped`, `error`. */
-  state: string;
-  /** A Go duration, as the nexlet reports it. */
-  runtime: string;
-  /** ISO 8601, as the nexlet said. */
-  startedAt: string;
-  /** The node it runs on; absent when the WPING answer could not be told apart (several 0.4 nodes, none naming itself). */
-  nodeId?: string;
-  /** A function's trigger subjects, as its nexlet reports them (the functions nexlet's `metadata.triggers`); absent when unknown. */
-  triggers?: readonly string[];
-  /** Whether the editor can stop, clone and follow it as a function of ours (the functions nexlet's types). */
-  isFunction: boolean;
-  metadata: Readonly<Record<string, string>>;
-}
-
-/**
- * A Nex 0.4 node that answers the connection's 0.4 PING (`$NEX.SVC.system.control.PING`), with its
- * nexlets from INFO and its workloads from WPING, per namespace the model reads plus `system` (where
- * the `nex` CLI deploys by default).
- */
-export interface Node04View {
-  id: string;
-  name?: string;
-  version: string;
-  /** `running`, `lameduck` or `stopping`. */
-  state: string;
-  /** ISO 8601, as the node said. */
-  startedAt: string;
-  tags: Readonly<Record<string, string>>;
-  /** The nexlets registered with it (PING's count). */
-  agentCount: number;
-  /** Its xkey, from PING. */
-  xkey?: string;
-  /** From its INFO; absent until read. */
-  nexlets?: readonly Nexlet04View[];
-  /** Its workloads in the namespaces read; absent while WPING has not answered yet (it takes about 2 s on 0.4.1). */
-  workloads?: readonly Workload04View[];
-  /** Why its INFO or workloads could not be read: the node's words. */
-  problem?: string;
-  /** It missed heartbeats, or said NODESTOPPED. */
-  unreachable?: boolean;
-}
+export type { Nexlet04View, Node04View, Workload04View } from './workloads04';
 
 /** Everything the model knows, as plain frozen data. */
 export interface DeployedSnapshot {
@@ -173,9 +108,9 @@ export interface DeployedSnapshot {
   refreshedAt?: string;
   /** Sorted by name, then id. */
   nodes: readonly NodeView[];
-  /** Nex 0.4 nodes answering on the same connection, sorted by name, then id. */
+  /** Nex 0.4 nodes answering on the same connection, sorted by name, then id (nodes04.ts). */
   nodes04: readonly Node04View[];
-  /** 0.4 workloads whose node could not be told (WPING answers do not name their node). */
+  /** 0.4 workloads whose node could not be told (WPING answers do not name their node); absent when there are none. */
   workloads04Unplaced?: readonly Workload04View[];
   /** Problems of the last refresh not tied to a node: unreadable PING answers, a PING that could not be sent. */
   problems: readonly string[];
@@ -201,6 +136,10 @@ export interface DeployedModelOptions {
   infoTimeoutMs?: number;
   /** How often nodes send heartbeats (30 s on a real node). */
   heartbeatIntervalMs?: number;
+  /** How often Nex 0.4 nodes send heartbeats (10 s on 0.4.1). */
+  heartbeat04IntervalMs?: number;
+  /** The longest a 0.4 WPING waits for the nodes (default 3.5 s; it ends as soon as every 0.4 node answered). */
+  workload04WaitMs?: number;
   /** A node that misses this many heartbeats in a row is unreachable (default 3). */
   missedHeartbeats?: number;
   /** The periodic re-read waits this long after a change (default 10 s)… */
@@ -238,11 +177,22 @@ export function nodeLabel(name: string | undefined, id: string): string {
   return name ?? `${id.slice(0, 12)}…`;
 }
 
-/** The workloads of a snapshot whose trigger subjects are known, for `whichHandles` and `triggerOverlaps`. */
+/**
+ * The workloads of a snapshot whose trigger subjects are known, for `whichHandles` and
+ * `triggerOverlaps`: 0.2/0.3 ones from their deploy records, 0.4 functions as their nexlet reports
+ * them (`node` is "" for a 0.4 workload whose node could not be told).
+ */
 export function deployedFunctions(snapshot: DeployedSnapshot): DeployedTriggers[] {
-  return snapshot.nodes.flatMap((node) =>
-    node.workloads.flatMap((w) => (w.triggers ? [{ name: w.name, node: node.id, nodeName: node.name, workloadId: w.id, namespace: w.namespace, triggers: w.triggers }] : [])),
-  );
+  const nodeNames = new Map(snapshot.nodes04.map((n) => [n.id, n.name]));
+  const of04 = (w: Workload04View): DeployedTriggers[] =>
+    w.isFunction && w.triggers ? [{ name: w.name, node: w.nodeId ?? '', nodeName: w.nodeId ? nodeNames.get(w.nodeId) : undefined, workloadId: w.id, namespace: w.namespace, triggers: w.triggers }] : [];
+  return [
+    ...snapshot.nodes.flatMap((node) =>
+      node.workloads.flatMap((w) => (w.triggers ? [{ name: w.name, node: node.id, nodeName: node.name, workloadId: w.id, namespace: w.namespace, triggers: w.triggers }] : [])),
+    ),
+    ...snapshot.nodes04.flatMap((node) => (node.workloads ?? []).flatMap(of04)),
+    ...(snapshot.workloads04Unplaced ?? []).flatMap(of04),
+  ];
 }
 
 /** A workload as the model keeps it; its triggers are looked up when a snapshot is made. */
@@ -438,8 +388,8 @@ export class DeployedModel {
   private readonly stoppedIds = new Set<string>();
   private readonly listeners = new Set<DeployedListener>();
   private problems: string[] = [];
-  private nodes04: Node04View[] = [];
-  private readonly inboxPrefix?: string;
+  /** The Nex 0.4 nodes, nexlets and workloads (nodes04.ts). */
+  private readonly tracker04: Nex04Tracker;
   private refreshedAt?: number;
   /** Until when (epoch ms) nodes not heard from since the connection came back are not marked unreachable. */
   private graceUntil = 0;
@@ -473,7 +423,6 @@ export class DeployedModel {
     }
     this.nc = options.nc;
     this.client = new NexControlClient(options.nc, options.inboxPrefix);
-    this.inboxPrefix = options.inboxPrefix;
     this.records = options.records ?? new DeployRecordReader(options.nc, { jsDomain: options.jsDomain, onRecord: () => this.changed() });
     this.ownsStatus = options.status === undefined;
     this.status = options.status ?? new ConnectionStatus(options.nc);
@@ -482,6 +431,8 @@ export class DeployedModel {
       discoveryWindowMs: options.discoveryWindowMs ?? DISCOVERY_WINDOW_MS,
       infoTimeoutMs: options.infoTimeoutMs ?? REQUEST_TIMEOUT_MS,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+      heartbeat04IntervalMs: options.heartbeat04IntervalMs ?? DEFAULT_HEARTBEAT04_INTERVAL_MS,
+      workload04WaitMs: options.workload04WaitMs ?? WORKLOAD_PING_WAIT_MS,
       missedHeartbeats: options.missedHeartbeats ?? DEFAULT_MISSED_HEARTBEATS,
       refreshMinMs: options.refreshMinMs ?? DEFAULT_REFRESH_MIN_MS,
       refreshMaxMs: options.refreshMaxMs ?? DEFAULT_REFRESH_MAX_MS,
@@ -490,6 +441,19 @@ export class DeployedModel {
       reconnectPollMs: options.reconnectPollMs ?? DEFAULT_RECONNECT_POLL_MS,
     };
     this.refreshDelay = this.timing.refreshMinMs;
+    this.tracker04 = new Nex04Tracker({
+      nc: options.nc,
+      inboxPrefix: options.inboxPrefix,
+      namespaces: () => this.namespaces,
+      connected: () => this.connection === 'connected',
+      connectedSince: () => this.connectedSince,
+      onChange: () => this.changed(),
+      discoveryWindowMs: this.timing.discoveryWindowMs,
+      infoTimeoutMs: this.timing.infoTimeoutMs,
+      heartbeatIntervalMs: this.timing.heartbeat04IntervalMs,
+      missedHeartbeats: this.timing.missedHeartbeats,
+      workloadWaitMs: this.timing.workload04WaitMs,
+    });
   }
 
   private get connection(): ConnectionState {
@@ -521,6 +485,7 @@ export class DeployedModel {
     for (const node of this.nodes.values()) {
       node.workloads = node.workloads.filter((w) => kept.has(w.namespace));
     }
+    this.tracker04?.keepNamespaces();
     this.changed();
     if (this.live) {
       void this.refresh();
@@ -547,6 +512,16 @@ export class DeployedModel {
     return this.reinfo(nodeId);
   }
 
+  /** A Nex 0.4 UNDEPLOY that said `stopped: true`: the workload goes at once (its WORKLOADSTOPPED event does the same when it arrives). */
+  workloadStopped04(workloadId: string): void {
+    this.tracker04.workloadStopped(workloadId);
+  }
+
+  /** A Nex 0.4 ADEPLOY that answered: the namespace's workloads are read again now (resolves when they are). */
+  workloadDeployed04(namespace: string): Promise<void> {
+    return this.tracker04.workloadDeployed(namespace);
+  }
+
   /** How long a node may stay silent before it counts as unreachable. */
   private get silenceLimitMs(): number {
     return this.timing.heartbeatIntervalMs * this.timing.missedHeartbeats;
@@ -564,12 +539,13 @@ export class DeployedModel {
       this.live = true;
       this.watchConnection();
       // Every namespace's events: the model reads several, and the user may add more later.
-      const events = await watchEvents(this.nc, { namespace: '*', onEvent: (event) => this.onEvent(event) });
+      const events = await watchEvents(this.nc, { namespace: '*', nex04: false, onEvent: (event) => this.onEvent(event) });
       if (this.disposed) {
         events.stop();
         return this.snapshot();
       }
       this.events = events;
+      await this.tracker04.start();
       this.sweepTimer = setInterval(() => this.sweep(), this.timing.heartbeatIntervalMs);
       this.sweepTimer.unref?.();
     }
@@ -610,6 +586,7 @@ export class DeployedModel {
     this.disposed = true;
     this.live = false;
     this.events?.stop();
+    this.tracker04.dispose();
     this.statusListener?.dispose();
     if (this.ownsStatus) {
       this.status.dispose();
@@ -637,31 +614,29 @@ export class DeployedModel {
       this.changed();
       return;
     }
+    // The 0.4 nodes are read alongside: they report their nodes and nexlets before their workloads.
+    const read04 = this.tracker04.refresh();
+    await this.refresh02();
+    await read04;
+    this.refreshedAt = Date.now();
+    this.changed();
+  }
+
+  /** The 0.2/0.3 nodes: PING, then INFO of each that answered. */
+  private async refresh02(): Promise<void> {
     const pingSentAt = Date.now();
     let answers;
-    let found04;
     try {
-      [answers, found04] = await Promise.all([this.client.ping(this.timing.discoveryWindowMs), discoverNodes04(this.nc, this.timing.discoveryWindowMs, this.inboxPrefix)]);
+      answers = await this.client.ping(this.timing.discoveryWindowMs);
     } catch (e) {
       this.problems = [`${controlSubjects.pingAll()} could not be sent: ${(e as Error).message}`];
       this.changed();
       return;
     }
-    this.nodes04 = found04.nodes.map((n) => ({
-      id: n.node_id,
-      // A 0.4 node names itself in the tag nex.node (0.2/0.3: node_name).
-      ...(typeof (n.tags?.['nex.node'] ?? n.tags?.node_name) === 'string' ? { name: n.tags['nex.node'] ?? n.tags.node_name } : {}),
-      // Strings only: String() of a hostile answer's {"toString":1} throws.
-      version: typeof n.version === 'string' ? n.version : '',
-      state: typeof n.state === 'string' ? n.state : '',
-      startedAt: typeof n.start_time === 'string' ? n.start_time : '',
-      tags: stringMap(n.tags) ?? {},
-      agentCount: typeof n.agent_count === 'number' ? n.agent_count : 0,
-    }));
     if (this.disposed) {
       return;
     }
-    const problems: string[] = [...found04.problems];
+    const problems: string[] = [];
     const answered = new Set<string>();
     for (const answer of answers) {
       const sighting = answer.ok ? readSighting(answer.value) : answer.error;
@@ -674,8 +649,6 @@ export class DeployedModel {
     this.dropSilentNodes(answered, pingSentAt);
     this.problems = problems;
     await Promise.all([...answered].map((id) => this.reinfo(id)));
-    this.refreshedAt = Date.now();
-    this.changed();
   }
 
   /**
@@ -1019,10 +992,11 @@ export class DeployedModel {
 
   /** What restarts the refresh backoff: nodes, their reachability and lame duck state, and workload ids. */
   private structureKey(): string {
-    return [...this.nodes.values()]
+    const nodes = [...this.nodes.values()]
       .map((n) => `${n.id}:${n.reachable}:${n.lameDuck}:${n.workloads.map((w) => w.id).sort().join(',')}`)
       .sort()
       .join('|');
+    return `${nodes}#${this.tracker04?.structureKey() ?? ''}`;
   }
 
   /** Something changed: listeners hear about it (coalesced), and a structural change restarts the backoff. */
@@ -1063,14 +1037,16 @@ export class DeployedModel {
   private buildSnapshot(): DeployedSnapshot {
     const nodes = [...this.nodes.values()].map((n) => this.nodeView(n));
     nodes.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id));
+    const v04 = this.tracker04.views();
     return {
       namespace: this.namespace,
       namespaces: [...this.namespaces],
       connection: this.connection,
       ...(this.refreshedAt !== undefined ? { refreshedAt: new Date(this.refreshedAt).toISOString() } : {}),
       nodes,
-      nodes04: [...this.nodes04].sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id)),
-      problems: [...this.problems],
+      nodes04: v04.nodes04,
+      ...(v04.workloads04Unplaced.length > 0 ? { workloads04Unplaced: v04.workloads04Unplaced } : {}),
+      problems: [...this.problems, ...v04.problems],
     };
   }
 

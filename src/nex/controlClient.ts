@@ -27,7 +27,8 @@ export class NexControlClient {
   constructor(
     /** The connection the calls go over. */
     readonly nc: NatsConnection,
-    private readonly inboxPrefix?: string,
+    /** Where discovery replies come (the 0.4 client takes the same). */
+    readonly inboxPrefix?: string,
   ) {}
 
   /** Every node's PingResponse, as they answer within the window. */

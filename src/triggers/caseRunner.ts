@@ -14,6 +14,7 @@ import { FunctionExecutor } from '../executor/executor';
 import { FunctionRunResult, freshMocks, LimitSources, runFunction, RunSink } from '../run/functionRun';
 import { MockHostServices } from '../hostservices/mockBackend';
 import { findWorkloads, FunctionFailedError, NODE_TRIGGER_TIMEOUT_MS, NoReplyError, remoteReplyHints, type RunningWorkload, triggerFunction } from '../deploy/deployedOps';
+import { findWorkloads04 } from '../deploy/feeds04';
 import type { DeployedTriggers } from '../explorer/deployedModel';
 import { whichHandles } from '../explorer/subjectRouting';
 import type { NexControlClient } from '../nex/controlClient';
@@ -183,11 +184,13 @@ export function skippedCase(tc: TriggerCase, reason: string): CaseResult {
 
 /**
  * Where a function's remote cases can run: its own deployed workloads, named as its manifest says,
- * in `namespace` (WPING by name). Undefined with the reason to skip its cases when none runs.
+ * in `namespace` (WPING by name, on 0.2/0.3 nodes and on Nex 0.4 nodes alike). Undefined with the
+ * reason to skip its cases when none runs.
  */
 export async function deployedTarget(client: NexControlClient, fn: ValidFunction, namespace: string = deployNamespace(fn)): Promise<{ workloads: RunningWorkload[] } | { skip: string }> {
   const name = fn.manifest.name;
-  const workloads = (await findWorkloads(client, namespace, name)).filter((w) => w.name.toLowerCase() === name.toLowerCase());
+  const found = await Promise.all([findWorkloads(client, namespace, name), findWorkloads04(client.nc, namespace, name, { inboxPrefix: client.inboxPrefix })]);
+  const workloads = found.flat().filter((w) => w.name.toLowerCase() === name.toLowerCase());
   return workloads.length > 0 ? { workloads } : { skip: `not deployed in namespace ${namespace}: no node runs a workload named ${name} there` };
 }
 

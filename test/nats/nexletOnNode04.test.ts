@@ -85,7 +85,7 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     await assert.rejects(nc.request('greet.node', 'Ada', { timeout: 1000 }), /no responders|timeout/i, 'its trigger is gone');
   });
 
-  it('the explorer lists the 0.4 node (not its workloads yet) and nexfn deploy deploys to it (only 0.4 nodes answer), or says how when asked for 0.2', async () => {
+  it('the explorer lists the 0.4 node with its nexlets and workloads, and nexfn deploy deploys to it (only 0.4 nodes answer), or says how when asked for 0.2', async () => {
     const model = new DeployedModel({ nc, discoveryWindowMs: 300 });
     try {
       const snapshot = await model.refresh();
@@ -99,9 +99,9 @@ describe('functions on the local node in 0.4.1 mode, through the functions nexle
     }
     const nodes = await runNexfn(['nodes', '-s', host.natsUrl, '--wait', '300']);
     assert.strictEqual(nodes.code, 0, nodes.stderr);
-    assert.match(nodes.stdout, new RegExp(`^n04 +${host.node.nodeId} +0\\.4\\.1 +\\d+s +\\? +2 nexlets +running$`, 'm'));
-    assert.match(nodes.stdout, /1 Nex 0\.4 node: its workloads are not read here yet/);
-    assert.doesNotMatch(nodes.stdout, /no workloads in/, 'nothing is said of workloads it did not read');
+    assert.match(nodes.stdout, new RegExp(`^n04 +${host.node.nodeId} +0\\.4\\.1 +\\d+s +0 +v8,wasm +running$`, 'm'));
+    assert.match(nodes.stdout, new RegExp(`^n04 +nexfn-functions +v8 +0\\.1\\.0 +healthy +running +0 +${host.nexlet!.registered!.agents.v8}$`, 'm'), 'its nexlets');
+    assert.match(nodes.stdout, /^no Nex 0\.4 workloads in the namespaces default, system$/m, 'its workloads were read (greet was undeployed)');
     const dir = path.join(work, 'greet');
     const deployed = await runNexfn(['deploy', dir, '-s', host.natsUrl]);
     assert.strictEqual(deployed.code, 0, deployed.stderr);

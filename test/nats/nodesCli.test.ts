@@ -10,7 +10,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { loadValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
 import { LocalNexNode } from '../../src/devnode/localNode';
-import type { DeployedSnapshot } from '../../src/explorer/deployedModel';
+import type { NodesJson } from '../../src/explorer/nodesJson';
 import { tempDir } from '../support/wasmFixtures';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
 import { runNexfn } from '../support/nexfn';
@@ -60,18 +60,18 @@ describe('nexfn nodes and which', function () {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it('nodes --json prints the snapshot: both nodes and the namespace\'s workloads', async () => {
+  it('nodes --json prints one model for both generations: both nodes (0.2/0.3 here) and the namespace\'s workloads', async () => {
     const run = await cli(['nodes', '--server', server.url, '--json', '--wait', '300']);
     assert.strictEqual(run.code, 0, run.stderr);
     assert.strictEqual(run.stderr, '');
-    const snapshot = JSON.parse(run.stdout) as DeployedSnapshot;
+    const snapshot = JSON.parse(run.stdout) as NodesJson;
     assert.strictEqual(snapshot.namespace, 'default');
-    assert.deepStrictEqual(snapshot.nodes.map((n) => [n.name, n.id, n.version, n.state]), [
-      ['alpha', nodes[0].nodeId, '0.2.7', 'up'],
-      ['beta', nodes[1].nodeId, '0.3.0', 'up'],
+    assert.deepStrictEqual(snapshot.nodes.map((n) => [n.generation, n.name, n.id, n.version, n.state]), [
+      ['0.2/0.3', 'alpha', nodes[0].nodeId, '0.2.7', 'up'],
+      ['0.2/0.3', 'beta', nodes[1].nodeId, '0.3.0', 'up'],
     ]);
     assert.deepStrictEqual(snapshot.namespaces, ['default']);
-    assert.deepStrictEqual(snapshot.nodes[0].workloads.map((w) => [w.name, w.id, w.type, w.namespace, w.triggers]), [['greet', greetId, 'v8', 'default', ['greet.*']]]);
+    assert.deepStrictEqual(snapshot.nodes[0].workloads!.map((w) => [w.name, w.id, w.type, w.namespace, w.triggers]), [['greet', greetId, 'v8', 'default', ['greet.*']]]);
     assert.deepStrictEqual(snapshot.nodes[1].workloads, []);
   });
 
@@ -105,7 +105,7 @@ describe('nexfn nodes and which', function () {
     const lonely = await cli(['nodes', '-s', empty.url, '--wait', '200']);
     assert.strictEqual(lonely.code, 1);
     assert.strictEqual(lonely.stdout, '');
-    assert.match(lonely.stderr, /^nexfn nodes: no Nex node answered on \$NEX\.PING within 200 ms: is a node running[^\n]*--wait\n$/, "one line: the NATS server's no-responders status is not an answer");
+    assert.match(lonely.stderr, /^nexfn nodes: no Nex node answered on \$NEX\.PING or \$NEX\.SVC\.system\.control\.PING within 200 ms: is a node running[^\n]*--wait\n$/, "one line: the NATS server's no-responders status is not an answer");
 
     const badWait = await cli(['nodes', '--wait', 'soon']);
     assert.strictEqual(badWait.code, 2);
@@ -137,7 +137,7 @@ describe('nexfn nodes and which', function () {
 
     const lonely = await cli(['which', 'greet.hello', fnRoot, '-s', empty.url, '--wait', '200']);
     assert.strictEqual(lonely.code, 0, 'the local answer stands');
-    assert.match(lonely.stderr, /no Nex node answered on \$NEX\.PING within 200 ms: .*: only local functions were checked\n$/);
+    assert.match(lonely.stderr, /no Nex node answered on \$NEX\.PING or \$NEX\.SVC\.system\.control\.PING within 200 ms: .*: only local functions were checked\n$/);
   });
 
   it('which never says a deployed function handles a subject its manifest gained after the deploy: a drift note on a line of its own', async () => {
@@ -164,7 +164,7 @@ describe('nexfn nodes and which', function () {
       assert.strictEqual(run.code, 0, run.stderr);
       assert.match(run.stdout, new RegExp(`\\ndeployed workloads in the namespace team-a that team\\.one triggers:\\n  teamfn \\(${result.workloadId}\\) on node beta via team\\.\\*\\n$`));
       const nodesRun = await cli(['nodes', '-s', server.url, '--wait', '300', '--json']);
-      assert.deepStrictEqual((JSON.parse(nodesRun.stdout) as DeployedSnapshot).nodes[1].workloads, [], 'nodes reads the --namespace only');
+      assert.deepStrictEqual((JSON.parse(nodesRun.stdout) as NodesJson).nodes[1].workloads, [], 'nodes reads the --namespace only');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
