@@ -104,7 +104,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   return {
     functions: () => ext.catalog.functions,
     refresh: () => ext.catalog.refresh(),
-    lastRun: () => ext.reporter.lastRun,
+    lastRun: () => ext.runs.lastRun,
     outputLines: () => ext.reporter.recentOutput,
     setUi: (ui) => {
       ext.ui = completeUi(ui);

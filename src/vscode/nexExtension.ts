@@ -20,6 +20,7 @@ import { MocksDiagnostics } from './mocksDiagnostics';
 import { HostServicesPanels } from './panels/hostServicesPanel';
 import { InvokePanels } from './panels/invokePanel';
 import { RunReporter } from './runReporter';
+import { RunService } from './runService';
 import { TriggerTests } from './testing/triggerTests';
 import { EditorUi, vscodeUi } from './ui';
 
@@ -37,6 +38,8 @@ export class NexExtension {
   readonly catalog: FunctionCatalog;
   readonly mocks: MockStates;
   readonly reporter: RunReporter;
+  /** Every run from the editor: the invoke panel, Quick Run, Debug, the Test Explorer, Save as Trigger Case. */
+  readonly runs: RunService;
   readonly triggerTests: TriggerTests;
   readonly panels: HostServicesPanels;
   /** The invoke panels (Run Function), one per function. */
@@ -70,6 +73,7 @@ export class NexExtension {
     this.mocks = own(new MockStates(context.workspaceState));
     own(new MocksDiagnostics(this.catalog));
     this.reporter = own(new RunReporter({ log: this.log, catalog: this.catalog, mocks: this.mocks, ui: () => this.ui }));
+    this.runs = new RunService(this);
     this.triggerTests = own(new TriggerTests(this));
     this.panels = own(new HostServicesPanels(this));
     this.invoke = own(new InvokePanels(this));

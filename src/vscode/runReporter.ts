@@ -40,7 +40,6 @@ export class RunReporter extends DisposableObject {
   private readonly buildDiagnostics = this.register(Languages.createDiagnosticCollection('nex-build'));
   private readonly recentLines: string[] = [];
   private statusMessage?: Disposable;
-  private last?: FunctionRunResult;
   private readonly failedBuilds = new Map<string, FailedBuild>();
   /** The build failure last notified per function folder: a save that fails the same way again does not notify again. */
   private readonly notifiedBuildFailures = new Map<string, string>();
@@ -58,20 +57,21 @@ export class RunReporter extends DisposableObject {
     return [...this.failedBuilds.values()];
   }
 
-  /** The last run the user made (for "Save as Trigger Case" and the test API). */
-  get lastRun(): FunctionRunResult | undefined {
-    return this.last;
-  }
-
   /** Output lines of recent runs, newest last (for the test API). */
   get recentOutput(): readonly string[] {
     return this.recentLines;
   }
 
-  /** Remembers a run made elsewhere (e.g. a request to a deployed function) as the last run, for Save as Trigger Case. */
+  /**
+   * @deprecated The last run is the RunService's (`runs.remember`): this hands the run there, for
+   * the callers of this name (commands/deploy.ts) until they call it.
+   */
   rememberRun(result: FunctionRunResult): void {
-    this.last = result;
+    this.rememberElsewhere?.(result);
   }
+
+  /** Where rememberRun hands a run to (set by the RunService). */
+  rememberElsewhere?: (result: FunctionRunResult) => void;
 
   /** Writes a line to the output channel, and keeps it for the test API. */
   output(level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
@@ -124,8 +124,8 @@ export class RunReporter extends DisposableObject {
   /**
    * Reports a run: its lines in the output, its error and fidelity hints as diagnostics on the
    * source, its host calls to the function's mock state. A run the user asked for (`interactive`)
-   * also becomes the last run, shows the output, and says how it ended (a message with Go to Error
-   * for a failure, the status bar for a success).
+   * also shows the output, and says how it ended (a message with Go to Error for a failure, the
+   * status bar for a success).
    */
   reportRun(fn: ValidFunction, result: FunctionRunResult, options: { interactive?: boolean } = {}): void {
     if (fn.manifest.type === 'v8' && !fn.bare) {
@@ -143,7 +143,6 @@ export class RunReporter extends DisposableObject {
     if (!options.interactive) {
       return;
     }
-    this.last = result;
     this.clearStatusMessage();
     this.deps.log.show(true);
     const name = fn.manifest.name;

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { CancellationToken, DebugConfiguration, DebugConfigurationProvider, ProviderResult, Uri, window as Window, WorkspaceFolder } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
-import { FunctionRunResult, runFunction } from '../../run/functionRun';
+import type { FunctionRunResult } from '../../run/functionRun';
 import { CaseResult } from '../../triggers/caseRunner';
 import { caseId, loadTriggerFiles } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
@@ -51,13 +51,8 @@ async function acceptForDebugging(ext: NexExtension, fn: ValidFunction): Promise
 }
 
 /** One debug run of `fn`, reported like any run (output, diagnostics, hints, the host-services panel). */
-export async function debugRun(ext: NexExtension, fn: ValidFunction, subject: string, payload: string): Promise<FunctionRunResult> {
-  ext.reporter.clearStatusMessage();
-  ext.reporter.output('info', `Debugging ${fn.manifest.name} on V8 with subject "${subject}": breakpoints in ${path.basename(fn.sourcePath!)} stop it; no time limit while debugging`);
-  const hostServices = fn.bare ? undefined : ext.mocks.for(fn);
-  const result = await runFunction(ext.debugRunner, fn, { subject, payload: utf8(payload), limits: ext.config.runLimits, hostServices }, ext.reporter.buildSink());
-  ext.reporter.reportRun(fn, result, { interactive: true });
-  return result;
+export function debugRun(ext: NexExtension, fn: ValidFunction, subject: string, payload: string): Promise<FunctionRunResult> {
+  return ext.runs.run(fn, subject, utf8(payload), 'debug');
 }
 
 /** "Debug" on a trigger case: the case runs under the debugger and reports in the Test Explorer. */

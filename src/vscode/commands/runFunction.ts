@@ -1,14 +1,17 @@
-/** "Nex: Run Function…": pick a function (or a bare file), ask for a subject and a payload, run it, report. */
+/**
+ * "Nex: Run Function…" (the function's invoke panel; the quick input for a bare file, an invalid
+ * function or scripted arguments) and "Nex: Quick Run Function…" (the function, the subject and
+ * the payload asked in the quick input, the reply in the output).
+ */
 import { basename } from 'path';
 import { Uri, window as Window, workspace as Workspace } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { COMPAT_PROFILES, CompatProfile, describeProfile } from '../../core/compat';
 import { entryPath, FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { FunctionRunResult, runFunction } from '../../run/functionRun';
+import type { FunctionRunResult } from '../../run/functionRun';
 import { bareFileType, bareFunction } from '../../run/resolveFunction';
 import type { NexExtension } from '../nexExtension';
-import { invokeMemoKey } from '../panels/invokePanel';
 import { openAt } from '../runReporter';
 import { FunctionNode } from '../views/functionsView';
 import { requireTrust } from './functionPick';
@@ -20,14 +23,6 @@ export interface RunFunctionArgs {
   payload?: string;
   /** The profile of a bare file (no manifest), instead of asking. */
   compat?: CompatProfile;
-}
-
-/** Runs shorter than this show no progress notification. */
-const PROGRESS_DELAY_MS = 400;
-
-interface LastInput {
-  subject: string;
-  payload: string;
 }
 
 /** What the user chose to run: a function of the workspace, or a bare file. */
@@ -70,10 +65,7 @@ export async function quickRunFunctionCommand(ext: NexExtension, arg?: FunctionN
   if (!input) {
     return undefined;
   }
-  ext.reporter.clearStatusMessage();
-  const result = await runShowingProgress(ext, input.fn, input.subject, input.payload);
-  ext.reporter.reportRun(input.fn, result, { interactive: true });
-  return result;
+  return ext.runs.run(input.fn, input.subject, utf8(input.payload), 'quick');
 }
 
 /**
@@ -120,8 +112,7 @@ export async function askRunInput(
     return undefined;
   }
   const name = fn.manifest.name;
-  const memoKey = `nex.lastInput:${fn.bare ? entryPath(fn) : fn.dir}`;
-  const last = ext.context.workspaceState.get<LastInput>(memoKey);
+  const last = ext.runs.lastInput(fn);
   const subject =
     scripted.subject ??
     (await ui.input({
@@ -138,28 +129,14 @@ export async function askRunInput(
     (await ui.input({
       title: `${verb} ${name} (2/2): payload`,
       prompt: 'The message payload as text (the function gets its UTF-8 bytes); leave empty for none',
-      value: last?.payload ?? '',
+      value: last?.payload.kind === 'text' ? last.payload.text : '',
     }));
   if (payload === undefined) {
     return undefined;
   }
-  await ext.context.workspaceState.update(memoKey, { subject, payload } satisfies LastInput);
-  if (!fn.bare) {
-    // "Run again" (invoke and host-services panels) replays what ran last, from here too.
-    await ext.context.workspaceState.update(invokeMemoKey(fn.dir), { subject, payload: { kind: 'text', text: payload } });
-  }
+  // The panels' Run again replays what ran last, from here too.
+  await ext.runs.rememberInput(fn, { subject, payload: { kind: 'text', text: payload } });
   return { fn, subject, payload };
-}
-
-/** Runs without ceremony; a run that takes a while gets a notification with a Cancel button. */
-async function runShowingProgress(ext: NexExtension, fn: ValidFunction, subject: string, payload: string): Promise<FunctionRunResult> {
-  const hostServices = fn.manifest.type === 'v8' && !fn.bare ? ext.mocks.for(fn) : undefined;
-  const running = ext.ui.progress(
-    `Running ${fn.manifest.name}…`,
-    (_report, signal) => runFunction(ext.runner, fn, { subject, payload: utf8(payload), limits: ext.config.runLimits, hostServices, signal }, ext.reporter.buildSink()),
-    { delayMs: PROGRESS_DELAY_MS },
-  );
-  return running;
 }
 
 /** The profile a bare JavaScript file runs under: asked once per file, then remembered. */

@@ -1,10 +1,8 @@
 /** Commands that run trigger cases (all of a function's, one, or one picked) and record new ones. */
 import * as path from 'path';
-import { commands as Commands, Uri, window as Window } from 'vscode';
+import { commands as Commands, Uri } from 'vscode';
 import { plural } from '../../core/bytes';
-import { isValid } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
-import { addCases, caseNames, RECORDED_FILE, runCase } from '../../triggers/caseFiles';
 import { CaseResult } from '../../triggers/caseRunner';
 import { caseId, loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
@@ -82,32 +80,7 @@ export async function runTriggerPickCommand(ext: NexExtension, arg: { function: 
   return choice === '' ? Commands.executeCommand('nex.runFunction', Uri.file(def.dir)) : runTriggerCaseCommand(ext, choice);
 }
 
-/** "Nex: Save as Trigger Case": the last ad-hoc run becomes a case in triggers/recorded.json. */
-export async function saveAsTriggerCaseCommand(ext: NexExtension): Promise<string | undefined> {
-  const last = ext.reporter.lastRun;
-  if (!last) {
-    void ext.ui.info('Run a function first (Nex: Run Function…): its subject, payload and reply become the case.');
-    return undefined;
-  }
-  const def = ext.catalog.findFor(last.entryPath);
-  if (!isValid(def)) {
-    void ext.ui.info(`${path.basename(last.entryPath)} is not part of a function with a valid nexfunction.json: trigger cases live in a function's triggers/ folder.`);
-    return undefined;
-  }
-  const file = path.join(def.dir, TRIGGERS_DIR, RECORDED_FILE);
-  const taken = caseNames(file);
-  const name = await ext.ui.input({
-    title: 'Save as Trigger Case: name',
-    prompt: `A case in ${path.join(TRIGGERS_DIR, RECORDED_FILE)} with this run's subject, payload and ${last.outcome.error ? 'error' : 'reply'}`,
-    value: `${last.subject} ${new Date().toISOString().slice(0, 19).replace('T', ' ')}`,
-    validate: (v) => (v.trim() === '' ? 'give the case a name' : taken.has(v) ? 'another recorded case has this name' : undefined),
-  });
-  if (name === undefined) {
-    return undefined;
-  }
-  addCases(file, () => [runCase(name, last)]);
-  ext.reporter.output('info', `saved trigger case "${name}" in ${file}`);
-  await Window.showTextDocument(Uri.file(file), { preview: false });
-  ext.triggerTests.rebuild();
-  return file;
+/** "Nex: Save as Trigger Case": the last run (by hand or on a node) becomes a case in triggers/recorded.json. */
+export function saveAsTriggerCaseCommand(ext: NexExtension): Promise<string | undefined> {
+  return ext.runs.saveAsCase(ext.runs.lastRun);
 }

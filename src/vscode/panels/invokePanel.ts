@@ -4,15 +4,15 @@
  * file), its trigger cases and recent payloads as samples, Run (Ctrl+Enter), Run again and Save as
  * Trigger Case; the response beside it (the reply as JSON, text or hex with its size, or the error
  * with a link to its line; duration, console output, host calls, fidelity hints). Runs go through
- * the one run pipeline with the function's host-service state, and the output channel keeps the log.
+ * the editor's run service (the function's host-service state), and the output channel keeps the log.
  * Same rules as the host-services panel: strict CSP with a nonce, resources from media/ only, every
  * message validated (src/run/invokeModel.ts), values rendered as text, state kept across reloads.
  */
 import * as path from 'path';
-import { commands as Commands, Disposable, Uri, ViewColumn, WebviewPanel, window as Window } from 'vscode';
+import { Disposable, ExtensionContext, Uri, ViewColumn, WebviewPanel, window as Window } from 'vscode';
 import { isValid, ValidFunction } from '../../core/manifest';
 import { ProblemError } from '../../core/problems';
-import { FunctionRunResult, runFunction } from '../../run/functionRun';
+import type { FunctionRunResult } from '../../run/functionRun';
 import {
   decodeInvokePayload,
   defaultSubject,
@@ -27,25 +27,28 @@ import {
 import { BuildFailedError } from '../../toolchain/buildRunner';
 import { caseSamples } from '../../triggers/caseSamples';
 import { loadTriggerFiles } from '../../triggers/triggerCases';
-import type { NexExtension } from '../nexExtension';
+import type { Config } from '../config';
+import type { FunctionCatalog } from '../functionCatalog';
+import { openAt, type RunReporter } from '../runReporter';
+import type { RunService } from '../runService';
+import type { EditorUi } from '../ui';
 import { webviewHtml } from './webviewShell';
-import { openAt } from '../runReporter';
 
 export const INVOKE_VIEW_TYPE = 'nex.invoke';
-
-/** Where the last subject and payload a function ran with by hand are kept (the panel and Quick Run share it). */
-export function invokeMemoKey(functionDir: string): string {
-  return `nex.invoke.last:${functionDir}`;
-}
 const MAX_RECENT = 8;
+
+/** What the panels need from the context. */
+export interface InvokePanelsDeps {
+  readonly context: ExtensionContext;
+  readonly catalog: FunctionCatalog;
+  readonly config: Config;
+  readonly reporter: RunReporter;
+  readonly runs: RunService;
+  readonly ui: EditorUi;
+}
 
 interface PanelState {
   functionDir: string;
-}
-
-interface LastInput {
-  subject: string;
-  payload: InvokePayload;
 }
 
 export class InvokePanels implements Disposable {
@@ -53,7 +56,7 @@ export class InvokePanels implements Disposable {
   private readonly responses = new Map<string, { response: InvokeResponse; result: FunctionRunResult }>();
   private readonly disposables: Disposable[] = [];
 
-  constructor(private readonly ext: NexExtension) {
+  constructor(private readonly ext: InvokePanelsDeps) {
     this.disposables.push(
       Window.registerWebviewPanelSerializer(INVOKE_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {
@@ -90,14 +93,9 @@ export class InvokePanels implements Disposable {
     return this.panels.has(functionDir);
   }
 
-  /** What the panel of a function shows as its response (for tests). */
-  responseOf(def: ValidFunction): InvokeResponse | undefined {
-    return this.responses.get(def.dir)?.response;
-  }
-
   /** Runs the function again with the last subject and payload it ran with, without asking; undefined when it never ran (else the response, or why it could not run). */
   async runAgain(def: ValidFunction): Promise<InvokeResponse | string | undefined> {
-    const last = this.lastInput(def);
+    const last = this.ext.runs.lastInput(def);
     if (!last) {
       return undefined;
     }
@@ -122,16 +120,8 @@ export class InvokePanels implements Disposable {
     });
   }
 
-  private memoKey(def: ValidFunction): string {
-    return invokeMemoKey(def.dir);
-  }
-
   private recentKey(def: ValidFunction): string {
     return `nex.invoke.recent:${def.dir}`;
-  }
-
-  private lastInput(def: ValidFunction): LastInput | undefined {
-    return this.ext.context.workspaceState.get<LastInput>(this.memoKey(def));
   }
 
   private samples(def: ValidFunction): InvokeSample[] {
@@ -140,7 +130,7 @@ export class InvokePanels implements Disposable {
 
   /** What the panel starts with: the subjects it offers and the default, the payload, the samples. */
   initMessage(def: ValidFunction) {
-    const last = this.lastInput(def);
+    const last = this.ext.runs.lastInput(def);
     return {
       type: 'init' as const,
       functionName: def.manifest.name,
@@ -183,7 +173,12 @@ export class InvokePanels implements Disposable {
         return again;
       }
       case 'saveCase':
-        await Commands.executeCommand('nex.saveAsTriggerCase');
+        try {
+          await this.ext.runs.saveAsCase(this.responses.get(def.dir)?.result);
+        } catch (e) {
+          void this.ext.ui.error(`Nex: ${(e as Error).message}`);
+          return (e as Error).message;
+        }
         if (panel) {
           await this.init(panel, def); // the new case is a sample now
         }
@@ -216,19 +211,12 @@ export class InvokePanels implements Disposable {
     void panel?.webview.postMessage({ type: 'running' });
     let result: FunctionRunResult;
     try {
-      result = await runFunction(
-        this.ext.runner,
-        def,
-        { subject, payload: decoded.bytes, limits: this.ext.config.runLimits, hostServices: def.manifest.type === 'v8' ? this.ext.mocks.for(def) : undefined },
-        this.ext.reporter.buildSink({ reveal: false }),
-      );
+      result = await this.ext.runs.run(def, subject, decoded.bytes, 'panel');
     } catch (e) {
       const message = e instanceof BuildFailedError || e instanceof ProblemError ? e.message : `the run failed: ${(e as Error).message}`;
       void panel?.webview.postMessage({ type: 'refused', message });
       return message;
     }
-    this.ext.reporter.reportRun(def, result);
-    this.ext.reporter.rememberRun(result);
     const response = invokeResponse(def, result);
     this.responses.set(def.dir, { response, result });
     if (result.outcome.error?.kind !== 'invalidInput') {
@@ -240,7 +228,7 @@ export class InvokePanels implements Disposable {
 
   private async remember(def: ValidFunction, subject: string, payload: InvokePayload): Promise<void> {
     const state = this.ext.context.workspaceState;
-    await state.update(this.memoKey(def), { subject, payload } satisfies LastInput);
+    await this.ext.runs.rememberInput(def, { subject, payload });
     const sample = recentSample(subject, payload);
     const recent = (state.get<InvokeSample[]>(this.recentKey(def)) ?? []).filter((s) => !(s.subject === subject && s.payload.kind === payload.kind && s.payload.text === payload.text));
     await state.update(this.recentKey(def), [sample, ...recent].slice(0, MAX_RECENT));
