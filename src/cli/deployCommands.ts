@@ -316,10 +316,12 @@ function triggerPayload(flags: TriggerFlags): Uint8Array {
 async function triggerCommand(subject: string, flags: TriggerFlags, io: CliIo): Promise<number> {
   const payload = triggerPayload(flags);
   return withNats(flags, async (nc) => {
-    // The namespace's function_exec_failed events end the wait as soon as the node reports the failure.
+    // The namespace's function_exec_failed events end the wait as soon as the node reports the failure (a 0.4 function's reply says it).
     const result = await triggerFunction(nc, subject, payload, { timeoutMs: flags.timeout, namespace: flags.namespace });
     io.stdout(result.reply);
-    io.stderr(`reply from ${subject}: ${result.size} bytes in ${formatMs(result.roundTripMs)}\n`);
+    // A Nex 0.4 function's reply names its workload (its workload_id header): which instance answered.
+    const from = result.workloadId ? ` (workload ${result.workloadId}${result.namespace ? ` in the namespace ${result.namespace}` : ''})` : '';
+    io.stderr(`reply from ${subject}${from}: ${result.size} bytes in ${formatMs(result.roundTripMs)}\n`);
     for (const hint of remoteReplyHints(result.reply)) {
       io.stderr(`hint: ${hint.message}\n`);
     }

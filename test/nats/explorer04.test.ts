@@ -336,6 +336,7 @@ describe('the explorer and the CLI on Nex 0.4 nodes (local nodes in 0.4.1 mode w
     const trigger = await runNexfn(['trigger', 'greet.x', '-p', 'Di', '-s', server.url]);
     assert.strictEqual(trigger.code, 0, trigger.stderr);
     assert.strictEqual(trigger.stdout, 'Hello, Di');
+    assert.match(trigger.stderr, new RegExp(`^reply from greet\\.x \\(workload ${ids.greet} in the namespace default\\): 9 bytes in `));
     const failing = await runNexfn(['trigger', 'greet.x', '-s', server.url]);
     assert.strictEqual(failing.code, 1);
     assert.match(failing.stderr, /^nexfn trigger: the function failed \(workload \w+ in the namespace default, on greet\.x\): .*no name given/m);
