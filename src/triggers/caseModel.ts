@@ -71,10 +71,11 @@ export class TriggerCaseModel {
 
   constructor(private readonly files: CaseFiles = nodeCaseFiles) {}
 
-  /** The workspace's functions changed (the catalog refreshed): index them, unless they are the same as before. */
+  /** The catalog refreshed: index its functions, or, when they are the same as before, look at the trigger files again (`sync`). */
   setFunctions(functions: readonly FunctionDefinition[]): void {
     const key = JSON.stringify(functions);
     if (key === this.defsKey) {
+      this.sync();
       return;
     }
     this.defs = functions;

@@ -88,7 +88,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   active = ext;
   context.subscriptions.push(ext);
   const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
-  const functionsView = own(new FunctionsView(ext.catalog, ext.deployed, ext.triggerTests));
+  const functionsView = own(new FunctionsView(ext.catalog, ext.deployed, ext.caseViews));
   own(new RunnerWarmUp(ext.catalog, ext.runner, ext.log));
   own(new SourceChecks(ext.catalog, ext.runner));
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
@@ -131,10 +131,10 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       isOpen: (dir) => ext.invoke.isOpen(dir),
     },
     testing: {
-      caseIds: () => ext.triggerTests.caseIds(),
-      statusText: () => ext.triggerTests.statusText,
-      statusProblems: () => ext.triggerTests.statusProblems,
-      statusTooltip: () => ext.triggerTests.statusTooltip,
+      caseIds: () => ext.cases.caseIds(),
+      statusText: () => ext.caseViews.statusText,
+      statusProblems: () => ext.caseViews.statusProblems,
+      statusTooltip: () => ext.caseViews.statusTooltip,
       erroredItems: () => {
         const found: string[] = [];
         const visit = (item: TestItem) => {
@@ -146,9 +146,9 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
         ext.triggerTests.controller.items.forEach(visit);
         return found;
       },
-      saveRuns: () => ext.triggerTests.saveRuns,
-      results: () => ext.triggerTests.results,
-      decorations: (file) => ext.triggerTests.decorations.get(file) ?? [],
+      saveRuns: () => ext.runOnSave.runs,
+      results: () => ext.caseResults.all,
+      decorations: (file) => ext.caseViews.decorations.get(file) ?? [],
     },
     functionsView: () => {
       const text = (item: TreeItem) => ({

@@ -9,6 +9,8 @@ import { DiagnosticCollection, ExtensionContext, languages as Languages, LogOutp
 import type { FunctionLogFollower } from '../deploy/deployedOps';
 import { DebugSessionRunner } from './debug/debugSessionRunner';
 import { FunctionRunner } from '../executor/functionRunner';
+import { CaseResults } from '../triggers/caseResults';
+import { TriggerCaseModel } from '../triggers/caseModel';
 import { Config, contributedSettingKeys } from './config';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableStore } from './lifecycle';
@@ -21,6 +23,9 @@ import { HostServicesPanels } from './panels/hostServicesPanel';
 import { InvokePanels } from './panels/invokePanel';
 import { RunReporter } from './runReporter';
 import { RunService } from './runService';
+import { feedCases } from './testing/caseFeed';
+import { CaseViews } from './testing/caseViews';
+import { RunOnSave } from './testing/runOnSave';
 import { TriggerTests } from './testing/triggerTests';
 import { EditorUi, vscodeUi } from './ui';
 
@@ -40,7 +45,15 @@ export class NexExtension {
   readonly reporter: RunReporter;
   /** Every run from the editor: the invoke panel, Quick Run, Debug, the Test Explorer, Save as Trigger Case. */
   readonly runs: RunService;
+  /** The workspace's trigger cases, kept current from the catalog and the files. */
+  readonly cases = new TriggerCaseModel();
+  /** The last local result of each case. */
+  readonly caseResults: CaseResults;
+  /** The cases in the Test Explorer. */
   readonly triggerTests: TriggerTests;
+  /** The status bar, diagnostics, inline results and Functions-view summaries of the cases. */
+  readonly caseViews: CaseViews;
+  readonly runOnSave: RunOnSave;
   readonly panels: HostServicesPanels;
   /** The invoke panels (Run Function), one per function. */
   readonly invoke: InvokePanels;
@@ -74,7 +87,8 @@ export class NexExtension {
     own(new MocksDiagnostics(this.catalog));
     this.reporter = own(new RunReporter({ log: this.log, catalog: this.catalog, mocks: this.mocks, ui: () => this.ui }));
     this.runs = new RunService(this);
-    this.triggerTests = own(new TriggerTests(this));
+    own(feedCases(this.cases, this.catalog));
+    this.caseResults = own(new CaseResults(this.cases));
     this.panels = own(new HostServicesPanels(this));
     this.invoke = own(new InvokePanels(this));
     // Per workspace: two windows never share a node's identity or its private JetStream store.
@@ -84,6 +98,9 @@ export class NexExtension {
       new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, memento: context.workspaceState, log: this.log, newScope: () => this.newConnectionScope() }),
     );
     this.deployed = own(new DeployedView(this.connections, this.catalog, context.workspaceState));
+    this.triggerTests = own(new TriggerTests(this));
+    this.caseViews = own(new CaseViews(this));
+    this.runOnSave = own(new RunOnSave(this));
     const deployDiagnostics = own(Languages.createDiagnosticCollection('nex-deploy'));
     own(Workspace.onDidSaveTextDocument((doc) => deployDiagnostics.delete(doc.uri)));
     this.deployDiagnostics = deployDiagnostics;

@@ -10,7 +10,7 @@ import { utf8 } from '../../core/bytes';
 import { FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
 import type { FunctionRunResult } from '../../run/functionRun';
 import { CaseResult } from '../../triggers/caseRunner';
-import { caseId, loadTriggerFiles } from '../../triggers/triggerCases';
+import { caseId } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
 import { requireTrust } from './functionPick';
@@ -140,7 +140,7 @@ export class NexDebugConfigurations implements DebugConfigurationProvider {
     const hash = ref.lastIndexOf('#');
     const file = path.resolve(def.dir, hash >= 0 ? ref.slice(0, hash) : ref);
     const name = hash >= 0 ? ref.slice(hash + 1) : undefined;
-    const triggerFile = loadTriggerFiles(def).find((f) => path.resolve(f.file) === file);
+    const triggerFile = this.ext.cases.filesOf(def).find((f) => path.resolve(f.file) === file);
     const tc = triggerFile?.cases.find((c) => name === undefined || c.name === name);
     if (!tc) {
       const known = triggerFile ? triggerFile.cases.map((c) => `"${c.name}"`).join(', ') : undefined;
@@ -151,7 +151,6 @@ export class NexDebugConfigurations implements DebugConfigurationProvider {
       );
       return undefined;
     }
-    this.ext.triggerTests.rebuild();
     return caseId(tc);
   }
 }

@@ -168,7 +168,6 @@ export async function recordTriggerCasesCommand(ext: NexExtension, arg?: Functio
   const withReply = recording.messages.filter((m) => m.reply).length;
   ext.reporter.output('info', `✔ added ${added.length} trigger case${added.length === 1 ? '' : 's'} to ${name}/${relative} (${withReply} with the reply they got): ${added.join(', ')}`);
   await Window.showTextDocument(Uri.file(file), { preview: false });
-  ext.triggerTests.rebuild();
   void ext.ui.info(`Added ${added.length} trigger case${added.length === 1 ? '' : 's'} to ${relative} (${withReply} with the reply they got).`);
   return { file, added, withReply };
 }

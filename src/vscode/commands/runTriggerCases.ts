@@ -4,10 +4,10 @@ import { commands as Commands, Uri } from 'vscode';
 import { plural } from '../../core/bytes';
 import { formatProblem } from '../../core/problems';
 import { CaseResult } from '../../triggers/caseRunner';
-import { caseId, loadTriggerFiles, TRIGGERS_DIR } from '../../triggers/triggerCases';
+import { caseId, TRIGGERS_DIR } from '../../triggers/triggerCases';
 import type { NexExtension } from '../nexExtension';
 import { openAt } from '../runReporter';
-import type { CaseRunOptions } from '../testing/triggerTests';
+import type { TestRunOptions } from '../testing/triggerTests';
 import { FunctionNode } from '../views/functionsView';
 import { pickFunction, requireTrust } from './functionPick';
 
@@ -20,7 +20,7 @@ export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNo
     return undefined;
   }
   const onlyFile = arg && !(arg instanceof FunctionNode) ? arg.file : undefined;
-  const files = loadTriggerFiles(fn).filter((f) => !onlyFile || f.file === onlyFile);
+  const files = ext.cases.filesOf(fn).filter((f) => !onlyFile || f.file === onlyFile);
   ext.log.show(true);
   const problems = files.flatMap((f) => f.problems);
   problems.forEach((p) => ext.reporter.output('error', formatProblem(p)));
@@ -40,18 +40,16 @@ export async function runTriggerCasesCommand(ext: NexExtension, arg?: FunctionNo
     void ext.ui.info(`${fn.manifest.name} has no trigger cases: add one to ${path.join(path.basename(fn.dir), TRIGGERS_DIR, 'basic.json')}.`);
     return [];
   }
-  ext.triggerTests.rebuild();
   ext.reporter.output('info', `▶ ${fn.manifest.name}: ${plural(ids.length, 'trigger case')}`);
   const summary = await ext.triggerTests.runCases(ids);
   ext.reporter.reportCases(fn.manifest.name, summary.results);
   return summary.results;
 }
 
-export async function runTriggerCaseCommand(ext: NexExtension, id: string, options: CaseRunOptions = {}): Promise<CaseResult | undefined> {
+export async function runTriggerCaseCommand(ext: NexExtension, id: string, options: TestRunOptions = {}): Promise<CaseResult | undefined> {
   if (!(await requireTrust(ext))) {
     return undefined;
   }
-  ext.triggerTests.rebuild();
   const summary = await ext.triggerTests.runCases([id], undefined, options);
   const result = summary.results[0];
   if (result) {
@@ -66,7 +64,7 @@ export async function runTriggerPickCommand(ext: NexExtension, arg: { function: 
   if (!def) {
     return undefined;
   }
-  const cases = loadTriggerFiles(def).flatMap((f) => f.cases);
+  const cases = ext.cases.filesOf(def).flatMap((f) => f.cases);
   const choice = await ext.ui.pick<string>(
     [
       ...cases.map((c) => ({ label: `$(beaker) ${c.name}`, description: c.subject, detail: path.basename(c.file), value: caseId(c) })),

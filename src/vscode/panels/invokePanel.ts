@@ -26,7 +26,7 @@ import {
 } from '../../run/invokeModel';
 import { BuildFailedError } from '../../toolchain/buildRunner';
 import { caseSamples } from '../../triggers/caseSamples';
-import { loadTriggerFiles } from '../../triggers/triggerCases';
+import type { TriggerCaseModel } from '../../triggers/caseModel';
 import type { Config } from '../config';
 import type { FunctionCatalog } from '../functionCatalog';
 import { openAt, type RunReporter } from '../runReporter';
@@ -44,6 +44,8 @@ export interface InvokePanelsDeps {
   readonly config: Config;
   readonly reporter: RunReporter;
   readonly runs: RunService;
+  /** The function's trigger cases, offered as samples. */
+  readonly cases: TriggerCaseModel;
   readonly ui: EditorUi;
 }
 
@@ -125,7 +127,7 @@ export class InvokePanels implements Disposable {
   }
 
   private samples(def: ValidFunction): InvokeSample[] {
-    return [...caseSamples(def.dir, loadTriggerFiles(def)), ...(this.ext.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
+    return [...caseSamples(def.dir, this.ext.cases.filesOf(def)), ...(this.ext.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
   }
 
   /** What the panel starts with: the subjects it offers and the default, the payload, the samples. */

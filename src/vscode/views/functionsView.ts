@@ -22,7 +22,7 @@ import { FileProblem } from '../../core/problems';
 import { deployedFunctions, DeployedSnapshot, DeployedTriggers, nodeLabel } from '../../explorer/deployedModel';
 import { triggerOverlaps } from '../../explorer/subjectRouting';
 import { caseCountText } from '../../triggers/caseReport';
-import type { FunctionCaseSummary, TriggerFileSummary } from '../testing/triggerTests';
+import type { FunctionCaseSummary, TriggerFileSummary } from '../../triggers/caseResults';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
 
