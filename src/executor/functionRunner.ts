@@ -1,14 +1,16 @@
 /**
- * Runs JavaScript and WebAssembly functions behind a worker-thread boundary, with time and memory limits, so a
- * runaway function never blocks the editor or the CLI. One runner keeps one warm worker; runs are
- * serial, as on a Nex node (one invocation at a time per workload). Host-service calls from the
- * function are served here, on the caller's thread, by the backend given for the run.
+ * The runner of the editor, the CLI, the local node and the nexlet: it runs JavaScript (on QuickJS)
+ * and WebAssembly functions behind a worker-thread boundary, with time and memory limits, so a
+ * runaway function never blocks them, and hands JavaScript runs whose engine is V8 to a
+ * V8ProcessRunner (v8Process.ts: a child process, with the same limits). It keeps one warm worker
+ * and runs on it one at a time, as a Nex node runs one invocation at a time per workload.
+ * Host-service calls from the function are served here, on the caller's thread, by the backend
+ * given for the run.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { MessageChannel, MessagePort, Worker } from 'worker_threads';
-import { HostResult } from '../hostservices/types';
-import { checkRequest, failed, FunctionExecutor, RunOptions } from './executor';
+import { answerHostCall, cancelled, checkRunStart, failed, FunctionExecutor, RunOptions } from './executor';
 import { V8ProcessRunner } from './v8Process';
 import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { FunctionError, RunOutcome, RunRequest } from './types';
@@ -71,12 +73,9 @@ export class FunctionRunner implements FunctionExecutor {
   }
 
   private async runNow(request: RunRequest, options: RunOptions): Promise<RunOutcome> {
-    const refused = checkRequest(request);
-    if (refused) {
-      return refused;
-    }
-    if (options.signal?.aborted) {
-      return failed(request, { kind: 'cancelled', message: 'the run was cancelled' });
+    const start = checkRunStart(request, options);
+    if (start.refused) {
+      return start.refused;
     }
     let live: LiveWorker;
     try {
@@ -99,11 +98,7 @@ export class FunctionRunner implements FunctionExecutor {
       const onMessage = (msg: WorkerResponse) => {
         if ('hostCall' in msg && msg.hostCall.runId === id) {
           const { seq, call } = msg.hostCall;
-          const backend = options.hostServices;
-          const answer: Promise<HostResult> = backend
-            ? backend.call(call).catch((e: Error) => ({ ok: false, code: 500, reason: 'error', message: e.message }) as HostResult)
-            : Promise.resolve({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${call.service}` });
-          void answer.then((result) => {
+          void answerHostCall(options.hostServices, call).then((result) => {
             live.replies.postMessage({ seq, result } satisfies HostReplyMessage);
             Atomics.store(live.signal, 0, 1);
             Atomics.notify(live.signal, 0);
@@ -122,7 +117,7 @@ export class FunctionRunner implements FunctionExecutor {
       };
       const onAbort = () => {
         this.stopWorker();
-        finish(failed(request, { kind: 'cancelled', message: 'the run was cancelled' }));
+        finish(cancelled(request));
       };
       const timer = setTimeout(() => {
         this.stopWorker();

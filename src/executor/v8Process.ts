@@ -12,8 +12,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { HostResult } from '../hostservices/types';
-import { checkRequest, failed, FunctionExecutor, RunOptions as ExecutorOptions } from './executor';
+import { answerHostCall, cancelled, checkRunStart, failed, FunctionExecutor, RunOptions as ExecutorOptions } from './executor';
 import { JsRunRequest, RunOutcome, RunRequest } from './types';
 import { decodeLine, encodeLine, FromChild, lineReader, ToChild, V8_SOCKET_ENV, V8_TOKEN_ENV } from './v8Wire';
 
@@ -197,11 +196,7 @@ export class V8Link {
   private onMessage(msg: FromChild): void {
     if (msg.type === 'host') {
       const run = this.pending.get(msg.runId);
-      const backend = run?.options.hostServices;
-      const answer: Promise<HostResult> = backend
-        ? backend.call(msg.call).catch((e: Error) => ({ ok: false, code: 500, reason: 'error', message: e.message }) as HostResult)
-        : Promise.resolve({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${msg.call.service}` });
-      void answer.then((result) => this.send({ type: 'hostReply', seq: msg.seq, result }));
+      void answerHostCall(run?.options.hostServices, msg.call).then((result) => this.send({ type: 'hostReply', seq: msg.seq, result }));
     } else if (msg.type === 'outcome') {
       const run = this.pending.get(msg.id);
       this.pending.delete(msg.id);
@@ -244,17 +239,12 @@ export class V8ProcessRunner implements FunctionExecutor {
     void this.stopChild();
   }
 
-  private async runNow(request: RunRequest, options: ExecutorOptions): Promise<RunOutcome> {
-    if (request.kind === 'wasm') {
-      return failed(request, { kind: 'invalidInput', message: 'the V8 engine runs JavaScript functions only' });
+  private async runNow(requested: RunRequest, options: ExecutorOptions): Promise<RunOutcome> {
+    const start = checkRunStart(requested, options, 'the V8 engine runs JavaScript functions only');
+    if (start.refused) {
+      return start.refused;
     }
-    const refused = checkRequest(request);
-    if (refused) {
-      return refused;
-    }
-    if (options.signal?.aborted) {
-      return failed(request, { kind: 'cancelled', message: 'the run was cancelled' });
-    }
+    const request = start.request;
     let live: LiveChild;
     try {
       live = await this.getChild(request.limits.memoryLimitBytes);
@@ -286,7 +276,7 @@ export class V8ProcessRunner implements FunctionExecutor {
       if (outcome.error?.kind === 'crash') {
         this.forget(live);
         if (stoppedFor === 'cancel') {
-          return failed(request, { kind: 'cancelled', message: 'the run was cancelled' });
+          return cancelled(request);
         }
         const exited = await exitOf(live.child);
         if (/heap out of memory|Reached heap limit/i.test(live.stderrTail)) {

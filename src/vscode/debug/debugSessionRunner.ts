@@ -9,7 +9,7 @@
  */
 import * as path from 'path';
 import { debug as Debug, DebugConfiguration, DebugSession, Disposable, WorkspaceFolder } from 'vscode';
-import { checkRequest, failed, FunctionExecutor, RunOptions } from '../../executor/executor';
+import { checkRunStart, failed, FunctionExecutor, RunOptions } from '../../executor/executor';
 import { RunOutcome, RunRequest } from '../../executor/types';
 import { V8Link } from '../../executor/v8Process';
 
@@ -54,15 +54,9 @@ export class DebugSessionRunner implements FunctionExecutor {
   }
 
   async run(request: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
-    if (request.kind === 'wasm') {
-      return failed(request, { kind: 'invalidInput', message: 'debugging is for JavaScript functions: run a WebAssembly function instead' });
-    }
-    const refused = checkRequest(request);
-    if (refused) {
-      return refused;
-    }
-    if (options.signal?.aborted) {
-      return failed(request, { kind: 'cancelled', message: 'the run was cancelled' });
+    const start = checkRunStart(request, options, 'debugging is for JavaScript functions: run a WebAssembly function instead');
+    if (start.refused) {
+      return start.refused;
     }
     const link = await V8Link.listen();
     const runId = `nex-debug-${process.pid}-${nextRun++}`;
@@ -96,7 +90,7 @@ export class DebugSessionRunner implements FunctionExecutor {
       } catch (e) {
         return failed(request, { kind: ended ? 'cancelled' : 'crash', message: ended ? stopped : `the function's V8 process did not connect: ${(e as Error).message}` });
       }
-      const outcome = await link.run(request, { ...options, debugging: true, last: true });
+      const outcome = await link.run(start.request, { ...options, debugging: true, last: true });
       if (outcome.error?.kind === 'crash' && (ended || link.isClosed)) {
         // The process went away mid-run: stopped from the debug toolbar, or it died (out of memory, say).
         return { ...outcome, error: { kind: 'cancelled', message: `${stopped} (stopped from the debug toolbar, or the process died: see the Debug Console)` } };
