@@ -4,10 +4,10 @@
  * while the parent does the work, so they are synchronous for the function, as on a node. If user
  * code never yields, the parent terminates this thread and starts a new one.
  */
-import { parentPort, receiveMessageOnPort, workerData } from 'worker_threads';
-import { HostCall, HostResult } from '../hostservices/types';
-import type { HostCallMessage, HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
+import { parentPort, workerData } from 'worker_threads';
+import type { HostCallMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { loadQuickJS, runJsFunction } from './quickjsEngine';
+import { syncHostCaller } from './syncHostCall';
 import { DEFAULT_LIMITS, RunOutcome } from './types';
 import { loadWasi, runWasiFunction } from './wasiEngine';
 
@@ -15,29 +15,7 @@ const port = parentPort;
 if (port) {
   const init = workerData as WorkerInit;
   const flag = new Int32Array(init.signal);
-  let seq = 0;
-
-  const callHost = (runId: number, deadline: number, call: HostCall): HostResult => {
-    const mine = ++seq;
-    Atomics.store(flag, 0, 0);
-    port.postMessage({ hostCall: { runId, seq: mine, call } } satisfies HostCallMessage);
-    for (;;) {
-      const received = receiveMessageOnPort(init.replies);
-      if (received) {
-        const reply = received.message as HostReplyMessage;
-        if (reply.seq === mine) {
-          return reply.result;
-        }
-        continue; // a late reply to a call that timed out earlier
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        return { ok: false, code: 504, reason: 'timeout', message: `the host-service call did not complete before the function's time limit` };
-      }
-      Atomics.wait(flag, 0, 0, remaining);
-      Atomics.store(flag, 0, 0);
-    }
-  };
+  const callHost = syncHostCaller(flag, init.replies, (runId, seq, call) => port.postMessage({ hostCall: { runId, seq, call } } satisfies HostCallMessage));
 
   loadQuickJS(init.wasmPath).then(
     (qjs) => {

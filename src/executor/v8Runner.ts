@@ -9,8 +9,8 @@
  * a runaway function never outlives the one who started it.
  */
 import * as net from 'net';
-import { isMainThread, MessageChannel, MessagePort, parentPort, receiveMessageOnPort, Worker, workerData } from 'worker_threads';
-import type { HostCall, HostResult } from '../hostservices/types';
+import { isMainThread, MessageChannel, MessagePort, parentPort, Worker, workerData } from 'worker_threads';
+import { syncHostCaller } from './syncHostCall';
 import { runJsOnV8 } from './v8Engine';
 import { decodeLine, encodeLine, FromChild, lineReader, ToChild, V8_SOCKET_ENV, V8_TOKEN_ENV } from './v8Wire';
 
@@ -51,28 +51,7 @@ function runMain(): void {
     process.stderr.write(`v8Runner: ${e.message}\n`);
     process.exit(1);
   });
-  let seq = 0;
-  const callHost = (runId: number, deadline: number | undefined, call: HostCall): HostResult => {
-    const mine = ++seq;
-    Atomics.store(flag, 0, 0);
-    relay.postMessage({ send: { type: 'host', runId, seq: mine, call } } satisfies MainToRelay);
-    for (;;) {
-      const received = receiveMessageOnPort(channel.port1);
-      if (received) {
-        const reply = received.message as { seq: number; result: HostResult };
-        if (reply.seq === mine) {
-          return reply.result;
-        }
-        continue; // a late reply to a call that timed out earlier
-      }
-      const remaining = deadline === undefined ? Infinity : deadline - Date.now();
-      if (remaining <= 0) {
-        return { ok: false, code: 504, reason: 'timeout', message: `the host-service call did not complete before the function's time limit` };
-      }
-      Atomics.wait(flag, 0, 0, remaining === Infinity ? undefined : remaining);
-      Atomics.store(flag, 0, 0);
-    }
-  };
+  const callHost = syncHostCaller(flag, channel.port1, (runId, seq, call) => relay.postMessage({ send: { type: 'host', runId, seq, call } } satisfies MainToRelay));
   relay.on('message', (msg: ToChild) => {
     if (msg.type !== 'run') {
       return;

@@ -10,7 +10,7 @@ import { commands as Commands, Event, EventEmitter, Memento, MarkdownString, The
 import { deployNamespaces, isValid, ValidFunction } from '../../core/manifest';
 import { plural } from '../../core/bytes';
 import { localArtifactHash } from '../../deploy/artifactStore';
-import { DeployedModel, DeployedSnapshot, nodeLabel, NodeView, WorkloadView } from '../../explorer/deployedModel';
+import { DeployedModel, DeployedSnapshot, nodeLabel } from '../../explorer/deployedModel';
 import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
 import { uptimeSince } from '../../nex/uptime';
 import { ConnectionManager, NexConnection } from '../connections/connectionManager';
