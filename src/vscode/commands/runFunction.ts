@@ -4,17 +4,17 @@
  * the payload asked in the quick input, the reply in the output).
  */
 import { basename } from 'path';
-import { Uri, window as Window, workspace as Workspace } from 'vscode';
+import { Uri } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { COMPAT_PROFILES, CompatProfile, describeProfile } from '../../core/compat';
-import { entryPath, FunctionDefinition, isValid, ValidFunction } from '../../core/manifest';
+import { isValid, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import type { FunctionRunResult } from '../../run/functionRun';
 import { bareFileType, bareFunction } from '../../run/resolveFunction';
 import type { NexExtension } from '../nexExtension';
 import { openAt } from '../runReporter';
 import { FunctionNode } from '../views/functionsView';
-import { requireTrust } from './functionPick';
+import { chooseFunction, FunctionTarget, requireTrust } from './functionPick';
 
 /** Arguments for scripted use (keybindings, tests): anything missing is asked for. */
 export interface RunFunctionArgs {
@@ -24,9 +24,6 @@ export interface RunFunctionArgs {
   /** The profile of a bare file (no manifest), instead of asking. */
   compat?: CompatProfile;
 }
-
-/** What the user chose to run: a function of the workspace, or a bare file. */
-type RunTarget = { def: FunctionDefinition } | { bareFile: string };
 
 /** What a run by hand needs: the function, and the subject and payload the user gave. */
 export interface RunInput {
@@ -48,7 +45,7 @@ export async function runFunctionCommand(ext: NexExtension, arg?: FunctionNode |
   if (!(await requireTrust(ext))) {
     return undefined;
   }
-  const target = await chooseTarget(ext, arg, scripted, 'Run');
+  const target = await chooseTarget(ext, arg, 'Run');
   if (!target) {
     return undefined;
   }
@@ -84,7 +81,7 @@ export async function askRunInput(
     return undefined;
   }
   const scripted: RunFunctionArgs = arg && !(arg instanceof FunctionNode) && !(arg instanceof Uri) ? arg : {};
-  const target = await chooseTarget(ext, arg, scripted, verb);
+  const target = await chooseTarget(ext, arg, verb);
   if (!target) {
     return undefined;
   }
@@ -159,46 +156,7 @@ async function bareProfile(ext: NexExtension, file: string): Promise<CompatProfi
   return picked;
 }
 
-async function chooseTarget(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, scripted: RunFunctionArgs, verb: 'Run' | 'Debug'): Promise<RunTarget | undefined> {
-  const catalog = ext.catalog;
-  if (!catalog.loaded) {
-    await catalog.refresh();
-  }
-  if (arg instanceof FunctionNode) {
-    return { def: arg.definition };
-  }
-  const path = arg instanceof Uri ? arg.fsPath : scripted.function;
-  if (path) {
-    const found = catalog.findFor(path);
-    if (found) {
-      return { def: found };
-    }
-    if (bareFileType(path)) {
-      return { bareFile: path };
-    }
-    await ext.ui.error(`${path} is not part of a Nex function: no nexfunction.json in its folder (a bare .js or .wasm file runs without one).`);
-    return undefined;
-  }
-  const functions = catalog.functions;
-  const active = Window.activeTextEditor?.document.uri;
-  const current = active?.scheme === 'file' ? catalog.findFor(active.fsPath) : undefined;
-  const bareActive = active?.scheme === 'file' && !current && bareFileType(active.fsPath) ? active.fsPath : undefined;
-  if (functions.length === 0) {
-    if (bareActive) {
-      return { bareFile: bareActive };
-    }
-    await ext.ui.info('There are no Nex functions in this workspace: a function is a folder holding a nexfunction.json and its source (or open a .js file to run it bare).');
-    return undefined;
-  }
-  const ordered = current ? [current, ...functions.filter((f) => f !== current)] : [...functions];
-  const items: Array<{ label: string; description: string; detail?: string; value: RunTarget }> = ordered.map((f) => ({
-    label: `$(${f.problems.length > 0 ? 'error' : 'symbol-function'}) ${f.manifest?.name ?? f.dir}`,
-    description: !isValid(f) ? 'invalid manifest' : `${f.manifest.type === 'v8' ? 'JavaScript' : 'WebAssembly'} · ${Workspace.asRelativePath(entryPath(f))}`,
-    detail: f === current ? 'the function of the active editor' : undefined,
-    value: { def: f },
-  }));
-  if (bareActive) {
-    items.unshift({ label: `$(file-code) ${basename(bareActive)}`, description: `no nexfunction.json: runs as a bare file · ${Workspace.asRelativePath(bareActive)}`, detail: 'the active editor', value: { bareFile: bareActive } });
-  }
-  return ext.ui.pick(items, { title: `${verb} Nex Function`, placeHolder: `Pick the function to ${verb.toLowerCase()}` });
+/** The function (or bare file) to run or debug: the picker of every command, offering the active editor's first. */
+function chooseTarget(ext: NexExtension, arg: FunctionNode | Uri | RunFunctionArgs | undefined, verb: 'Run' | 'Debug'): Promise<FunctionTarget | undefined> {
+  return chooseFunction(ext, arg, { title: `${verb} Nex Function`, placeHolder: `Pick the function to ${verb.toLowerCase()}`, forRun: true });
 }
