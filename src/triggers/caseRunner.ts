@@ -69,7 +69,7 @@ export interface CaseRunOptions {
  * (BuildFailedError: it concerns the function, not the case); anything else that keeps the case
  * from running (unreadable payload file, broken mocks) fails the case with the reason.
  */
-export async function runTriggerCase(runner: FunctionExecutor, fn: ValidFunction, tc: TriggerCase, options: CaseRunOptions = {}): Promise<CaseResult> {
+export async function runTriggerCase(executor: FunctionExecutor, fn: ValidFunction, tc: TriggerCase, options: CaseRunOptions = {}): Promise<CaseResult> {
   const started = performance.now();
   const failures: string[] = [];
   const warnings: string[] = [];
@@ -80,7 +80,7 @@ export async function runTriggerCase(runner: FunctionExecutor, fn: ValidFunction
     if (fn.manifest.type === 'v8') {
       mock = freshMocks(fn, { extra: tc.mocks, extraSource: `${path.basename(tc.file)}: case "${tc.name}" mocks` });
     }
-    run = await runFunction(runner, fn, { subject: tc.subject, payload, limits: options.limits, hostServices: mock, build: options.build, signal: options.signal }, options.sink);
+    run = await runFunction(executor, fn, { subject: tc.subject, payload, limits: options.limits, hostServices: mock, build: options.build, signal: options.signal }, options.sink);
   } catch (e) {
     if ((e as Error).name === 'BuildFailedError') {
       throw e;

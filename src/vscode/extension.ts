@@ -10,7 +10,7 @@ import { LostWorkloadsNotice } from './localNode/lostWorkloadsNotice';
 import { completeUi, UserInterface } from './ui';
 import { TriggerCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
-import { RunnerWarmUp } from './runnerWarmUp';
+import { EngineWarmUp } from './engineWarmUp';
 import { SourceChecks } from './sourceChecks';
 import { FunctionsView } from './views/functionsView';
 import type { RenderedItem } from './views/deployedView';
@@ -89,7 +89,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   context.subscriptions.push(ext);
   const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
   const functionsView = own(new FunctionsView(ext.catalog, ext.deployed, ext.caseViews));
-  own(new RunnerWarmUp(ext.catalog, ext.runner, ext.log));
+  own(new EngineWarmUp(ext.catalog, ext.runner, ext.log));
   own(new SourceChecks(ext.catalog, ext.runner));
   const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
   own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', pattern: '**/nexfunction.json' }, { scheme: 'file', language: 'javascript' }], codeLens));

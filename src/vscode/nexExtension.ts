@@ -39,7 +39,7 @@ export class NexExtension {
   readonly config: Config;
   readonly runner: FunctionRunner;
   /** Runs JavaScript functions on V8 under VS Code's JavaScript debugger. */
-  readonly debugRunner: DebugSessionRunner;
+  readonly debugExecutor: DebugSessionRunner;
   readonly catalog: FunctionCatalog;
   readonly mocks: MockStates;
   readonly reporter: RunReporter;
@@ -78,7 +78,7 @@ export class NexExtension {
     this.config = own(new Config(contributedSettingKeys(context.extension.packageJSON), this.log));
     this.runner = new FunctionRunner({ workerScript: context.asAbsolutePath('dist/functionWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') });
     own({ dispose: () => this.runner.dispose() });
-    this.debugRunner = new DebugSessionRunner({
+    this.debugExecutor = new DebugSessionRunner({
       extensionPath: context.extensionPath,
       folder: (request) => (request.kind !== 'wasm' ? Workspace.getWorkspaceFolder(Uri.file(request.fileName)) : undefined) ?? Workspace.workspaceFolders?.[0],
     });

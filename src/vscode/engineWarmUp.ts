@@ -1,10 +1,10 @@
-/** Starts the function worker ahead of the first run, once the workspace is trusted and has a JavaScript function. */
+/** Starts the JavaScript engine (the function worker) ahead of the first run, once the workspace is trusted and has a JavaScript function. */
 import { LogOutputChannel, workspace as Workspace } from 'vscode';
 import { FunctionRunner } from '../executor/functionRunner';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableObject } from './lifecycle';
 
-export class RunnerWarmUp extends DisposableObject {
+export class EngineWarmUp extends DisposableObject {
   private warmedUp = false;
 
   constructor(
