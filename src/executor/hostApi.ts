@@ -1,5 +1,6 @@
 /**
- * Host services inside QuickJS, per compatibility profile:
+ * Host services inside QuickJS, per compatibility profile, as the table in hostApiTable.ts
+ * describes them:
  * - docs and 0.2: one global `hostServices` with kv, messaging, objectStore, http;
  * - 0.3: globals `http`, `messaging`, `kv(bucket)`, `objectStore(bucket)`.
  * Calls are synchronous, as on a node; they reach the backend through `SyncHostCaller`. Failures
@@ -9,8 +10,9 @@ import { QuickJSContext, QuickJSHandle } from 'quickjs-emscripten-core';
 import { callGlobal, isUint8Array, newUint8Array, viewBytes } from './vmValues';
 import { locate } from './stackFrames';
 import { defaultBucket } from '../core/compat';
-import { HostServiceName, HTTP_METHODS } from '../hostservices/types';
+import { HostServiceName } from '../hostservices/types';
 import { CallOutcome, HostApiContext, performCall } from './hostCalls';
+import { BUCKET_REQUIRED, callArgs, GLOBALS_0_3, HOST_SERVICES, HOST_SERVICES_MEMBERS, hostGlobalNames, HostResultKind } from './hostApiTable';
 
 export type { HostApiContext, SyncHostCaller } from './hostCalls';
 
@@ -30,7 +32,7 @@ export function installHostApi(vm: QuickJSContext, ctx: HostApiContext): () => v
     return locate(stack, ctx.fileName).line;
   };
   const str = (h: QuickJSHandle | undefined): string => (h === undefined ? 'undefined' : vm.typeof(h) === 'string' ? vm.getString(h) : String(vm.dump(h)));
-  const toValue = (outcome: CallOutcome, wants: 'bytes' | 'json' | 'none'): QuickJSHandle | { error: QuickJSHandle } => {
+  const toValue = (outcome: CallOutcome, wants: HostResultKind): QuickJSHandle | { error: QuickJSHandle } => {
     if (outcome.error !== undefined) {
       return { error: vm.newString(outcome.error) };
     }
@@ -57,53 +59,36 @@ export function installHostApi(vm: QuickJSContext, ctx: HostApiContext): () => v
   const fn = (target: QuickJSHandle, name: string, impl: (args: QuickJSHandle[], line?: number) => QuickJSHandle | { error: QuickJSHandle }) => {
     vm.newFunction(name, (...args) => impl(args, callerLine())).consume((f) => vm.setProp(target, name, f));
   };
-  const call = (service: HostServiceName, method: string, args: Record<string, string>, line: number | undefined, wants: 'bytes' | 'json' | 'none', value?: Uint8Array | string) => {
+  const call = (service: HostServiceName, method: string, args: Record<string, string>, line: number | undefined, wants: HostResultKind, value?: Uint8Array | string) => {
     if (typeof value === 'string') {
       return { error: vm.newString(value) };
     }
     return toValue(performCall(ctx, service, method, args, value, line), wants);
   };
 
-  const kvObject = (bucket: string): QuickJSHandle => {
+  /** An object of the service's methods (hostApiTable.ts), bound to `bucket` when the service has buckets. */
+  const serviceObject = (service: HostServiceName, bucket?: string): QuickJSHandle => {
+    const spec = HOST_SERVICES[service];
     const o = vm.newObject();
-    fn(o, 'get', ([key], line) => call('kv', 'get', { bucket, key: str(key) }, line, 'bytes'));
-    fn(o, 'set', ([key, value], line) => call('kv', 'set', { bucket, key: str(key) }, line, 'none', body(value, 'value', 'kv', 'set', line)));
-    fn(o, 'delete', ([key], line) => call('kv', 'delete', { bucket, key: str(key) }, line, 'none'));
-    fn(o, 'keys', (_args, line) => call('kv', 'keys', { bucket }, line, 'json'));
-    return o;
-  };
-  const objectStoreObject = (bucket: string): QuickJSHandle => {
-    const o = vm.newObject();
-    fn(o, 'get', ([name], line) => call('objectStore', 'get', { bucket, name: str(name) }, line, 'bytes'));
-    fn(o, 'put', ([name, value], line) => call('objectStore', 'put', { bucket, name: str(name) }, line, 'json', body(value, 'value', 'objectStore', 'put', line)));
-    fn(o, 'delete', ([name], line) => call('objectStore', 'delete', { bucket, name: str(name) }, line, 'none'));
-    fn(o, 'list', (_args, line) => call('objectStore', 'list', { bucket }, line, 'json'));
-    return o;
-  };
-  const messagingObject = (): QuickJSHandle => {
-    const o = vm.newObject();
-    fn(o, 'publish', ([subject, payload], line) => call('messaging', 'publish', { subject: str(subject) }, line, 'none', body(payload, 'payload', 'messaging', 'publish', line)));
-    fn(o, 'request', ([subject, payload], line) => call('messaging', 'request', { subject: str(subject) }, line, 'bytes', body(payload, 'payload', 'messaging', 'request', line)));
-    fn(o, 'requestMany', ([subject], line) => call('messaging', 'requestMany', { subject: str(subject) }, line, 'none'));
-    return o;
-  };
-  const httpObject = (): QuickJSHandle => {
-    const o = vm.newObject();
-    for (const method of HTTP_METHODS) {
-      fn(o, method, ([url, payload], line) => {
-        const withBody = payload !== undefined && vm.typeof(payload) !== 'undefined' && method !== 'get' && method !== 'head';
-        return call('http', method, { url: str(url) }, line, 'json', withBody ? body(payload, 'body', 'http', method, line) : undefined);
+    for (const method of spec.methods) {
+      fn(o, method.name, (args, line) => {
+        const strings = method.args.map((_name, i) => str(args[i]));
+        const given = args[method.args.length];
+        const sent = method.body?.sent;
+        const withBody = sent === 'always' || (sent === 'given' && given !== undefined && vm.typeof(given) !== 'undefined');
+        const value = withBody ? body(given, method.body!.name, service, method.name, line) : undefined;
+        return call(service, method.name, callArgs(spec, method, bucket === undefined ? strings : [bucket, ...strings]), line, method.result, value);
       });
     }
     return o;
   };
   /** 0.3's kv(bucket) and objectStore(bucket). */
-  const bucketFactory = (name: string, make: (bucket: string) => QuickJSHandle): QuickJSHandle =>
-    vm.newFunction(name, (bucket) => {
+  const bucketFactory = (service: HostServiceName): QuickJSHandle =>
+    vm.newFunction(service, (bucket) => {
       if (bucket === undefined || vm.typeof(bucket) === 'undefined' || vm.sameValue(bucket, vm.null) || str(bucket) === '') {
-        return { error: vm.newString('bucket name is required') };
+        return { error: vm.newString(BUCKET_REQUIRED) };
       }
-      return make(str(bucket));
+      return serviceObject(service, str(bucket));
     });
 
   let built = false;
@@ -117,21 +102,19 @@ export function installHostApi(vm: QuickJSContext, ctx: HostApiContext): () => v
       value.dispose();
     };
     if (ctx.profile === '0.3') {
-      define('http', httpObject());
-      define('messaging', messagingObject());
-      define('kv', bucketFactory('kv', kvObject));
-      define('objectStore', bucketFactory('objectStore', objectStoreObject));
+      for (const service of GLOBALS_0_3) {
+        define(service, HOST_SERVICES[service].bucket ? bucketFactory(service) : serviceObject(service));
+      }
     } else {
       const hostServices = vm.newObject();
-      kvObject(defaultBucket(ctx.namespace, ctx.workload, 'kv')).consume((h) => vm.setProp(hostServices, 'kv', h));
-      messagingObject().consume((h) => vm.setProp(hostServices, 'messaging', h));
-      objectStoreObject(defaultBucket(ctx.namespace, ctx.workload, 'obj')).consume((h) => vm.setProp(hostServices, 'objectStore', h));
-      httpObject().consume((h) => vm.setProp(hostServices, 'http', h));
+      for (const service of HOST_SERVICES_MEMBERS) {
+        const kind = HOST_SERVICES[service].bucket;
+        serviceObject(service, kind && defaultBucket(ctx.namespace, ctx.workload, kind)).consume((h) => vm.setProp(hostServices, service, h));
+      }
       define('hostServices', hostServices);
     }
   };
-  const globals = ctx.profile === '0.3' ? ['http', 'messaging', 'kv', 'objectStore'] : ['hostServices'];
-  for (const name of globals) {
+  for (const name of hostGlobalNames(ctx.profile)) {
     vm.defineProp(vm.global, name, {
       configurable: true,
       enumerable: false,

@@ -4,8 +4,9 @@
  * same profile: a fresh context per run with the language's built-ins only (no `require`,
  * `process`, timers, `TextEncoder` or `fetch`), the payload as a Uint8Array of its own realm, the
  * profile's host-service API (served synchronously through `host`), and its return value turned
- * into reply bytes by the same rules. The script is compiled under the user's file name, so
- * breakpoints and stack frames map to the real file, line and column.
+ * into reply bytes by the same rules. The host-API table (hostApiTable.ts) is the one QuickJS runs
+ * with. The script is compiled under the user's file name, so breakpoints and stack frames map to
+ * the real file, line and column.
  *
  * Nothing here knows about processes: the child-process runner (v8Runner.ts) calls it.
  */
@@ -13,9 +14,10 @@ import { types as utilTypes } from 'util';
 import * as vm from 'vm';
 import { utf8 } from '../core/bytes';
 import { CompatProfile, defaultBucket, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
-import { HostCallRecord, HostServiceName, HTTP_METHODS } from '../hostservices/types';
+import { HostCallRecord } from '../hostservices/types';
 import { apiMismatchHint, CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
 import { HostApiContext, performCall, SyncHostCaller } from './hostCalls';
+import { callArgs, HOST_API_JSON, hostMethod } from './hostApiTable';
 import { V8_PRELUDE_FILE, V8_PRELUDE_SOURCE } from './v8Prelude';
 import { collapseStack, locate } from './stackFrames';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
@@ -43,7 +45,7 @@ interface PreludeApi {
   Uint8Array: Uint8ArrayConstructor;
   makeError: (message: string) => unknown;
 }
-type PreludeFactory = (bridge: Bridge, profile: CompatProfile, kvBucket: string, objBucket: string, httpMethods: string) => PreludeApi;
+type PreludeFactory = (bridge: Bridge, profile: CompatProfile, hostApiJson: string, kvBucket: string, objBucket: string) => PreludeApi;
 /** The prelude's box for an answer: written by the host with primitives or values of the context's realm. */
 interface BridgeBox {
   error?: string;
@@ -147,7 +149,7 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
   const factory = preludeScript.runInContext(context, { displayErrors: false }) as PreludeFactory;
   let api!: PreludeApi;
   const bridge = makeBridge(hostCtx, () => api, logs, runCtx.echo);
-  api = factory(bridge, profile, defaultBucket(hostCtx.namespace, hostCtx.workload, 'kv'), defaultBucket(hostCtx.namespace, hostCtx.workload, 'obj'), HTTP_METHODS.join(','));
+  api = factory(bridge, profile, HOST_API_JSON, defaultBucket(hostCtx.namespace, hostCtx.workload, 'kv'), defaultBucket(hostCtx.namespace, hostCtx.workload, 'obj'));
   for (const name of Object.keys(api.globals)) {
     define(name, api.globals[name]);
   }
@@ -258,33 +260,24 @@ function makeBridge(ctx: HostApiContext, api: () => PreludeApi, logs: FunctionLo
     }
     return { error: `failed to marshal v8 value to []byte: ${what} is ${type}; only Uint8[] is supported` };
   };
-  const call = (box: BridgeBox, service: HostServiceName, method: string, a: unknown, b: unknown, hasBody: unknown, value: unknown): void => {
+  const call = (box: BridgeBox, { spec, method }: NonNullable<ReturnType<typeof hostMethod>>, a: unknown, b: unknown, hasBody: unknown, value: unknown): void => {
     const line = callerLine();
     let bytes: Uint8Array | undefined;
     if (hasBody === true) {
-      const what = service === 'http' ? 'body' : service === 'messaging' ? 'payload' : 'value';
-      const checked = body(value, what, service, method, line);
+      const checked = body(value, method.body?.name ?? 'value', spec.service, method.name, line);
       if (!(checked instanceof Uint8Array)) {
         box.error = checked.error;
         return;
       }
       bytes = checked;
     }
-    const first = typeof a === 'string' ? a : '';
-    const second = typeof b === 'string' ? b : '';
-    const listing = method === 'keys' || method === 'list';
-    const args: Record<string, string> =
-      service === 'kv' ? (listing ? { bucket: first } : { bucket: first, key: second })
-      : service === 'objectStore' ? (listing ? { bucket: first } : { bucket: first, name: second })
-      : service === 'messaging' ? { subject: first }
-      : { url: first };
-    const wants = RESULT_KIND[`${service}.${method}`] ?? 'none';
-    const outcome = performCall(ctx, service, method, args, bytes, line);
+    const strings = [a, b].map((v) => (typeof v === 'string' ? v : ''));
+    const outcome = performCall(ctx, spec.service, method.name, callArgs(spec, method, strings), bytes, line);
     if (outcome.error !== undefined) {
       box.error = outcome.error; // a plain string, as nodes throw it
-    } else if (wants === 'bytes' && outcome.bytes) {
+    } else if (method.result === 'bytes' && outcome.bytes) {
       box.value = copyIn(api().Uint8Array, outcome.bytes);
-    } else if (wants === 'json' && outcome.json !== undefined) {
+    } else if (method.result === 'json' && outcome.json !== undefined) {
       box.json = JSON.stringify(outcome.json);
     }
   };
@@ -300,12 +293,13 @@ function makeBridge(ctx: HostApiContext, api: () => PreludeApi, logs: FunctionLo
   };
   return (box, op, ...args) => {
     try {
+      let found: ReturnType<typeof hostMethod>;
       if (op === 'log' && LOG_LEVELS.has(args[0] as LogLevel) && typeof args[1] === 'string') {
         log(args[0] as LogLevel, args[1]);
       } else if (op === 'isBytes') {
         box.value = utilTypes.isUint8Array(args[0]) || utilTypes.isArrayBuffer(args[0]);
-      } else if (op === 'call' && SERVICES.has(args[0] as HostServiceName) && typeof args[1] === 'string') {
-        call(box, args[0] as HostServiceName, args[1], args[2], args[3], args[4], args[5]);
+      } else if (op === 'call' && (found = hostMethod(args[0], args[1]))) {
+        call(box, found, args[2], args[3], args[4], args[5]);
       } else {
         box.error = 'the V8 runner got a host call it does not know';
       }
@@ -316,17 +310,6 @@ function makeBridge(ctx: HostApiContext, api: () => PreludeApi, logs: FunctionLo
 }
 
 const LOG_LEVELS = new Set<LogLevel>(['debug', 'info', 'warn', 'error']);
-const SERVICES = new Set<HostServiceName>(['kv', 'objectStore', 'messaging', 'http']);
-/** What each host call gives back to the function. */
-const RESULT_KIND: Record<string, 'bytes' | 'json' | 'none'> = {
-  'kv.get': 'bytes',
-  'kv.keys': 'json',
-  'objectStore.get': 'bytes',
-  'objectStore.put': 'json',
-  'objectStore.list': 'json',
-  'messaging.request': 'bytes',
-  ...Object.fromEntries(HTTP_METHODS.map((m) => [`http.${m}`, 'json' as const])),
-};
 
 /** A Uint8Array of the context's realm holding `bytes`, filled with the host's own intrinsic. */
 function copyIn(ContextUint8Array: Uint8ArrayConstructor, bytes: Uint8Array): Uint8Array {

@@ -12,19 +12,23 @@
  * made. Every intrinsic the prelude uses is taken before the function's code runs, so what the code
  * later does to `JSON`, `String` or the prototypes changes nothing here.
  *
- * Evaluates to a factory: `(bridge, profile, kvBucket, objBucket, httpMethods)` → the API.
+ * Evaluates to a factory: `(bridge, profile, hostApiJson, kvBucket, objBucket)` → the API, where
+ * `hostApiJson` is the host-API table (HOST_API_JSON of hostApiTable.ts) and the buckets are the
+ * function's own, for `hostServices`.
  */
 export const V8_PRELUDE_FILE = '<nex-prelude>';
 
-export const V8_PRELUDE_SOURCE = String.raw`(function nexPrelude(bridge, profile, kvBucket, objBucket, httpMethods) {
+export const V8_PRELUDE_SOURCE = String.raw`(function nexPrelude(bridge, profile, hostApiJson, kvBucket, objBucket) {
   'use strict';
   const StringOf = String;
   const stringify = JSON.stringify;
   const parse = JSON.parse;
+  const defineProperty = Object.defineProperty;
   const TypeErrorOf = TypeError;
   const Bytes = Uint8Array;
   const AFTER_RETURN = 'host services are not available after the function returned';
   const BRIDGE_FAILED = 'the host-service call failed inside the V8 runner';
+  const hostApi = parse(hostApiJson);
   let finished = false;
   let pending;
 
@@ -49,42 +53,51 @@ export const V8_PRELUDE_SOURCE = String.raw`(function nexPrelude(bridge, profile
     return box.value;
   };
 
-  const kvObject = (bucket) => ({
-    get(key) { return host('kv', 'get', bucket, str(key), false); },
-    set(key, value) { return host('kv', 'set', bucket, str(key), true, value); },
-    delete(key) { return host('kv', 'delete', bucket, str(key), false); },
-    keys() { return host('kv', 'keys', bucket, undefined, false); },
-  });
-  const objectStoreObject = (bucket) => ({
-    get(name) { return host('objectStore', 'get', bucket, str(name), false); },
-    put(name, value) { return host('objectStore', 'put', bucket, str(name), true, value); },
-    delete(name) { return host('objectStore', 'delete', bucket, str(name), false); },
-    list() { return host('objectStore', 'list', bucket, undefined, false); },
-  });
-  const messagingObject = () => ({
-    publish(subject, payload) { return host('messaging', 'publish', str(subject), undefined, true, payload); },
-    request(subject, payload) { return host('messaging', 'request', str(subject), undefined, true, payload); },
-    requestMany(subject) { return host('messaging', 'requestMany', str(subject), undefined, false); },
-  });
-  const methods = httpMethods.split(',');
-  const httpObject = () => {
-    const o = {};
-    for (let i = 0; i < methods.length; i++) {
-      const method = methods[i];
-      o[method] = {
-        [method](url, payload) {
-          const withBody = payload !== undefined && method !== 'get' && method !== 'head';
-          return host('http', method, str(url), undefined, withBody, withBody ? payload : undefined);
+  // The host-service objects, as the table of hostApiTable.ts describes them. Everything is read
+  // from the table here, before the function's code runs: later, only these closures are used.
+  const services = { __proto__: null };
+  const methodMaker = (service, spec) => {
+    const name = spec.name;
+    const strings = spec.args.length;
+    const sent = spec.body === undefined ? 'never' : spec.body.sent;
+    const arity = strings + (spec.body === undefined ? 0 : 1);
+    const make = (bucket) => {
+      const method = {
+        [name](x, y) {
+          const arg = strings > 0 ? str(x) : undefined;
+          const payload = strings > 0 ? y : x;
+          const withBody = sent === 'always' || (sent === 'given' && payload !== undefined);
+          const body = withBody ? payload : undefined;
+          return bucket === undefined ? host(service, name, arg, undefined, withBody, body) : host(service, name, bucket, arg, withBody, body);
         },
-      }[method];
+      }[name];
+      defineProperty(method, 'length', { __proto__: null, value: arity });
+      return method;
+    };
+    return { __proto__: null, name, make };
+  };
+  for (let i = 0; i < hostApi.services.length; i++) {
+    const spec = hostApi.services[i];
+    const makers = [];
+    for (let j = 0; j < spec.methods.length; j++) {
+      makers[j] = methodMaker(spec.service, spec.methods[j]);
+    }
+    services[spec.service] = { __proto__: null, bucket: spec.bucket === undefined ? undefined : spec.bucket === 'kv' ? kvBucket : objBucket, bucketed: spec.bucket !== undefined, makers };
+  }
+  const serviceObject = (service, bucket) => {
+    const makers = services[service].makers;
+    const o = {};
+    for (let i = 0; i < makers.length; i++) {
+      defineProperty(o, makers[i].name, { __proto__: null, value: makers[i].make(bucket), writable: true, enumerable: true, configurable: true });
     }
     return o;
   };
-  const bucketFactory = (make) => (bucket) => {
+  const BUCKET_REQUIRED = hostApi.bucketRequired;
+  const bucketFactory = (service) => (bucket) => {
     if (bucket === undefined || bucket === null || str(bucket) === '') {
-      throw 'bucket name is required';
+      throw BUCKET_REQUIRED;
     }
-    return make(str(bucket));
+    return serviceObject(service, str(bucket));
   };
 
   // console: formatted here (as the QuickJS engine formats), only the text crosses.
@@ -207,12 +220,17 @@ export const V8_PRELUDE_SOURCE = String.raw`(function nexPrelude(bridge, profile
 
   const globals = { __proto__: null, console: consoleObject };
   if (profile === '0.3') {
-    globals.http = httpObject();
-    globals.messaging = messagingObject();
-    globals.kv = bucketFactory(kvObject);
-    globals.objectStore = bucketFactory(objectStoreObject);
+    for (let i = 0; i < hostApi.globals03.length; i++) {
+      const service = hostApi.globals03[i];
+      globals[service] = services[service].bucketed ? bucketFactory(service) : serviceObject(service, undefined);
+    }
   } else {
-    globals.hostServices = { kv: kvObject(kvBucket), messaging: messagingObject(), objectStore: objectStoreObject(objBucket), http: httpObject() };
+    const hostServices = {};
+    for (let i = 0; i < hostApi.members.length; i++) {
+      const service = hostApi.members[i];
+      hostServices[service] = serviceObject(service, services[service].bucket);
+    }
+    globals.hostServices = hostServices;
   }
   return {
     __proto__: null,
