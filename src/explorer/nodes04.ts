@@ -9,18 +9,16 @@
  * once the nodes and their nexlets are read (a new node's workloads still undefined, "reading…"),
  * and again when the WPING answers are in (as soon as every known node answered).
  */
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { Nex04Client, WORKLOAD_PING_WAIT_MS, type WorkloadPing } from '../nex04/client04';
-import { control04, feed04, SYSTEM_NAMESPACE } from '../nex04/subjects';
+import { control04, SYSTEM_NAMESPACE } from '../nex04/subjects';
+import { followNodeFeeds04, type WorkloadEvent04 } from './nodeFeeds04';
 import type { NodePingResponse } from '../nex04/types';
-import { asObject, asString, attributeAnswers, isToken, type Node04View, readNexlets, readWorkload, stringEntries, type Workload04View, type Nexlet04View } from './workloads04';
+import { Rereads, WorkloadReads04 } from './workloadReads04';
+import { heardFrom, newNodeState04, node04View, type NodeState04, takeInfo, takePing } from './nodeState04';
+import { isToken, type Node04View, type Workload04View } from './workloads04';
 
 export const DEFAULT_HEARTBEAT04_INTERVAL_MS = 10000;
-/** Workload events within this many milliseconds make one WPING. */
-const REREAD_COALESCE_MS = 100;
-/** How long a stopped workload id is remembered against WPING answers sent before the stop. */
-const STOPPED_MEMORY_MS = 60000;
-
 export interface Nex04TrackerOptions {
   nc: NatsConnection;
   inboxPrefix?: string;
@@ -42,46 +40,6 @@ export interface Nex04TrackerOptions {
   workloadWaitMs?: number;
 }
 
-/** A 0.4 node as the tracker keeps it. */
-interface NodeState {
-  id: string;
-  version: string;
-  state: string;
-  startedAt: string;
-  tags: Record<string, string>;
-  agentCount: number;
-  xkey?: string;
-  nexlets?: Nexlet04View[];
-  infoProblem?: string;
-  reachable: boolean;
-  stateReason?: string;
-  /** Epoch ms. */
-  lastSeen: number;
-  stopsAt?: string;
-  /** What its last heartbeat listed: a change means a nexlet came or went. */
-  registrations?: string;
-}
-
-/** Event-driven re-reads waiting for their WPING. */
-interface RereadBatch {
-  namespaces: Set<string>;
-  done: Promise<void>;
-  resolve: () => void;
-  timer: ReturnType<typeof setTimeout>;
-}
-
-/** One namespace's WPING, placed on nodes. */
-interface NamespaceRead {
-  /** When its WPING went out (epoch ms). */
-  sentAt: number;
-  byNode: Map<string, Workload04View[]>;
-  /** The nodes the read asked (their workloads are known from it, possibly none). */
-  asked: Set<string>;
-  unplaced: Workload04View[];
-  /** Asked nodes no answer was placed on, when some workloads could not be placed. */
-  untold: string[];
-}
-
 /** What the tracker adds to a snapshot. */
 export interface Nex04Views {
   nodes04: Node04View[];
@@ -93,25 +51,21 @@ const inSeconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
 
 export class Nex04Tracker {
   private readonly client: Nex04Client;
-  private readonly nodes = new Map<string, NodeState>();
+  private readonly nodes = new Map<string, NodeState04>();
   /** Nodes that said NODESTOPPED (epoch ms): a PING sent before that does not bring them back. */
   private readonly stoppedAt = new Map<string, number>();
-  private readonly reads = new Map<string, NamespaceRead>();
+  private readonly reads = new WorkloadReads04();
   private pingProblems: string[] = [];
-  private workloadProblems = new Map<string, string[]>();
-  private subs: Subscription[] = [];
+  private feeds?: { stop(): void };
   private sweepTimer?: ReturnType<typeof setInterval>;
   private disposed = false;
 
   private refreshRun?: Promise<void>;
   private refreshQueued = false;
-  private readonly nodeWorkloadProblems = new Map<string, string>();
-  /** Workloads said stopped (epoch ms): a WPING sent before that does not bring them back. */
-  private readonly stoppedWorkloads = new Map<string, number>();
-  private batch?: RereadBatch;
+  /** Event-driven re-reads of namespaces: coalesced, one round after another. */
+  private readonly rereads = new Rereads((namespaces) => (this.disposed ? Promise.resolve() : this.readWorkloads(namespaces)));
   /** Unknown nodes whose heartbeat made a refresh (epoch ms). */
   private readonly unknownHeard = new Map<string, number>();
-  private rereads: Promise<void> = Promise.resolve();
 
   private readonly heartbeatMs: number;
 
@@ -131,41 +85,29 @@ export class Nex04Tracker {
 
   /** Follows the heartbeats and the feeds' events from now on, and checks for silent nodes every heartbeat interval. */
   async start(): Promise<void> {
-    if (this.disposed || this.subs.length > 0) {
+    if (this.disposed || this.feeds) {
       return;
     }
-    const nc = this.options.nc;
-    const subscribe = (subject: string, handle: (subject: string, body: unknown) => void) =>
-      nc.subscribe(subject, {
-        callback: (err, msg) => {
-          if (err || this.disposed) {
-            return;
-          }
-          let body: unknown;
-          try {
-            body = JSON.parse(new TextDecoder().decode(msg.data));
-          } catch {
-            body = undefined;
-          }
-          handle(msg.subject, body);
-        },
-      });
-    this.subs = [subscribe(control04.heartbeat('*'), (s, b) => this.onHeartbeat(s, b)), subscribe(feed04.allEvents(), (s, b) => this.onEvent(s, b))];
-    await nc.flush().catch(() => undefined);
+    this.feeds = await followNodeFeeds04(this.options.nc, {
+      heartbeat: (id, registrations) => this.onHeartbeat(id, registrations),
+      nodeStarted: (id) => this.onNodeStarted(id),
+      nodeStopped: (id) => this.onNodeStopped(id),
+      lameDuck: (id, stopsAt) => this.onLameDuck(id, stopsAt),
+      workload: (event) => this.onWorkloadEvent(event),
+    });
+    if (this.disposed) {
+      this.feeds.stop();
+      return;
+    }
     this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatMs);
     this.sweepTimer.unref?.();
   }
 
   dispose(): void {
     this.disposed = true;
-    this.subs.forEach((s) => s.unsubscribe());
-    this.subs = [];
+    this.feeds?.stop();
     clearInterval(this.sweepTimer);
-    if (this.batch) {
-      clearTimeout(this.batch.timer);
-      this.batch.resolve();
-      this.batch = undefined;
-    }
+    this.rereads.dispose();
   }
 
   /** Reads everything again: PING, INFO of each node (reported), then WPING (reported). Never throws; one asked for meanwhile runs after. */
@@ -189,50 +131,34 @@ export class Nex04Tracker {
 
   /** Namespaces no longer read lose their workloads at once. */
   keepNamespaces(): void {
-    const kept = new Set(this.namespaces);
-    for (const ns of [...this.reads.keys()]) {
-      if (!kept.has(ns)) {
-        this.reads.delete(ns);
-        this.workloadProblems.delete(ns);
-      }
-    }
+    this.reads.keep(this.namespaces);
   }
 
   /** A workload a node said it stopped (UNDEPLOY `stopped: true`): it goes at once. */
   workloadStopped(workloadId: string): void {
-    if (this.forget(workloadId)) {
+    if (this.reads.forget(workloadId)) {
       this.options.onChange();
     }
   }
 
   /** A workload deployed into `namespace`: its workloads are read again (coalesced). */
   workloadDeployed(namespace: string): Promise<void> {
-    return this.reread(this.reads.has(namespace) || this.namespaces.includes(namespace) ? namespace : SYSTEM_NAMESPACE);
+    return this.rereads.ask(this.namespaces.includes(namespace) ? namespace : SYSTEM_NAMESPACE);
   }
 
   /** The nodes, the workloads that could not be placed, and the problems of the last reads. */
   views(): Nex04Views {
     const order = this.namespaces;
-    const nodes04 = [...this.nodes.values()].map((n) => this.nodeView(n, order));
+    const nodes04 = [...this.nodes.values()].map((n) => node04View(n, this.reads.ofNode(n.id, order)));
     nodes04.sort((a, b) => (a.name ?? '').localeCompare(b.name ?? '') || a.id.localeCompare(b.id));
     const placed = new Set(nodes04.flatMap((n) => n.workloads ?? []).map((w) => w.id));
-    const unplaced: Workload04View[] = [];
-    for (const ns of order) {
-      for (const w of this.reads.get(ns)?.unplaced ?? []) {
-        if (!placed.has(w.id)) {
-          placed.add(w.id);
-          unplaced.push(w);
-        }
-      }
-    }
-    return { nodes04, workloads04Unplaced: sortWorkloads(unplaced), problems: [...this.pingProblems, ...order.flatMap((ns) => this.workloadProblems.get(ns) ?? [])] };
+    return { nodes04, workloads04Unplaced: this.reads.unplaced(order, placed), problems: [...this.pingProblems, ...this.reads.problems(order)] };
   }
 
   /** What restarts the model's refresh backoff: nodes, their reachability and state, and workload ids. */
   structureKey(): string {
     const nodes = [...this.nodes.values()].map((n) => `${n.id}:${n.reachable}:${n.state}:${(n.nexlets ?? []).map((a) => a.agentId).join(',')}`);
-    const workloads = [...this.reads.values()].flatMap((r) => [...[...r.byNode.values()].flat(), ...r.unplaced].map((w) => w.id));
-    return `${nodes.sort().join('|')}#${[...new Set(workloads)].sort().join(',')}`;
+    return `${nodes.sort().join('|')}#${this.reads.ids().join(',')}`;
   }
 
   // ---- reading
@@ -269,33 +195,11 @@ export class Nex04Tracker {
     await this.readWorkloads(this.namespaces);
   }
 
-  /** Takes in a PING answer (strings only: a hostile `{"toString":1}` is no string). */
-  private see(id: string, answer: NodePingResponse): NodeState {
-    const a = answer as unknown as Record<string, unknown>;
-    const node = this.nodes.get(id) ?? this.addNode(id);
-    node.version = asString(a.version) ?? '';
-    node.state = asString(a.state) ?? '';
-    node.startedAt = asString(a.start_time) ?? '';
-    node.tags = stringEntries(a.tags) ?? {};
-    node.agentCount = typeof a.agent_count === 'number' && Number.isFinite(a.agent_count) ? a.agent_count : 0;
-    node.xkey = asString(a.xkey);
-    if (node.state !== 'lameduck') {
-      node.stopsAt = undefined;
-    }
-    this.heardFrom(node);
-    return node;
-  }
-
-  private addNode(id: string): NodeState {
-    const node: NodeState = { id, version: '', state: '', startedAt: '', tags: {}, agentCount: 0, reachable: true, lastSeen: Date.now() };
+  /** Takes in a PING answer, adding the node when new. */
+  private see(id: string, answer: NodePingResponse): void {
+    const node = this.nodes.get(id) ?? newNodeState04(id);
     this.nodes.set(id, node);
-    return node;
-  }
-
-  private heardFrom(node: NodeState): void {
-    node.lastSeen = Date.now();
-    node.reachable = true;
-    node.stateReason = undefined;
+    takePing(node, answer);
   }
 
   /**
@@ -318,10 +222,7 @@ export class Nex04Tracker {
 
   private removeNode(id: string): void {
     this.nodes.delete(id);
-    for (const read of this.reads.values()) {
-      read.byNode.delete(id);
-      read.asked.delete(id);
-    }
+    this.reads.dropNode(id);
   }
 
   /** A node's INFO: its nexlets and tags, or its problem in the node's words. */
@@ -341,17 +242,7 @@ export class Nex04Tracker {
       node.infoProblem = this.options.connected() ? problem : node.infoProblem;
       return;
     }
-    if (!asObject(info)) {
-      node.infoProblem = 'its INFO answer is not a JSON object';
-      return;
-    }
-    node.infoProblem = undefined;
-    node.nexlets = readNexlets(info);
-    const tags = stringEntries(asObject(info)!.tags);
-    if (tags && Object.keys(tags).length > 0) {
-      node.tags = tags;
-    }
-    this.heardFrom(node);
+    takeInfo(node, info);
   }
 
   /**
@@ -361,9 +252,8 @@ export class Nex04Tracker {
   private async readWorkloads(namespaces: readonly string[]): Promise<void> {
     const nodeIds = [...this.nodes.values()].filter((n) => n.reachable).map((n) => n.id);
     if (nodeIds.length === 0 || this.disposed) {
-      if (this.nodes.size === 0 && this.reads.size > 0) {
+      if (this.nodes.size === 0 && !this.reads.isEmpty) {
         this.reads.clear();
-        this.workloadProblems.clear();
         this.options.onChange();
       }
       return;
@@ -379,109 +269,18 @@ export class Nex04Tracker {
           ping = { answers: [], problems: [`${control04.workloadPing(ns)} could not be sent: ${(e as Error).message}`] };
         }
         if (!this.disposed) {
-          this.takeRead(ns, nodeIds, ping, sentAt, waitMs);
+          this.reads.take(ns, nodeIds, ping, sentAt, waitMs, (id) => this.nodes.has(id));
         }
       }),
     );
     this.options.onChange();
   }
 
-  /**
-   * Stores one namespace's WPING, placed on the nodes asked; nodes not asked (unreachable) keep what
-   * they had. A read sent before the stored one, or listing a workload stopped since it was sent, is
-   * not taken as it came.
-   */
-  private takeRead(ns: string, nodeIds: string[], ping: WorkloadPing, sentAt: number, waitMs: number): void {
-    const previous = this.reads.get(ns);
-    if (previous && previous.sentAt > sentAt) {
-      return;
-    }
-    const answers = ping.answers.map((a) => ({ workloads: a.workloads.filter((w) => (this.stoppedWorkloads.get(w.id) ?? -1) < sentAt) }));
-    const placed = attributeAnswers(answers, nodeIds);
-    const read: NamespaceRead = { sentAt, byNode: new Map(), asked: new Set(nodeIds), unplaced: placed.unplaced.map((w) => readWorkload(w, ns)), untold: [] };
-    for (const [nodeId, list] of placed.byNode) {
-      read.byNode.set(nodeId, list.map((w) => readWorkload(w, ns, nodeId)));
-    }
-    for (const [nodeId, list] of previous?.byNode ?? []) {
-      if (!read.asked.has(nodeId) && this.nodes.has(nodeId)) {
-        read.byNode.set(nodeId, list);
-        read.asked.add(nodeId);
-      }
-    }
-    if (read.unplaced.length > 0) {
-      read.untold = placed.unattributedNodes;
-    }
-    const words = ping.problems.map((p) => (/failed to publish query workloads request/.test(p) ? `${p} (0.4.1 answers so when no nexlet is registered with the node)` : p));
-    const missing = nodeIds.length - ping.answers.length - ping.problems.length;
-    if (missing > 0) {
-      words.push(`${missing} of ${nodeIds.length} Nex 0.4 node(s) did not answer ${control04.workloadPing(ns)} within ${inSeconds(waitMs)}`);
-    }
-    for (const nodeId of nodeIds) {
-      this.nodeWorkloadProblems.delete(`${ns}/${nodeId}`);
-    }
-    if (nodeIds.length === 1 && words.length > 0) {
-      // With one node, what went wrong is that node's.
-      this.nodeWorkloadProblems.set(`${ns}/${nodeIds[0]}`, words.join('; '));
-      this.workloadProblems.set(ns, []);
-    } else {
-      this.workloadProblems.set(ns, words);
-    }
-    this.reads.set(ns, read);
-  }
-
-  /** Reads a namespace's workloads again soon: what is asked for within REREAD_COALESCE_MS makes one WPING per namespace, one round after another. */
-  private reread(ns: string): Promise<void> {
-    if (!this.batch) {
-      let resolve!: () => void;
-      const done = new Promise<void>((r) => (resolve = r));
-      const batch = { namespaces: new Set<string>(), done, resolve, timer: setTimeout(() => this.runBatch(batch), REREAD_COALESCE_MS) };
-      this.batch = batch;
-    }
-    this.batch.namespaces.add(ns);
-    return this.batch.done;
-  }
-
-  private runBatch(batch: RereadBatch): void {
-    if (this.batch === batch) {
-      this.batch = undefined;
-    }
-    this.rereads = this.rereads
-      .then(() => (this.disposed ? undefined : this.readWorkloads([...batch.namespaces])))
-      .catch(() => undefined)
-      .finally(batch.resolve);
-  }
-
-  /** Takes a workload out of every read; whether it was there. */
-  private forget(workloadId: string): boolean {
-    const now = Date.now();
-    this.stoppedWorkloads.set(workloadId, now);
-    for (const [id, at] of this.stoppedWorkloads) {
-      if (now - at > STOPPED_MEMORY_MS) {
-        this.stoppedWorkloads.delete(id);
-      }
-    }
-    let found = false;
-    for (const read of this.reads.values()) {
-      for (const [nodeId, list] of read.byNode) {
-        if (list.some((w) => w.id === workloadId)) {
-          read.byNode.set(nodeId, list.filter((w) => w.id !== workloadId));
-          found = true;
-        }
-      }
-      if (read.unplaced.some((w) => w.id === workloadId)) {
-        read.unplaced = read.unplaced.filter((w) => w.id !== workloadId);
-        found = true;
-      }
-    }
-    return found;
-  }
-
   // ---- live
 
-  /** `$NEX.SVC.system.control.HEARTBEAT.<node>`: the node is alive; an unknown one makes a refresh, a changed list of nexlets an INFO. */
-  private onHeartbeat(subject: string, body: unknown): void {
-    const id = subject.split('.').pop();
-    if (!isToken(id)) {
+  /** A heartbeat: the node is alive; an unknown one makes a refresh, a changed list of nexlets an INFO. */
+  private onHeartbeat(id: string, registrations: string | undefined): void {
+    if (this.disposed) {
       return;
     }
     const node = this.nodes.get(id);
@@ -496,11 +295,10 @@ export class Nex04Tracker {
       return;
     }
     this.unknownHeard.delete(id);
-    const registrations = asString(asObject(body)?.registrations);
     const changed = registrations !== undefined && node.registrations !== undefined && registrations !== node.registrations;
     node.registrations = registrations ?? node.registrations;
     const wasReachable = node.reachable;
-    this.heardFrom(node);
+    heardFrom(node);
     if (changed) {
       void this.readInfo(id).then(() => this.options.onChange());
     } else if (!wasReachable) {
@@ -508,60 +306,51 @@ export class Nex04Tracker {
     }
   }
 
-  /** `$NEX.FEED.<from>.events.<TYPE>`: node events (from = node id) and workload events (from = namespace). */
-  private onEvent(subject: string, body: unknown): void {
-    const tokens = subject.split('.');
-    const from = tokens[2];
-    const type = tokens.slice(4).join('.');
-    const data = asObject(body) ?? {};
-    const nodeId = [data.id, from].find(isToken);
-    switch (type) {
-      case 'NODESTARTED':
-        if (nodeId) {
-          this.stoppedAt.delete(nodeId);
-        }
-        void this.refresh();
-        return;
-      case 'NODESTOPPED':
-        if (nodeId) {
-          this.stoppedAt.set(nodeId, Date.now());
-          if (this.nodes.has(nodeId)) {
-            this.removeNode(nodeId);
-            this.options.onChange();
-          }
-        }
-        return;
-      case 'NODELAMEDUCKSET': {
-        const node = nodeId ? this.nodes.get(nodeId) : undefined;
-        if (!node) {
-          void this.refresh();
-          return;
-        }
-        node.state = 'lameduck';
-        node.tags = { ...node.tags, 'nex.lameduck': 'true' };
-        node.stopsAt = asString(data.time);
-        this.heardFrom(node);
-        this.options.onChange();
-        return;
-      }
-      case 'WORKLOADSTARTED':
-      case 'WORKLOADSTOPPED':
-        this.onWorkloadEvent(type, from, data);
-        return;
+  private onNodeStarted(id: string | undefined): void {
+    if (id) {
+      this.stoppedAt.delete(id);
+    }
+    if (!this.disposed) {
+      void this.refresh();
     }
   }
 
-  /** A workload came or went: a stop goes at once; its namespace is read again, and its node's nexlet counts. */
-  private onWorkloadEvent(type: string, from: string, data: Record<string, unknown>): void {
-    const id = asString(data.id);
-    if (type === 'WORKLOADSTOPPED' && id && this.forget(id)) {
+  /** NODESTOPPED: the node goes (a PING sent before does not bring it back). */
+  private onNodeStopped(id: string): void {
+    this.stoppedAt.set(id, Date.now());
+    if (this.nodes.has(id) && !this.disposed) {
+      this.removeNode(id);
       this.options.onChange();
     }
-    const ns = [data.namespace, from].find(isToken) ?? SYSTEM_NAMESPACE;
-    void this.reread(this.namespaces.includes(ns) ? ns : SYSTEM_NAMESPACE);
-    const nodeId = asString(stringEntries(data.metadata)?.node);
-    if (nodeId && this.nodes.has(nodeId)) {
-      void this.readInfo(nodeId).then(() => this.options.onChange());
+  }
+
+  private onLameDuck(id: string | undefined, stopsAt: string | undefined): void {
+    const node = id ? this.nodes.get(id) : undefined;
+    if (this.disposed) {
+      return;
+    }
+    if (!node) {
+      void this.refresh();
+      return;
+    }
+    node.state = 'lameduck';
+    node.tags = { ...node.tags, 'nex.lameduck': 'true' };
+    node.stopsAt = stopsAt;
+    heardFrom(node);
+    this.options.onChange();
+  }
+
+  /** A workload came or went: a stop goes at once; its namespace is read again (`system` for one not read), and its node's nexlet counts. */
+  private onWorkloadEvent(event: WorkloadEvent04): void {
+    if (this.disposed) {
+      return;
+    }
+    if (event.type === 'WORKLOADSTOPPED' && event.id && this.reads.forget(event.id)) {
+      this.options.onChange();
+    }
+    void this.rereads.ask(this.namespaces.includes(event.namespace) ? event.namespace : SYSTEM_NAMESPACE);
+    if (event.nodeId && this.nodes.has(event.nodeId)) {
+      void this.readInfo(event.nodeId).then(() => this.options.onChange());
     }
   }
 
@@ -586,51 +375,4 @@ export class Nex04Tracker {
   }
 
   // ---- views
-
-  private nodeView(n: NodeState, order: readonly string[]): Node04View {
-    const seen = new Set<string>();
-    let known = false;
-    const workloads: Workload04View[] = [];
-    const problems = n.infoProblem ? [n.infoProblem] : [];
-    for (const ns of order) {
-      const read = this.reads.get(ns);
-      if (!read?.asked.has(n.id)) {
-        continue;
-      }
-      known = true;
-      for (const w of read.byNode.get(n.id) ?? []) {
-        if (!seen.has(w.id)) {
-          seen.add(w.id);
-          workloads.push(w);
-        }
-      }
-      const own = this.nodeWorkloadProblems.get(`${ns}/${n.id}`);
-      if (own) {
-        problems.push(own);
-      } else if (read.untold.includes(n.id)) {
-        problems.push(`its workloads in ${ns} cannot be told from other nodes' (its WPING answer does not name it): they are listed with the unplaced ones`);
-      }
-    }
-    const view: Node04View = {
-      id: n.id,
-      ...(n.tags['nex.node'] ?? n.tags.node_name ? { name: n.tags['nex.node'] ?? n.tags.node_name } : {}),
-      version: n.version,
-      state: n.state,
-      startedAt: n.startedAt,
-      tags: { ...n.tags },
-      agentCount: n.agentCount,
-      ...(n.xkey ? { xkey: n.xkey } : {}),
-      ...(n.nexlets ? { nexlets: n.nexlets.map((a) => ({ ...a })) } : {}),
-      ...(known ? { workloads: sortWorkloads(workloads) } : {}),
-      ...(problems.length > 0 ? { problem: problems.join('; ') } : {}),
-      ...(n.reachable ? {} : { unreachable: true, stateReason: n.stateReason }),
-      lastSeenAt: new Date(n.lastSeen).toISOString(),
-      ...(n.stopsAt ? { stopsAt: n.stopsAt } : {}),
-    };
-    return view;
-  }
-}
-
-function sortWorkloads(list: Workload04View[]): Workload04View[] {
-  return list.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }

@@ -10,7 +10,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { connect } from '@nats-io/transport-node';
-import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { createCurve } from '@nats-io/nkeys';
 import { loadValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
@@ -500,6 +500,56 @@ describe('the explorer and the CLI on Nex 0.4 nodes (local nodes in 0.4.1 mode w
       await gone;
     } finally {
       await eNc.close();
+    }
+  });
+});
+
+describe('the explorer facing a hostile Nex 0.4 node', function () {
+  this.timeout(30000);
+  it('reads what can be read of malformed PING, INFO and WPING answers, heartbeats and feed events, and throws nowhere', async () => {
+    const server = await startNatsServer();
+    const nc = await connect({ servers: server.url });
+    const evil = await connect({ servers: server.url });
+    const respond = (subject: string, body: string) => evil.subscribe(subject, { callback: (_e: Error | null, m: Msg) => void m.respond(body) });
+    const subs = [
+      respond('$NEX.SVC.system.control.PING', '{"node_id":"NHOSTILE","version":"0.4.1","state":"running","start_time":{"toString":1},"tags":{"nex.node":"evil","n":5},"agent_count":"1","xkey":{"toString":1}}'),
+      respond('$NEX.SVC.system.control.INFO.NHOSTILE', '{"node_agent_summaries":[null,{"agent_id":{"toString":1}},{"agent_id":"A1","agent_summary":"x","agent_health":7}],"tags":5}'),
+      respond('$NEX.SVC.*.control.WPING', '[{"id":"w1","name":"ok","metadata":{"node":{"toString":1},"triggers":"t.>"},"workload_type":"v8"},"junk",null,{"id":3},{"id":"w2","name":{"toString":1}}]'),
+    ];
+    await evil.flush();
+    const model = new DeployedModel({ nc, discoveryWindowMs: 200, refreshMinMs: 60000, heartbeat04IntervalMs: 60000 });
+    try {
+      await model.start();
+      let s = model.snapshot();
+      const n = node04Named(s, 'evil')!;
+      assert.deepStrictEqual([n.id, n.version, n.startedAt, n.tags, n.agentCount, n.xkey, n.problem], ['NHOSTILE', '0.4.1', '', { 'nex.node': 'evil' }, 0, undefined, undefined]);
+      assert.deepStrictEqual(n.nexlets, [{ agentId: 'A1', name: '', type: '', version: '', health: '', state: '', workloadCount: 0 }]);
+      // The same list answers in default and system: one workload, of the first namespace read.
+      assert.deepStrictEqual(workloadRows(n), [['ok', 'default', 'v8', '', '', true, ['t.>'], 'NHOSTILE']]);
+      assert.deepStrictEqual(deployedFunctions(s).map((d) => [d.name, d.node, d.triggers]), [['ok', 'NHOSTILE', ['t.>']]]);
+
+      for (const [subject, body] of [
+        ['$NEX.SVC.system.control.HEARTBEAT.NHOSTILE', 'not json'],
+        ['$NEX.SVC.system.control.HEARTBEAT.NHOSTILE', '{"registrations":{"toString":1}}'],
+        ['$NEX.FEED.default.events.WORKLOADSTOPPED', '[]'],
+        ['$NEX.FEED.default.events.WORKLOADSTOPPED', '{"id":{"toString":1},"metadata":"x"}'],
+        ['$NEX.FEED.default.events.WORKLOADSTARTED', 'null'],
+        ['$NEX.FEED.NHOSTILE.events.NODELAMEDUCKSET', '{"id":{"toString":1},"time":{"toString":1}}'],
+        ['$NEX.FEED.NOBODY.events.NODESTOPPED', '{"id":5}'],
+      ]) {
+        evil.publish(subject, body);
+      }
+      // The feed is one subscription: once this last (sane) event shows, the ones before it were handled.
+      const lameDuck = changeWhere(model, 'the lame duck event', (snap) => node04Named(snap, 'evil')?.state === 'lameduck');
+      evil.publish('$NEX.FEED.NHOSTILE.events.NODELAMEDUCKSET', '{"id":"NHOSTILE","time":"2030-01-01T00:00:00Z"}');
+      s = await lameDuck;
+      assert.strictEqual(node04Named(s, 'evil')!.stopsAt, '2030-01-01T00:00:00Z');
+      assert.deepStrictEqual(s.nodes04.map((x) => x.id), ['NHOSTILE']);
+    } finally {
+      model.dispose();
+      subs.forEach((x) => x.unsubscribe());
+      await Promise.all([nc.close(), evil.close()]);
+      await server.stop();
     }
   });
 });
