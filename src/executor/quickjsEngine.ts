@@ -3,26 +3,23 @@
  * here knows about threads. The contract ("docs" profile): a classic script whose completion value
  * is a function `(subject, payload) => reply`; `payload` is a Uint8Array; a returned
  * Uint8Array/ArrayBuffer is the reply as-is, a string its UTF-8 bytes, undefined/null no reply,
- * anything else its JSON.
+ * anything else its JSON. The run's frame (those rules, limits, hints and errors) is jsRunFrame.ts,
+ * shared with the V8 engine; what is here is QuickJS's own: its runtime, memory guard and values.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { newQuickJSWASMModuleFromVariant, newVariant, QuickJSContext, QuickJSHandle, QuickJSRuntime, QuickJSWASMModule } from 'quickjs-emscripten-core';
 import releaseSyncVariant from '@jitl/quickjs-wasmfile-release-sync';
-import { utf8 } from '../core/bytes';
-import { CompatProfile, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
-import { HostCallRecord } from '../hostservices/types';
-import { apiMismatchHint, CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
-import { installHostApi, SyncHostCaller } from './hostApi';
-import { newUint8Array, viewBytes } from './vmValues';
+import { CompatProfile } from '../core/compat';
+import { installHostApi } from './hostApi';
+import { ConvertedReply, convertReply, JsEngineRun, JsRunContext, JsRunFrame, needsJson, outOfMemory, runJs, StepFailure, thrownError, timedOut } from './jsRunFrame';
+import { callGlobal, newUint8Array, viewBytes } from './vmValues';
 import { collapseStack, locate } from './stackFrames';
-import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
+import { FunctionError, JsRunRequest, LogLevel, RunOutcome } from './types';
 import { WASM_PAGE_BYTES } from './wasmModule';
 
 /** QuickJS's own stack guard; larger values let deep recursion overflow the wasm stack first. */
 const MAX_STACK_BYTES = 256 * 1024;
-const MAX_LOG_LINES = 5000;
-const MAX_LOG_LINE_CHARS = 10000;
 const WASM_FILE = 'quickjs.wasm';
 /** How often, at most, a running function's memory is measured (measuring walks the whole heap). */
 const MEMORY_CHECK_MS = 20;
@@ -55,47 +52,18 @@ export async function loadQuickJS(wasmPath: string = locateQuickJSWasm()): Promi
   return newQuickJSWASMModuleFromVariant(newVariant(releaseSyncVariant, { wasmBinary }));
 }
 
-export interface RunContext {
-  /** Serves host-service calls; without one, every call fails as a node without that service. */
-  host?: SyncHostCaller;
-  /** The run's deadline (Date.now() ms), when the caller's host calls use one: the run and its calls then end together. */
-  deadline?: number;
-}
+export type RunContext = JsRunContext;
 
 export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx: RunContext = {}): RunOutcome {
-  const profile: CompatProfile = req.profile ?? DEFAULT_COMPAT;
-  const logs: FunctionLogLine[] = [];
-  const hostCalls: HostCallRecord[] = [];
-  const warnings: FidelityWarning[] = [];
-  const warn = (code: string, message: string, line?: number) => {
-    if (!warnings.some((w) => w.code === code)) {
-      warnings.push({ code, message, line });
-    }
-  };
-  const started = performance.now();
-  const done = (reply: Uint8Array | null, error?: FunctionError, replyKind?: ReplyKind): RunOutcome => {
-    if (logs.length > 0 && profile !== 'docs') {
-      warn(CONSOLE_DISCARDED.code, CONSOLE_DISCARDED.message);
-    }
-    return { ok: !error, reply: error ? null : reply, logs, durationMs: performance.now() - started, error, profile, replyKind, hostCalls, warnings };
-  };
+  return runJs(req, runCtx, (frame) => openRun(qjs, frame));
+}
 
-  const sourceBytes = Buffer.byteLength(req.source, 'utf8');
-  if (profile !== 'docs' && sourceBytes > NODE_JS_SOURCE_LIMIT) {
-    return done(null, {
-      kind: 'invalidInput',
-      message: `the source is ${sourceBytes} bytes, over the ${NODE_JS_SOURCE_LIMIT}-byte limit of Nex nodes: a ${profile} node refuses to deploy it`,
-    });
-  }
-  const sizeHint = sourceSizeWarning(profile, sourceBytes);
-  if (sizeHint) {
-    warn(sizeHint.code, sizeHint.message, 1);
-  }
-
-  const deadline = runCtx.deadline ?? Date.now() + req.limits.timeoutMs;
-  let timedOut = false;
-  // One runtime per engine, reused: each run still gets a fresh context (fresh globals), as a node
-  // gives each trigger. A run that fails discards the runtime, in case it left it damaged.
+/** One run's QuickJS side: a fresh context (fresh globals, as a node gives each trigger) in the engine's runtime. */
+function openRun(qjs: QuickJSWASMModule, frame: JsRunFrame): JsEngineRun<QuickJSHandle> {
+  const { req, profile } = frame;
+  let timedOutHere = false;
+  // One runtime per engine, reused: each run still gets a fresh context. A run that does not
+  // complete discards the runtime, in case it left it damaged.
   let runtime = runtimes.get(qjs);
   if (!runtime) {
     runtime = qjs.newRuntime();
@@ -112,103 +80,69 @@ export function runJsFunction(qjs: QuickJSWASMModule, req: JsRunRequest, runCtx:
     if (now >= memory.nextCheck && memory.check(now)) {
       return true;
     }
-    if (now > deadline) {
+    if (now > frame.deadline) {
       // A function that slowed down at the memory limit ran out of memory, not out of time.
-      timedOut = !memory.check(now, true);
+      timedOutHere = !memory.check(now, true);
       return true;
     }
     return false;
   });
   const vm = runtime.newContext();
-  let keepRuntime = false;
   let releaseHostApi: (() => void) | undefined;
-  const failure = (handle: QuickJSHandle, phase: 'compile' | 'call'): RunOutcome => {
+  let fnHandle: QuickJSHandle | undefined;
+  const failure = (handle: QuickJSHandle, phase: 'compile' | 'call'): StepFailure => {
     const dumped = vm.dump(handle);
     handle.dispose();
     // QuickJS throws null when it cannot even allocate its "out of memory" error. A host call cut
     // short by the deadline throws before the interrupt handler runs.
-    const stopped = memory.reached || (memory.growthRefused && dumped === null) ? 'memory' : timedOut || Date.now() >= deadline ? 'timeout' : undefined;
+    const stopped = memory.reached || (memory.growthRefused && dumped === null) ? 'memory' : timedOutHere || Date.now() >= frame.deadline ? 'timeout' : undefined;
     const error = describeError(dumped, phase, stopped, req);
     if (typeof dumped === 'string' && error.line === undefined) {
-      // Host services throw plain strings, without a stack: point at the call that threw it.
-      const source = [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(dumped)}`));
-      error.line = source?.line;
+      error.line = frame.hostCallLine(dumped);
     }
-    const mismatch = apiMismatchHint(profile, dumped?.message ?? '');
-    if (mismatch) {
-      warn('api-mismatch', mismatch, error.line);
-    }
-    return done(null, error);
+    return { error, thrownMessage: String(dumped?.message ?? '') };
   };
-  try {
-    installConsole(vm, logs);
-    releaseHostApi = installHostApi(vm, {
-      profile,
-      namespace: req.namespace ?? 'default',
-      workload: req.workload ?? 'function',
-      fileName: req.fileName,
-      caller: runCtx.host ?? ((call) => ({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${call.service}` })),
-      calls: hostCalls,
-      warn,
-    });
-    {
+  return {
+    evaluate() {
+      installConsole(vm, frame.log);
+      releaseHostApi = installHostApi(vm, frame.host);
       const evaluated = vm.evalCode(req.source, req.fileName, { type: 'global' });
       if (evaluated.error) {
         return failure(evaluated.error, 'compile');
       }
-      const fn = evaluated.value;
-      try {
-        const kind = vm.typeof(fn);
-        if (kind !== 'function') {
-          return done(null, {
-            kind: 'notAFunction',
-            message: `the script's last expression must be a function (subject, payload) => reply, but it evaluated to ${kind === 'object' && vm.dump(fn) === null ? 'null' : kind}. End the file with the function, e.g. "(subject, payload) => payload;", and do not use export or an IIFE bundle`,
-          });
-        }
-        if (req.checkOnly) {
-          keepRuntime = true;
-          return done(null);
-        }
-        const payloadArr = newUint8Array(vm, req.payload);
-        const subject = vm.newString(req.subject);
-        const called = vm.callFunction(fn, vm.global, subject, payloadArr);
-        subject.dispose();
-        payloadArr.dispose();
-        if (called.error) {
-          return failure(called.error, 'call');
-        }
-        const converted = convertReply(vm, called.value, profile);
-        called.value.dispose();
-        if ('error' in converted) {
-          return failure(converted.error, 'call');
-        }
-        const reply = converted.reply;
-        const hint = replyWarning(profile, reply.kind, reply.preview);
-        if (hint) {
-          warn(hint.code, hint.message, functionStartLine(req.source));
-        }
-        if (reply.kind === 'unserializable') {
-          logs.push({ level: 'warn', text: `the function returned a ${reply.preview}, which has no JSON form: no reply is sent` });
-        }
-        keepRuntime = true;
-        return done(reply.bytes, undefined, reply.kind);
-      } finally {
-        fn.dispose();
+      const fn = (fnHandle = evaluated.value);
+      const type = vm.typeof(fn);
+      return { fn, type: type === 'object' && vm.dump(fn) === null ? 'null' : type };
+    },
+    call(fn) {
+      const payloadArr = newUint8Array(vm, req.payload);
+      const subject = vm.newString(req.subject);
+      const called = vm.callFunction(fn, vm.global, subject, payloadArr);
+      subject.dispose();
+      payloadArr.dispose();
+      if (called.error) {
+        return failure(called.error, 'call');
       }
-    }
-  } catch (e) {
-    // An error from QuickJS itself (e.g. out of memory while building a value).
-    const message = (e as Error).message ?? String(e);
-    return done(null, memory.reached || /memory/i.test(message) ? outOfMemory(req) : { kind: 'exception', message });
-  } finally {
-    memory.end();
-    releaseHostApi?.();
-    vm.dispose();
-    if (!keepRuntime) {
-      runtimes.delete(qjs);
-      runtime.dispose();
-    }
-  }
+      const converted = replyOf(vm, called.value, profile);
+      called.value.dispose();
+      return 'error' in converted ? failure(converted.error, 'call') : converted;
+    },
+    internalError(e) {
+      // An error from QuickJS itself (e.g. out of memory while building a value).
+      const message = (e as Error).message ?? String(e);
+      return memory.reached || /memory/i.test(message) ? outOfMemory(req) : { kind: 'exception', message };
+    },
+    close(completed) {
+      fnHandle?.dispose();
+      memory.end();
+      releaseHostApi?.();
+      vm.dispose();
+      if (!completed) {
+        runtimes.delete(qjs);
+        runtime.dispose();
+      }
+    },
+  };
 }
 
 const runtimes = new WeakMap<QuickJSWASMModule, QuickJSRuntime>();
@@ -332,70 +266,28 @@ function heapBytes(runtime: QuickJSRuntime): number | undefined {
   }
 }
 
-function outOfMemory(req: JsRunRequest): FunctionError {
-  return { kind: 'memory', message: `the function ran out of memory (limit ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB)` };
-}
-
-interface ConvertedReply {
-  kind: ReplyKind;
-  bytes: Uint8Array | null;
-  preview: string;
-}
-
 /**
- * Turns the function's return value into reply bytes, per profile: nodes send
- * JSON.stringify(value); the documented contract sends bytes as-is, strings as UTF-8 and nothing
- * for undefined/null. JSON.stringify runs inside the VM, so its errors are the function's errors.
+ * The reply of the function's return value (see convertReply). JSON.stringify runs inside the VM,
+ * so its errors are the function's errors.
  */
-function convertReply(vm: QuickJSContext, value: QuickJSHandle, profile: CompatProfile): { reply: ConvertedReply } | { error: QuickJSHandle } {
+function replyOf(vm: QuickJSContext, value: QuickJSHandle, profile: CompatProfile): { reply: ConvertedReply } | { error: QuickJSHandle } {
   const type = vm.typeof(value);
   const isNull = type === 'object' && vm.sameValue(value, vm.null);
   const bytes = type === 'object' && !isNull ? viewBytes(vm, value) : undefined;
-  const kind: ReplyKind = type === 'undefined' ? 'undefined' : isNull ? 'null' : type === 'string' ? 'string' : bytes ? 'bytes' : 'json';
-  const json = (): { text?: string } | { error: QuickJSHandle } => {
-    const JSONh = vm.getProp(vm.global, 'JSON');
-    const stringify = vm.getProp(JSONh, 'stringify');
-    const result = vm.callFunction(stringify, JSONh, value);
-    stringify.dispose();
-    JSONh.dispose();
+  const kind = type === 'undefined' ? 'undefined' : isNull ? 'null' : type === 'string' ? 'string' : bytes ? 'bytes' : 'json';
+  let json: string | undefined;
+  if (needsJson(profile, kind)) {
+    const result = callGlobal(vm, 'JSON', 'stringify', value);
     if (result.error) {
       return { error: result.error };
     }
-    const text = vm.typeof(result.value) === 'string' ? vm.getString(result.value) : undefined;
+    json = vm.typeof(result.value) === 'string' ? vm.getString(result.value) : undefined;
     result.value.dispose();
-    return { text };
-  };
-  if (profile !== 'docs') {
-    const j = json();
-    if ('error' in j) {
-      return j;
-    }
-    const text = j.text ?? (kind === 'undefined' ? 'undefined' : undefined);
-    return { reply: { kind, bytes: text === undefined ? null : utf8(text), preview: j.text ?? String(text) } };
   }
-  switch (kind) {
-    case 'undefined':
-    case 'null':
-      return { reply: { kind, bytes: null, preview: kind } };
-    case 'string': {
-      const text = vm.getString(value);
-      return { reply: { kind, bytes: utf8(text), preview: JSON.stringify(text) } };
-    }
-    case 'bytes': {
-      const head = [...bytes!.subarray(0, 4)].map((b, i) => `"${i}":${b}`).join(',');
-      return { reply: { kind, bytes: bytes!, preview: `{${head}${bytes!.length > 4 ? ',…' : ''}}` } };
-    }
-    default: {
-      const j = json();
-      if ('error' in j) {
-        return j;
-      }
-      return j.text === undefined ? { reply: { kind: 'unserializable', bytes: null, preview: type } } : { reply: { kind, bytes: utf8(j.text), preview: j.text } };
-    }
-  }
+  return { reply: convertReply(profile, { kind, type, json, text: () => vm.getString(value), bytes: () => bytes! }) };
 }
 
-function installConsole(vm: QuickJSContext, logs: FunctionLogLine[]): void {
+function installConsole(vm: QuickJSContext, log: JsRunFrame['log']): void {
   const consoleObj = vm.newObject();
   const levels: Array<[string, LogLevel]> = [
     ['log', 'info'],
@@ -405,16 +297,7 @@ function installConsole(vm: QuickJSContext, logs: FunctionLogLine[]): void {
     ['error', 'error'],
   ];
   for (const [method, level] of levels) {
-    vm.newFunction(method, (...args) => {
-      if (logs.length === MAX_LOG_LINES) {
-        logs.push({ level: 'warn', text: `more than ${MAX_LOG_LINES} console lines: the rest of this run's output is dropped` });
-      }
-      if (logs.length > MAX_LOG_LINES) {
-        return;
-      }
-      const text = args.map((a) => formatLogArg(vm, a)).join(' ');
-      logs.push({ level, text: text.length > MAX_LOG_LINE_CHARS ? `${text.slice(0, MAX_LOG_LINE_CHARS)}… (${text.length} chars)` : text });
-    }).consume((fn) => vm.setProp(consoleObj, method, fn));
+    vm.newFunction(method, (...args) => log(level, () => args.map((a) => formatLogArg(vm, a)).join(' '))).consume((fn) => vm.setProp(consoleObj, method, fn));
   }
   vm.setProp(vm.global, 'console', consoleObj);
   consoleObj.dispose();
@@ -454,11 +337,10 @@ interface DumpedError {
  * its memory limit is reported as out of memory even when the time limit passed too.
  */
 function describeError(dumped: unknown, phase: 'compile' | 'call', stopped: 'memory' | 'timeout' | undefined, req: JsRunRequest): FunctionError {
-  const timeout: FunctionError = { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
   if (typeof dumped !== 'object' || dumped === null) {
     // A thrown non-Error value, e.g. the plain strings host services throw.
     if (stopped) {
-      return stopped === 'memory' ? outOfMemory(req) : timeout;
+      return stopped === 'memory' ? outOfMemory(req) : timedOut(req);
     }
     return { kind: 'exception', message: typeof dumped === 'string' ? JSON.stringify(dumped) : String(dumped) };
   }
@@ -471,10 +353,10 @@ function describeError(dumped: unknown, phase: 'compile' | 'call', stopped: 'mem
     return { ...outOfMemory(req), name, ...where, stack };
   }
   if (stopped === 'timeout') {
-    return timeout;
+    return timedOut(req);
   }
   if (phase === 'compile' && name === 'SyntaxError') {
     return { kind: 'syntax', name, message: `SyntaxError: ${message}`, ...where, line: where.line ?? err.lineNumber, stack };
   }
-  return { kind: 'exception', name, message: `${name}: ${message}`, ...where, stack };
+  return thrownError(name, message, stack, req.fileName);
 }

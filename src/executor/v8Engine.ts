@@ -4,26 +4,22 @@
  * same profile: a fresh context per run with the language's built-ins only (no `require`,
  * `process`, timers, `TextEncoder` or `fetch`), the payload as a Uint8Array of its own realm, the
  * profile's host-service API (served synchronously through `host`), and its return value turned
- * into reply bytes by the same rules. The host-API table (hostApiTable.ts) is the one QuickJS runs
- * with. The script is compiled under the user's file name, so breakpoints and stack frames map to
- * the real file, line and column.
+ * into reply bytes by the same rules: the run's frame (jsRunFrame.ts) and the host-API table
+ * (hostApiTable.ts) are the ones QuickJS runs with. The script is compiled under the user's file
+ * name, so breakpoints and stack frames map to the real file, line and column.
  *
  * Nothing here knows about processes: the child-process runner (v8Runner.ts) calls it.
  */
 import { types as utilTypes } from 'util';
 import * as vm from 'vm';
 import { utf8 } from '../core/bytes';
-import { CompatProfile, defaultBucket, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
-import { HostCallRecord } from '../hostservices/types';
-import { apiMismatchHint, CONSOLE_DISCARDED, FidelityWarning, functionStartLine, ReplyKind, replyWarning, sourceSizeWarning } from './fidelity';
-import { HostApiContext, performCall, SyncHostCaller } from './hostCalls';
+import { CompatProfile, defaultBucket } from '../core/compat';
+import { HostApiContext, performCall } from './hostCalls';
 import { callArgs, HOST_API_JSON, hostMethod } from './hostApiTable';
+import { ConvertedReply, convertReply, JsEngineRun, JsRunContext, JsRunFrame, outOfMemory, ReturnedValue, runJs, thrownError, timedOut } from './jsRunFrame';
 import { V8_PRELUDE_FILE, V8_PRELUDE_SOURCE } from './v8Prelude';
 import { collapseStack, locate } from './stackFrames';
-import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
-
-const MAX_LOG_LINES = 5000;
-const MAX_LOG_LINE_CHARS = 10000;
+import { FunctionError, JsRunRequest, LogLevel, RunOutcome } from './types';
 /** The file name of the one-line script that calls the function (so the call runs under the time limit). */
 const INVOKE_FILE = '<nex-invoke>';
 /** The context global (read-only) through which that script reaches the prelude's runner. */
@@ -77,8 +73,7 @@ const scriptOptions = { importModuleDynamically: refuseImport as unknown as vm.S
 let preludeScript: vm.Script | undefined;
 let invokeScript: vm.Script | undefined;
 
-export interface V8RunContext {
-  host?: SyncHostCaller;
+export interface V8RunContext extends JsRunContext {
   /** The run's deadline (Date.now() ms); ignored when `debugging`. */
   deadline?: number;
   /** Under a debugger: no time limit (a paused function would hit it), console lines echoed to the real console. */
@@ -96,37 +91,13 @@ export interface V8RunContext {
  * engine runs the user's own code, behind Workspace Trust. QuickJS is the sandbox.
  */
 export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutcome {
-  const profile: CompatProfile = req.profile ?? DEFAULT_COMPAT;
-  const logs: FunctionLogLine[] = [];
-  const hostCalls: HostCallRecord[] = [];
-  const warnings: FidelityWarning[] = [];
-  const warn = (code: string, message: string, line?: number) => {
-    if (!warnings.some((w) => w.code === code)) {
-      warnings.push({ code, message, line });
-    }
-  };
-  const started = performance.now();
-  const done = (reply: Uint8Array | null, error?: FunctionError, replyKind?: ReplyKind): RunOutcome => {
-    if (logs.length > 0 && profile !== 'docs') {
-      warn(CONSOLE_DISCARDED.code, CONSOLE_DISCARDED.message);
-    }
-    return { ok: !error, reply: error ? null : reply, logs, durationMs: performance.now() - started, error, profile, replyKind, hostCalls, warnings };
-  };
+  return runJs(req, runCtx, (frame) => openRun(frame, runCtx));
+}
 
-  const sourceBytes = Buffer.byteLength(req.source, 'utf8');
-  if (profile !== 'docs' && sourceBytes > NODE_JS_SOURCE_LIMIT) {
-    return done(null, {
-      kind: 'invalidInput',
-      message: `the source is ${sourceBytes} bytes, over the ${NODE_JS_SOURCE_LIMIT}-byte limit of Nex nodes: a ${profile} node refuses to deploy it`,
-    });
-  }
-  const sizeHint = sourceSizeWarning(profile, sourceBytes);
-  if (sizeHint) {
-    warn(sizeHint.code, sizeHint.message, 1);
-  }
-
-  const deadline = runCtx.deadline ?? Date.now() + req.limits.timeoutMs;
-  const timeout = (): number | undefined => (runCtx.debugging ? undefined : Math.max(1, deadline - Date.now()));
+/** One run's V8 side: a fresh context with the prelude's world in it. */
+function openRun(frame: JsRunFrame, runCtx: V8RunContext): JsEngineRun<unknown> {
+  const { req, profile, host: hostCtx } = frame;
+  const timeout = (): number | undefined => (runCtx.debugging ? undefined : Math.max(1, frame.deadline - Date.now()));
   // afterEvaluate: the function's promise jobs run inside its evaluations (and its time limit), never
   // later on the runner's own queue; jobs left when the run ends never run.
   const context = vm.createContext(Object.create(null), {
@@ -135,20 +106,11 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
     microtaskMode: 'afterEvaluate',
   });
   const define = (name: string, value: unknown, fixed = false) => Object.defineProperty(context, name, { value, configurable: !fixed, enumerable: false, writable: !fixed });
-  const hostCtx: HostApiContext = {
-    profile,
-    namespace: req.namespace ?? 'default',
-    workload: req.workload ?? 'function',
-    fileName: req.fileName,
-    caller: runCtx.host ?? ((call) => ({ ok: false, code: 404, reason: 'unavailable', message: `No such host service: ${call.service}` })),
-    calls: hostCalls,
-    warn,
-  };
   preludeScript ??= new vm.Script(V8_PRELUDE_SOURCE, { filename: V8_PRELUDE_FILE, ...scriptOptions });
   invokeScript ??= new vm.Script(`'use strict'; this.${RUN_GLOBAL}();`, { filename: INVOKE_FILE, ...scriptOptions });
   const factory = preludeScript.runInContext(context, { displayErrors: false }) as PreludeFactory;
   let api!: PreludeApi;
-  const bridge = makeBridge(hostCtx, () => api, logs, runCtx.echo);
+  const bridge = makeBridge(hostCtx, () => api, frame.log, runCtx.echo);
   api = factory(bridge, profile, HOST_API_JSON, defaultBucket(hostCtx.namespace, hostCtx.workload, 'kv'), defaultBucket(hostCtx.namespace, hostCtx.workload, 'obj'));
   for (const name of Object.keys(api.globals)) {
     define(name, api.globals[name]);
@@ -167,17 +129,17 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
    */
   const thrownOut = (e: unknown, describeInside: boolean): FunctionError => {
     if (isTimeout(e)) {
-      return describeThrown({ primitive: false, code: 'ERR_SCRIPT_EXECUTION_TIMEOUT' }, 'call', req);
+      return describeThrown({ primitive: false, code: 'ERR_SCRIPT_EXECUTION_TIMEOUT' }, 'call', frame);
     }
     if (isHostError(e)) {
-      return describeThrown(hostDescription(e), 'call', req, hostCalls);
+      return describeThrown(hostDescription(e), 'call', frame);
     }
     if (!describeInside) {
       return { kind: 'exception', message: 'the function broke the V8 runner (an exception escaped its handling)' };
     }
     api.arm('describe', e);
     const described = runArmed(false);
-    return 'error' in described ? described.error : describeThrown(description(described.record.error), 'call', req, hostCalls);
+    return 'error' in described ? described.error : describeThrown(description(described.record.error), 'call', frame);
   };
   /** Runs the armed job in the context, under the time limit. */
   const runArmed = (describeInside: boolean): { record: Record<string, unknown> } | { error: FunctionError } => {
@@ -189,56 +151,39 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
     }
   };
 
-  try {
-    let script: vm.Script;
-    try {
-      script = new vm.Script(req.source, { filename: req.fileName, ...scriptOptions });
-    } catch (e) {
-      return done(null, describeThrown(hostDescription(e), 'compile', req));
-    }
-    let fn: unknown;
-    try {
-      fn = script.runInContext(context, runOptions());
-    } catch (e) {
-      return done(null, thrownOut(e, true));
-    }
-    if (typeof fn !== 'function') {
-      const kind = fn === null ? 'null' : typeof fn;
-      return done(null, {
-        kind: 'notAFunction',
-        message: `the script's last expression must be a function (subject, payload) => reply, but it evaluated to ${kind}. End the file with the function, e.g. "(subject, payload) => payload;", and do not use export or an IIFE bundle`,
-      });
-    }
-    if (req.checkOnly) {
-      return done(null);
-    }
-    api.arm('invoke', fn, req.subject, payload);
-    const ran = runArmed(true);
-    if ('error' in ran) {
-      return done(null, ran.error);
-    }
-    const record = ran.record;
-    if (record.threw === true) {
-      const thrown = description(record.error);
-      const error = describeThrown(thrown, 'call', req, hostCalls);
-      const mismatch = apiMismatchHint(profile, thrown.primitive ? '' : (thrown.message ?? ''));
-      if (mismatch) {
-        warn('api-mismatch', mismatch, error.line);
+  return {
+    evaluate() {
+      let script: vm.Script;
+      try {
+        script = new vm.Script(req.source, { filename: req.fileName, ...scriptOptions });
+      } catch (e) {
+        return { error: describeThrown(hostDescription(e), 'compile', frame) };
       }
-      return done(null, error);
-    }
-    const reply = replyOf(record, profile);
-    const hint = replyWarning(profile, reply.kind, reply.preview);
-    if (hint) {
-      warn(hint.code, hint.message, functionStartLine(req.source));
-    }
-    if (reply.kind === 'unserializable') {
-      logs.push({ level: 'warn', text: `the function returned a ${reply.preview}, which has no JSON form: no reply is sent` });
-    }
-    return done(reply.bytes, undefined, reply.kind);
-  } finally {
-    importRefusal = undefined;
-  }
+      let fn: unknown;
+      try {
+        fn = script.runInContext(context, runOptions());
+      } catch (e) {
+        return { error: thrownOut(e, true) };
+      }
+      return { fn, type: fn === null ? 'null' : typeof fn };
+    },
+    call(fn) {
+      api.arm('invoke', fn, req.subject, payload);
+      const ran = runArmed(true);
+      if ('error' in ran) {
+        return ran;
+      }
+      const record = ran.record;
+      if (record.threw === true) {
+        const thrown = description(record.error);
+        return { error: describeThrown(thrown, 'call', frame), thrownMessage: thrown.primitive ? undefined : (thrown.message ?? '') };
+      }
+      return { reply: replyOf(record, profile) };
+    },
+    close() {
+      importRefusal = undefined;
+    },
+  };
 }
 
 /**
@@ -247,7 +192,7 @@ export function runJsOnV8(req: JsRunRequest, runCtx: V8RunContext = {}): RunOutc
  * arrays of the context's realm; nothing it throws reaches the function (the prelude throws its own
  * string instead).
  */
-function makeBridge(ctx: HostApiContext, api: () => PreludeApi, logs: FunctionLogLine[], echo?: (level: LogLevel, text: string) => void): Bridge {
+function makeBridge(ctx: HostApiContext, api: () => PreludeApi, log: (level: LogLevel, text: string) => void, echo?: (level: LogLevel, text: string) => void): Bridge {
   const callerLine = (): number | undefined => locate(new Error().stack, ctx.fileName).line;
   const body = (v: unknown, what: string, service: string, method: string, line?: number): Uint8Array | { error: string } => {
     if (utilTypes.isUint8Array(v)) {
@@ -281,20 +226,11 @@ function makeBridge(ctx: HostApiContext, api: () => PreludeApi, logs: FunctionLo
       box.json = JSON.stringify(outcome.json);
     }
   };
-  const log = (level: LogLevel, text: string) => {
-    echo?.(level, text);
-    if (logs.length === MAX_LOG_LINES) {
-      logs.push({ level: 'warn', text: `more than ${MAX_LOG_LINES} console lines: the rest of this run's output is dropped` });
-    }
-    if (logs.length > MAX_LOG_LINES) {
-      return;
-    }
-    logs.push({ level, text: text.length > MAX_LOG_LINE_CHARS ? `${text.slice(0, MAX_LOG_LINE_CHARS)}… (${text.length} chars)` : text });
-  };
   return (box, op, ...args) => {
     try {
       let found: ReturnType<typeof hostMethod>;
       if (op === 'log' && LOG_LEVELS.has(args[0] as LogLevel) && typeof args[1] === 'string') {
+        echo?.(args[0] as LogLevel, args[1]);
         log(args[0] as LogLevel, args[1]);
       } else if (op === 'isBytes') {
         box.value = utilTypes.isUint8Array(args[0]) || utilTypes.isArrayBuffer(args[0]);
@@ -367,57 +303,37 @@ function description(value: unknown): ThrownDescription {
   return { primitive: d.primitive === true, isString: d.isString === true, text: s(d.text), code: s(d.code), name: s(d.name), message: s(d.message), stack: s(d.stack) };
 }
 
-interface ConvertedReply {
-  kind: ReplyKind;
-  bytes: Uint8Array | null;
-  preview: string;
-}
-
 const REPLY_KINDS = new Set(['undefined', 'null', 'string', 'bytes', 'json']);
 
-/** The same rules as the QuickJS engine's: nodes send JSON.stringify(value), made inside the context by the prelude. */
+/** The reply of the prelude's record of a return value (see convertReply); the prelude made its JSON inside the context. */
 function replyOf(record: Record<string, unknown>, profile: CompatProfile): ConvertedReply {
-  const kind = (REPLY_KINDS.has(record.kind as string) ? record.kind : 'json') as ReplyKind;
-  const json = typeof record.json === 'string' ? record.json : undefined;
-  if (profile !== 'docs') {
-    const text = json ?? (kind === 'undefined' ? 'undefined' : undefined);
-    return { kind, bytes: text === undefined ? null : utf8(text), preview: json ?? String(text) };
-  }
-  switch (kind) {
-    case 'undefined':
-    case 'null':
-      return { kind, bytes: null, preview: kind };
-    case 'string': {
-      const text = typeof record.value === 'string' ? record.value : '';
-      return { kind, bytes: utf8(text), preview: JSON.stringify(text) };
-    }
-    case 'bytes': {
+  return convertReply(profile, {
+    kind: (REPLY_KINDS.has(record.kind as string) ? record.kind : 'json') as ReturnedValue['kind'],
+    type: typeof record.type === 'string' ? record.type : 'object',
+    json: typeof record.json === 'string' ? record.json : undefined,
+    text: () => (typeof record.value === 'string' ? record.value : ''),
+    bytes: () => {
       const value = record.value;
-      const copy = utilTypes.isUint8Array(value) ? copyOut(value) : utilTypes.isArrayBuffer(value) ? new Uint8Array(value).slice() : new Uint8Array();
-      const head = [...copy.subarray(0, 4)].map((b, i) => `"${i}":${b}`).join(',');
-      return { kind, bytes: copy, preview: `{${head}${copy.length > 4 ? ',…' : ''}}` };
-    }
-    default:
-      return json === undefined ? { kind: 'unserializable', bytes: null, preview: typeof record.type === 'string' ? record.type : 'object' } : { kind, bytes: utf8(json), preview: json };
-  }
+      return utilTypes.isUint8Array(value) ? copyOut(value) : utilTypes.isArrayBuffer(value) ? new Uint8Array(value).slice() : new Uint8Array();
+    },
+  });
 }
 
 /** The frames a user should see: those of the function's own code, not Node's or the runner's. */
 function userStack(stack: string, head: string, fileName: string): string {
   const frames = stack.split('\n').filter((l) => /^\s+at /.test(l));
-  const own = frames.filter((f) => f.includes(fileName) || (!/\(?node:|\(?internal\/|<nex-|v8Runner|v8Engine/.test(f) && !f.includes(__filename)));
+  const own = frames.filter((f) => f.includes(fileName) || (!/\(?node:|\(?internal\/|<nex-|v8Runner|v8Engine|jsRunFrame/.test(f) && !f.includes(__filename)));
   return collapseStack([head, ...own].join('\n'));
 }
 
-function describeThrown(d: ThrownDescription, phase: 'compile' | 'call', req: JsRunRequest, hostCalls: HostCallRecord[] = []): FunctionError {
+function describeThrown(d: ThrownDescription, phase: 'compile' | 'call', frame: JsRunFrame): FunctionError {
+  const { req } = frame;
   if (d.primitive) {
     const message = d.isString ? JSON.stringify(d.text ?? '') : (d.text ?? 'a value');
-    // Host services throw plain strings, without a stack: point at the call that threw it.
-    const source = d.isString ? [...hostCalls].reverse().find((c) => !c.ok && c.result.endsWith(`throws ${JSON.stringify(d.text)}`)) : undefined;
-    return { kind: 'exception', message, line: source?.line };
+    return { kind: 'exception', message, line: d.isString ? frame.hostCallLine(d.text) : undefined };
   }
   if (d.code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') {
-    return { kind: 'timeout', message: `the function did not finish within ${req.limits.timeoutMs} ms and was stopped (an endless loop?)` };
+    return timedOut(req);
   }
   const name = d.name ?? 'Error';
   const message = d.message ?? '';
@@ -428,8 +344,8 @@ function describeThrown(d: ThrownDescription, phase: 'compile' | 'call', req: Js
     return { kind: 'syntax', name, message: `SyntaxError: ${message}`, line: Number.isFinite(line) ? line : undefined };
   }
   if (name === 'RangeError' && /allocation failed|array buffer allocation/i.test(message)) {
-    return { kind: 'memory', message: `the function ran out of memory (limit ${Math.round(req.limits.memoryLimitBytes / 1048576)} MiB)` };
+    return outOfMemory(req);
   }
   const stack = d.stack !== undefined ? userStack(d.stack, `${name}: ${message}`, req.fileName) : undefined;
-  return { kind: 'exception', name, message: `${name}: ${message}`, ...locate(stack, req.fileName), stack };
+  return thrownError(name, message, stack, req.fileName);
 }

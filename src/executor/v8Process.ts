@@ -13,6 +13,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { answerHostCall, cancelled, checkRunStart, failed, FunctionExecutor, RunOptions as ExecutorOptions } from './executor';
+import { outOfMemory } from './jsRunFrame';
 import { JsRunRequest, RunOutcome, RunRequest } from './types';
 import { decodeLine, encodeLine, FromChild, lineReader, ToChild, V8_SOCKET_ENV, V8_TOKEN_ENV } from './v8Wire';
 
@@ -280,7 +281,7 @@ export class V8ProcessRunner implements FunctionExecutor {
         }
         const exited = await exitOf(live.child);
         if (/heap out of memory|Reached heap limit/i.test(live.stderrTail)) {
-          return { ...outcome, error: { kind: 'memory', message: `the function ran out of memory (limit ${Math.round(request.limits.memoryLimitBytes / 1048576)} MiB)` } };
+          return { ...outcome, error: outOfMemory(request) };
         }
         return { ...outcome, error: { kind: 'crash', message: `the function's V8 process ended (${exited}) before it replied${live.stderrTail ? `: ${lastLine(live.stderrTail)}` : ''}` } };
       }
