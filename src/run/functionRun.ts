@@ -1,9 +1,10 @@
 /**
- * The one run pipeline. Every run goes through `runFunction`: "Nex: Run Function…", trigger cases
- * (Test Explorer, CodeLens, run on save, "Run Trigger Cases"), `nexfn run` and `nexfn test`, and
- * later the local node and debug runs. It takes a valid function, works out its limits and its host
- * services, builds it when its sources changed, runs it behind the worker boundary, and tells a sink
- * what happened on the way.
+ * The one run pipeline. Every run goes through `runFunction`: "Nex: Run Function…" and Quick Run,
+ * trigger cases (Test Explorer, CodeLens, run on save, "Run Trigger Cases"), `nexfn run` and
+ * `nexfn test`, debug runs, and the workloads of the local node and of the nexlet. It takes a valid
+ * function, works out its limits, engine and host services, builds it when its sources changed,
+ * hands it to the executor it is given (the worker, a V8 child process or a debug session), and
+ * tells a sink what happened on the way.
  */
 import * as fs from 'fs';
 import { CompatProfile, DEFAULT_COMPAT, JsEngine } from '../core/compat';
