@@ -95,7 +95,7 @@ export class NexExtension {
     const nodeState = localNodeStateDir((context.storageUri ?? context.globalStorageUri).fsPath);
     this.localNode = own(new LocalNodeController({ stateDir: nodeState, config: this.config, ui: () => this.ui }));
     this.connections = own(
-      new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, memento: context.workspaceState, log: this.log, newScope: () => this.newConnectionScope() }),
+      new ConnectionManager({ localNode: this.localNode, secrets: context.secrets, log: this.log, newScope: () => this.newConnectionScope() }),
     );
     this.deployed = own(new DeployedView(this.connections, this.catalog, context.workspaceState));
     this.triggerTests = own(new TriggerTests(this));
@@ -106,11 +106,6 @@ export class NexExtension {
     this.deployDiagnostics = deployDiagnostics;
     own({ dispose: () => this.connection.dispose() });
     this.config.logEffective();
-  }
-
-  /** What belongs to the current NATS connection; disposed by `newConnectionScope`. */
-  get connectionScope(): DisposableStore {
-    return this.connection;
   }
 
   /** Disposes everything of the previous connection and starts an empty scope for the next. */

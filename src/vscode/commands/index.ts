@@ -69,8 +69,6 @@ export const COMMANDS = {
   'nex.cloneWorkload': (ext) => (item) => cloneWorkloadCommand(ext, item),
 } satisfies Record<string, CommandFactory>;
 
-export type CommandId = keyof typeof COMMANDS;
-
 /** Registers every command, each wrapped once for errors; returns their registrations. */
 export function registerCommands(ext: NexExtension): Disposable {
   return Disposable.from(

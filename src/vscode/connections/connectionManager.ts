@@ -4,7 +4,7 @@
  * it. A status bar item says which connection and in what state (connecting, connected,
  * reconnecting, offline with the reason); it reconnects by itself after an outage and says so.
  */
-import { Event, EventEmitter, LogOutputChannel, Memento, SecretStorage, StatusBarAlignment, ThemeColor, window as Window } from 'vscode';
+import { Event, EventEmitter, LogOutputChannel, SecretStorage, StatusBarAlignment, ThemeColor, window as Window } from 'vscode';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext } from '../../nats/connection';
 import { ConnectionStatus } from '../../nats/connectionStatus';
@@ -34,13 +34,11 @@ export interface NexConnection {
 export interface ConnectionManagerDeps {
   localNode: LocalNodeController;
   secrets: SecretStorage;
-  memento: Memento;
   log: LogOutputChannel;
   /** Disposes the previous connection's resources and gives a fresh scope (NexExtension.newConnectionScope). */
   newScope: () => DisposableStore;
 }
 
-const LAST_TARGET = 'nex.lastConnection';
 
 export function targetLabel(target: ConnectionTarget): string {
   const ns = target.kind !== 'saved' && target.namespace && target.namespace !== 'default' ? ` (${target.namespace})` : '';
@@ -86,11 +84,6 @@ export class ConnectionManager extends DisposableObject {
     return this.live?.target ?? (this.stateValue === 'disconnected' ? undefined : this.attempted);
   }
 
-  /** The target connected last (to offer it again). */
-  get lastTarget(): ConnectionTarget | undefined {
-    return this.deps.memento.get<ConnectionTarget>(LAST_TARGET);
-  }
-
   /** Connects (replacing the current connection); throws a message that says what to fix. */
   async connect(target: ConnectionTarget): Promise<NexConnection> {
     const attempt = ++this.attempt;
@@ -110,7 +103,6 @@ export class ConnectionManager extends DisposableObject {
       scope.add(status);
       this.live = connection;
       this.watch(connection);
-      await this.deps.memento.update(LAST_TARGET, target);
       this.deps.log.info(`connected to ${connection.label} (${profile.servers.join(', ')}), namespace ${namespace}${nc.info?.jetstream ? '' : '; the server has no JetStream: deploys and host services will fail'}`);
       this.setState('connected');
       this.changed.fire(connection);
