@@ -334,7 +334,18 @@ function formatLogLine(line: WorkloadLogLine, several: boolean): string {
   return `${clock()} ${line.level.toUpperCase().padEnd(5)} ${several ? `${line.workloadId} ` : ''}${line.text.replace(/\n$/, '')}\n`;
 }
 
-async function logsCommand(nameOrId: string, flags: ConnectionFlags & { node?: string }, io: CliIo): Promise<number> {
+/** What --nex-version of logs and events takes: which generation's feeds to follow (default both). */
+interface FollowFlags extends ConnectionFlags {
+  nexVersion?: NexVersionFlag;
+}
+
+const followVersionOption = () =>
+  new Option('--nex-version <version>', "only one generation's nodes: 0.2 or 0.3 ($NEX.logs, $NEX.events), 0.4 (Nex 0.4's $NEX.FEED); default: both").choices(['0.2', '0.3', '0.4']);
+
+/** The generation --nex-version names, if any. */
+const generationOf = (flag: NexVersionFlag | undefined): '0.2/0.3' | '0.4' | undefined => (flag === undefined ? undefined : flag === '0.4' ? '0.4' : '0.2/0.3');
+
+async function logsCommand(nameOrId: string, flags: FollowFlags & { node?: string }, io: CliIo): Promise<number> {
   return withNats(flags, async (nc, profile) => {
     const namespace = flags.namespace;
     // One follower by name: the workloads running now, and the ones later deploys of that name start.
@@ -344,6 +355,7 @@ async function logsCommand(nameOrId: string, flags: ConnectionFlags & { node?: s
       name: nameOrId,
       nodeId: flags.node,
       client: new NexControlClient(nc, profile.inboxPrefix),
+      generation: generationOf(flags.nexVersion),
       onLine: (line) => io.stdout(formatLogLine(line, several)),
       onRedeployed: (w, name) => {
         several = true;
@@ -367,9 +379,10 @@ function formatEvent(event: NexEvent): string {
   return `${clock()} ${event.type} ${event.namespace} ${event.source} ${JSON.stringify(event.data)}\n`;
 }
 
-async function eventsCommand(flags: ConnectionFlags, io: CliIo): Promise<number> {
+async function eventsCommand(flags: FollowFlags, io: CliIo): Promise<number> {
   return withNats(flags, async (nc) => {
-    const events = await watchEvents(nc, { namespace: flags.namespace, onEvent: (event) => io.stdout(formatEvent(event)) });
+    const generation = generationOf(flags.nexVersion);
+    const events = await watchEvents(nc, { namespace: flags.namespace, nex02: generation !== '0.4', nex04: generation !== '0.2/0.3', onEvent: (event) => io.stdout(formatEvent(event)) });
     io.stderr(`following the events of the namespace ${flags.namespace}${flags.namespace === 'system' ? '' : ' and of system'}; Ctrl-C stops\n`);
     await stopSignal(io).stopped;
     events.stop();
@@ -481,11 +494,13 @@ export function registerDeployCommands(program: Command, io: CliIo, setExitCode:
     .description("follow a deployed workload's logs until Ctrl-C")
     .argument('<workload>', 'a workload name or workload id')
     .option('--node <id>', 'only on this node')
-    .action((nameOrId: string, flags: ConnectionFlags & { node?: string }) => run('logs', () => logsCommand(nameOrId, flags, io)));
+    .addOption(followVersionOption())
+    .action((nameOrId: string, flags: FollowFlags & { node?: string }) => run('logs', () => logsCommand(nameOrId, flags, io)));
 
   withConnectionFlags(program.command('events'))
-    .description("follow the nodes' events (the namespace's and the system's) until Ctrl-C")
-    .action((flags: ConnectionFlags) => run('events', () => eventsCommand(flags, io)));
+    .description("follow the nodes' events (the namespace's and the system's; Nex 0.4's feeds too) until Ctrl-C")
+    .addOption(followVersionOption())
+    .action((flags: FollowFlags) => run('events', () => eventsCommand(flags, io)));
 
   withConnectionFlags(program.command('record'))
     .description('record the messages on a subject as trigger cases, with the replies they get (requests whose reply subject starts with _INBOX.)')

@@ -441,20 +441,24 @@ function parseEvent(msg: Msg): NexEvent | undefined {
 }
 
 /**
- * Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does, and (unless `nex04`
- * is false) the Nex 0.4 feeds: the namespace's workload events and the nodes' own (feeds04.ts);
- * namespace `*` follows every namespace's.
+ * Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does (unless `nex02` is
+ * false), and (unless `nex04` is false) the Nex 0.4 feeds: the namespace's workload events and the
+ * nodes' own (feeds04.ts); namespace `*` follows every namespace's.
  */
-export async function watchEvents(nc: NatsConnection, options: { namespace?: string; nex04?: boolean; onEvent: (event: NexEvent) => void }): Promise<Watch> {
+export async function watchEvents(nc: NatsConnection, options: { namespace?: string; nex02?: boolean; nex04?: boolean; onEvent: (event: NexEvent) => void }): Promise<Watch> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const subjects = namespace === '*' ? [controlSubjects.events('*')] : [...new Set([controlSubjects.events(namespace), `${API_PREFIX}.events.system.*`])];
   const watches = await Promise.all([
-    watch(nc, subjects, (msg) => {
-      const event = parseEvent(msg);
-      if (event) {
-        options.onEvent(event);
-      }
-    }),
+    ...(options.nex02 === false
+      ? []
+      : [
+          watch(nc, subjects, (msg) => {
+            const event = parseEvent(msg);
+            if (event) {
+              options.onEvent(event);
+            }
+          }),
+        ]),
     ...(options.nex04 === false ? [] : [watchEvents04(nc, { namespace, onEvent: options.onEvent })]),
   ]);
   return { stop: () => watches.forEach((w) => w.stop()) };
@@ -482,6 +486,8 @@ export interface FollowFunctionOptions {
   onRedeployed?: (workload: FollowedWorkload, name: string) => void;
   /** The namespace's events about the function (deploys, undeploys, each execution's success or failure). */
   onEvent?: (event: NexEvent) => void;
+  /** Only one generation's workloads and feeds (default both): `0.2/0.3` (`$NEX.WPING`, `$NEX.logs`, `$NEX.events`) or `0.4` (WPING on 0.4 nodes, `$NEX.FEED`). */
+  generation?: '0.2/0.3' | '0.4';
 }
 
 /** A function followed by name: its workloads change as it is redeployed. */
@@ -569,16 +575,26 @@ export async function followFunctionLogs(nc: NatsConnection, options: FollowFunc
     }
   };
   const laterEvent = (event: NexEvent) => later(() => onEvent(event));
+  const v02 = options.generation !== '0.4';
+  const v04 = options.generation !== '0.2/0.3';
   const watches = await Promise.all([
-    watch(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg))),
-    watch(nc, [controlSubjects.events(namespace)], (msg) => {
-      const event = parseEvent(msg);
-      if (event) {
-        laterEvent(event);
-      }
-    }),
-    watchLogs04(nc, namespace, (line) => later(() => known.has(line.workloadId) && options.onLine({ ...line, nodeId: nodeOf(line.workloadId) }))),
-    watchEvents04(nc, { namespace, nodeEvents: false, onEvent: laterEvent }),
+    ...(v02
+      ? [
+          watch(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg))),
+          watch(nc, [controlSubjects.events(namespace)], (msg) => {
+            const event = parseEvent(msg);
+            if (event) {
+              laterEvent(event);
+            }
+          }),
+        ]
+      : []),
+    ...(v04
+      ? [
+          watchLogs04(nc, namespace, (line) => later(() => known.has(line.workloadId) && options.onLine({ ...line, nodeId: nodeOf(line.workloadId) }))),
+          watchEvents04(nc, { namespace, nodeEvents: false, onEvent: laterEvent }),
+        ]
+      : []),
   ]);
   const stop = () => watches.forEach((w) => w.stop());
   let initial: RunningWorkload[] = [];
@@ -586,8 +602,8 @@ export async function followFunctionLogs(nc: NatsConnection, options: FollowFunc
     const client = options.client;
     const found = client
       ? await Promise.all([
-          findWorkloads(client, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs }),
-          findWorkloads04(client.nc, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs, inboxPrefix: client.inboxPrefix }),
+          v02 ? findWorkloads(client, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs }) : [],
+          v04 ? findWorkloads04(client.nc, namespace, options.name, { nodeId: options.nodeId, windowMs: options.windowMs, inboxPrefix: client.inboxPrefix }) : [],
         ])
       : [];
     initial = found.flat();

@@ -310,10 +310,10 @@ describe('the explorer and the CLI on Nex 0.4 nodes (local nodes in 0.4.1 mode w
     }
   });
 
-  it('nexfn events shows the 0.4 feed events beside the 0.2/0.3 ones; nexfn logs follows a 0.4 function', async () => {
+  it('nexfn events shows the 0.4 feed events (beside the 0.2/0.3 ones unless --nex-version says); nexfn logs follows a 0.4 function', async () => {
     const seen: NexEvent[] = [];
     const w = await watchEvents(nc, { namespace: 'default', onEvent: (e) => seen.push(e) });
-    const events = startNexfn(['events', '-s', server.url]);
+    const events = startNexfn(['events', '-s', server.url, '--nex-version', '0.4']);
     const logs = startNexfn(['logs', 'greet', '-s', server.url]);
     try {
       await waitFor('nexfn events and logs to start', () => /following the events/.test(events.out.stderr) && /following the logs of greet/.test(logs.out.stderr));
@@ -330,6 +330,9 @@ describe('the explorer and the CLI on Nex 0.4 nodes (local nodes in 0.4.1 mode w
     }
     assert.strictEqual(events.out.code, 0, events.out.stderr);
     assert.strictEqual(logs.out.code, 0, logs.out.stderr);
+    const only02 = await runNexfn(['logs', 'greet', '-s', server.url, '--nex-version', '0.2']);
+    assert.strictEqual(only02.code, 1);
+    assert.match(only02.stderr, /no workload named "greet" or with that id runs in the namespace "default"/, 'the 0.4 workload is not looked for');
   });
 
   it('nexfn trigger, which and test --remote work on 0.4 workloads', async () => {
