@@ -49,6 +49,12 @@ export interface NexTestApi {
     /** The inline result texts drawn in a visible editor of `file`, one per decorated line. */
     decorations(file: string): string[];
   };
+  /**
+   * Activation as measured in the extension host, in ms from the start of activate(): to its return,
+   * and to the views ready (the first read of the workspace's functions done: the Functions view and
+   * the Test Explorer filled).
+   */
+  activation(): Promise<{ activateMs: number; viewsReadyMs: number }>;
   /** What the Functions view shows: each function's label and description, and its children's. */
   functionsView(): Array<{ label: string; description: string; children: Array<{ label: string; description: string; icon?: string }> }>;
   localNode: {
@@ -84,6 +90,7 @@ let active: NexExtension | undefined;
 let lostNotice: LostWorkloadsNotice | undefined;
 
 export function activate(context: ExtensionContext): NexTestApi | undefined {
+  const started = performance.now();
   const ext = new NexExtension(context);
   active = ext;
   context.subscriptions.push(ext);
@@ -97,11 +104,13 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   own(Debug.registerDebugConfigurationProvider('nex', new NexDebugConfigurations(ext)));
   lostNotice = own(new LostWorkloadsNotice(ext));
   own(startLocalNodeWithWorkspace(ext));
-  void ext.catalog.refresh();
+  const viewsReady = ext.catalog.refresh().then(() => performance.now() - started);
+  const activateMs = performance.now() - started;
   if (context.extensionMode === ExtensionMode.Production) {
     return undefined;
   }
   return {
+    activation: async () => ({ activateMs, viewsReadyMs: await viewsReady }),
     functions: () => ext.catalog.functions,
     refresh: () => ext.catalog.refresh(),
     lastRun: () => ext.runs.lastRun,

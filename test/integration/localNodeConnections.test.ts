@@ -7,49 +7,14 @@ import * as assert from 'assert';
 import * as vscode from 'vscode';
 import { connect } from '@nats-io/transport-node';
 import type { NexTestApi } from '../../src/vscode/extension';
-import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
+import type { PickItem } from '../../src/vscode/ui';
 import { NatsServerHandle, startNatsServer as startServer } from '../../src/nats/natsServerProcess';
+import { ScriptedAnswer, ScriptedUi } from './support';
 
 const EXTENSION_ID = 'nex-functions.nex-functions';
 
-/** One scripted answer: text for an input or a message's button, a label part or a chooser for a pick. */
-type Answer = string | ((items: PickItem<unknown>[]) => unknown);
-
-/** A UI that answers every question (inputs, picks and the buttons of messages) from one script, and records what it was shown. */
-class ScriptedUi implements UserInterface {
-  readonly shown: string[] = [];
-  constructor(private readonly answers: Answer[]) {}
-  async pick<T>(items: PickItem<T>[], options: { title: string }): Promise<T | undefined> {
-    this.shown.push(`pick: ${options.title}`);
-    const answer = this.answers.shift();
-    if (typeof answer === 'function') {
-      return answer(items as PickItem<unknown>[]) as T;
-    }
-    return items.find((i) => i.label.includes(String(answer)))?.value;
-  }
-  async input(options: InputOptions): Promise<string | undefined> {
-    this.shown.push(`input: ${options.title}${options.value !== undefined ? ` [${options.value}]` : ''}`);
-    const answer = this.answers.shift() as string | undefined;
-    if (answer !== undefined && options.validate?.(answer)) {
-      this.shown.push(`invalid: ${options.validate(answer)}`);
-      return undefined;
-    }
-    return answer;
-  }
-  async info(message: string) {
-    this.shown.push(`info: ${message}`);
-    return undefined;
-  }
-  /** A warning with buttons takes the next answer when it names one of them. */
-  async warn(message: string, ...actions: string[]) {
-    this.shown.push(`warn: ${message}`);
-    return actions.length > 0 && typeof this.answers[0] === 'string' && actions.includes(this.answers[0]) ? (this.answers.shift() as string) : undefined;
-  }
-  async error(message: string) {
-    this.shown.push(`error: ${message}`);
-    return undefined;
-  }
-}
+/** The shared scripted UI, its inputs shown with the value they were prefilled with ("input: title [value]"). */
+const scripted = (answers: ScriptedAnswer[]) => new ScriptedUi(answers, { showPrefilled: true });
 
 /** A nats-server of the test's own (the product's starter, which stops it with the extension host at the latest). */
 const startNatsServer = (extraArgs: string[] = []) => startServer({ extraArgs, jetStream: false });
@@ -74,7 +39,7 @@ describe('the local node and connections in VS Code', () => {
   });
 
   it('Start Local Node connects to it, the Deployed view shows it by its name, and the menus offer Stop instead of Start', async () => {
-    const ui = new ScriptedUi([]);
+    const ui = scripted([]);
     api.setUi(ui);
     assert.strictEqual(api.connections.state(), 'disconnected');
     assert.strictEqual(api.localNode.runningContext(), false, 'stopped: Start Local Node is offered');
@@ -100,7 +65,7 @@ describe('the local node and connections in VS Code', () => {
   it('Start Local Node leaves another connection alone', async () => {
     const server = await startNatsServer();
     try {
-      api.setUi(new ScriptedUi(['other', server.url, 'No authentication', 'default']));
+      api.setUi(scripted(['other', server.url, 'No authentication', 'default']));
       assert.ok(await vscode.commands.executeCommand('nex.addConnection'));
       await vscode.commands.executeCommand('nex.connect', { kind: 'saved', name: 'other' });
       assert.strictEqual(api.connections.state(), 'connected');
@@ -113,7 +78,7 @@ describe('the local node and connections in VS Code', () => {
   });
 
   it('keeps the node\'s URL when it is started again', async () => {
-    api.setUi(new ScriptedUi([]));
+    api.setUi(scripted([]));
     const first = await vscode.commands.executeCommand<{ natsUrl: string }>('nex.startLocalNode');
     await vscode.commands.executeCommand('nex.stopLocalNode');
     const second = await vscode.commands.executeCommand<{ natsUrl: string }>('nex.startLocalNode');
@@ -137,7 +102,7 @@ describe('the local node and connections in VS Code', () => {
     const saved = () => vscode.workspace.getConfiguration('nex').get<Array<Record<string, string>>>('connections')!.find((c) => c.name === 'team');
 
     it('Add Connection… with a wrong password says what the server said, and Edit Again asks again pre-filled', async () => {
-      const ui = new ScriptedUi(['team', server.url, userPassword, 'ada', 'wrong', 'prod', 'Edit Again', 'team', server.url, userPassword, 'ada', 'lovelace', 'prod']);
+      const ui = scripted(['team', server.url, userPassword, 'ada', 'wrong', 'prod', 'Edit Again', 'team', server.url, userPassword, 'ada', 'lovelace', 'prod']);
       api.setUi(ui);
       const result = await vscode.commands.executeCommand<{ name: string } | undefined>('nex.addConnection');
       assert.strictEqual(result?.name, 'team', ui.shown.join('\n'));
@@ -151,16 +116,16 @@ describe('the local node and connections in VS Code', () => {
     });
 
     it('Add Connection… saves a failing connection only when told to', async () => {
-      api.setUi(new ScriptedUi(['team', server.url, userPassword, 'ada', 'wrong', 'default']));
+      api.setUi(scripted(['team', server.url, userPassword, 'ada', 'wrong', 'default']));
       assert.strictEqual(await vscode.commands.executeCommand('nex.addConnection'), undefined, 'dismissed: nothing saved');
       assert.strictEqual(saved(), undefined);
-      api.setUi(new ScriptedUi(['team', server.url, userPassword, 'ada', 'wrong', 'default', 'Save Anyway']));
+      api.setUi(scripted(['team', server.url, userPassword, 'ada', 'wrong', 'default', 'Save Anyway']));
       assert.ok(await vscode.commands.executeCommand('nex.addConnection'));
       assert.strictEqual(saved()?.user, 'ada');
     });
 
     it('a password left empty is said as such, not as refused credentials', async () => {
-      const ui = new ScriptedUi(['team', server.url, userPassword, 'ada', '', 'default']);
+      const ui = scripted(['team', server.url, userPassword, 'ada', '', 'default']);
       api.setUi(ui);
       await vscode.commands.executeCommand('nex.addConnection');
       const warning = ui.shown.find((s) => s.startsWith('warn: ')) ?? '';
@@ -169,11 +134,11 @@ describe('the local node and connections in VS Code', () => {
     });
 
     it('Edit Connection… on the current connection reconnects with the edited settings', async () => {
-      api.setUi(new ScriptedUi(['team', server.url, userPassword, 'ada', 'wrong', 'default', 'Save Anyway']));
+      api.setUi(scripted(['team', server.url, userPassword, 'ada', 'wrong', 'default', 'Save Anyway']));
       assert.ok(await vscode.commands.executeCommand('nex.addConnection'));
       await vscode.commands.executeCommand('nex.connect', { kind: 'saved', name: 'team' });
       assert.strictEqual(api.connections.state(), 'offline', 'the wrong password does not connect');
-      const ui = new ScriptedUi(['team', server.url, userPassword, 'ada', 'lovelace', 'default']);
+      const ui = scripted(['team', server.url, userPassword, 'ada', 'lovelace', 'default']);
       api.setUi(ui);
       assert.ok(await vscode.commands.executeCommand('nex.editConnection', 'team'));
       assert.strictEqual(api.connections.state(), 'connected', ui.shown.join('\n'));

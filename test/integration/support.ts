@@ -1,7 +1,10 @@
 /**
- * What the integration tests that deploy share: the extension's test API, a UI port that records
- * every message and answers as told (creating missing keys), throw-away function folders in the
- * workspace, a keys folder of their own, and a wait for a condition that names what never came.
+ * What the integration tests share: the extension's test API, UI ports that answer from a script or
+ * record every message and answer as told (creating missing keys), throw-away function folders in
+ * the workspace, a keys folder of their own, and a wait for a condition that names what never came.
+ *
+ * Every file of test/integration runs in one extension host, the files in alphabetical order: a
+ * test leaves the workspace, the settings, the connection and the local node as it found them.
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -21,6 +24,61 @@ export async function activateNex(): Promise<NexTestApi> {
 }
 
 export const workspaceDir = (): string => vscode.workspace.workspaceFolders![0].uri.fsPath;
+
+/** One scripted answer: text for an input or a message's button, a label part or a chooser for a pick. */
+export type ScriptedAnswer = string | ((items: PickItem<unknown>[]) => unknown);
+
+/**
+ * A UI that answers every question (inputs, picks and the buttons of warnings) from one script, and
+ * records what it was shown: "pick: title", "input: title" ("input: title [prefilled]" with
+ * `showPrefilled`), "invalid: why" for an answer the input's validation refuses, "info: message".
+ */
+export class ScriptedUi implements UserInterface {
+  readonly shown: string[] = [];
+  constructor(
+    private readonly answers: ScriptedAnswer[],
+    private readonly options: { showPrefilled?: boolean } = {},
+  ) {}
+  async pick<T>(items: PickItem<T>[], options: { title: string }): Promise<T | undefined> {
+    this.shown.push(`pick: ${options.title}`);
+    const answer = this.answers.shift();
+    if (typeof answer === 'function') {
+      return answer(items as PickItem<unknown>[]) as T;
+    }
+    return items.find((i) => i.label.includes(String(answer)))?.value;
+  }
+  async input(options: InputOptions): Promise<string | undefined> {
+    this.shown.push(`input: ${options.title}${this.options.showPrefilled && options.value !== undefined ? ` [${options.value}]` : ''}`);
+    const answer = this.answers.shift() as string | undefined;
+    if (answer !== undefined && options.validate?.(answer)) {
+      this.shown.push(`invalid: ${options.validate(answer)}`);
+      return undefined;
+    }
+    return answer;
+  }
+  async info(message: string): Promise<string | undefined> {
+    this.shown.push(`info: ${message}`);
+    return undefined;
+  }
+  /** A warning with buttons takes the next answer when it names one of them. */
+  async warn(message: string, ...actions: string[]): Promise<string | undefined> {
+    this.shown.push(`warn: ${message}`);
+    return actions.length > 0 && typeof this.answers[0] === 'string' && actions.includes(this.answers[0]) ? (this.answers.shift() as string) : undefined;
+  }
+  async error(message: string): Promise<string | undefined> {
+    this.shown.push(`error: ${message}`);
+    return undefined;
+  }
+}
+
+/** For a suite's before hook: the extension activated, its catalog read afresh, and a UI with nothing to say. */
+export async function freshApi(): Promise<NexTestApi> {
+  const api = await activateNex();
+  assert.ok(api, 'activate() returns the test API outside production');
+  await api.refresh();
+  api.setUi(new ScriptedUi([]));
+  return api;
+}
 
 /** Answers a message's buttons: the label to press, or undefined to dismiss it. */
 export type Answer = (kind: 'info' | 'warn' | 'error', message: string, actions: string[]) => string | undefined;
