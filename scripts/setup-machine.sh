@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the product and its tests need on a fresh Debian machine with Node 20 and npm:
-# Debian packages (nats-server, chromium, libkrb5-dev, WASI toolchains for C and Rust), the npm packages of package-lock.json, and
+# Debian packages (nats-server, chromium, libkrb5-dev, pngquant, WASI toolchains for C and Rust), the npm packages of package-lock.json, and
 # the offline VS Code host (code-server + Node 24, cached outside the clone). Safe to run again.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,6 +9,7 @@ need_apt=()
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need_apt+=(nats-server)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 dpkg -s libkrb5-dev >/dev/null 2>&1 || need_apt+=(libkrb5-dev)   # code-server's kerberos module needs gssapi.h
+command -v pngquant >/dev/null 2>&1 || need_apt+=(pngquant)   # scripts/shrink-png.sh: the E2E's screenshots, the README's
 # WASI toolchains for WebAssembly functions and their tests: C (clang + wasi-libc) and Rust
 # (Debian's rustc with the wasm32-wasi standard library; works offline).
 for pkg in clang lld wasi-libc libclang-rt-14-dev-wasm32 rustc cargo libstd-rust-dev-wasm32; do

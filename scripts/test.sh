@@ -21,7 +21,8 @@ layer() {
   local t0; t0=$(date +%s)
   if "$@"; then echo "== $name: ok ($(( $(date +%s) - t0 )) s)"; else echo "== $name: FAILED ($(( $(date +%s) - t0 )) s)"; status=1; fi
 }
-layer package npm run --silent package   # webpack build (vscode:prepublish) + .vsix
+package() { npm run --silent package && scripts/check-vsix.sh; }
+layer package package   # webpack build (vscode:prepublish) + .vsix, at most 3 MiB
 layer unit npx mocha --config test/mocharc.unit.cjs
 layer nats npx mocha --config test/mocharc.nats.cjs
 layer faults node out/test/faults/run.js --quick   # faults 1-5 (npm run faults adds the soak)

@@ -41,6 +41,20 @@ const healthy = (port) =>
       .on('error', () => res(false)),
   );
 
+/**
+ * The screenshots become the README's (docs/*.png), which ship in the .vsix: they are shrunk to
+ * palette PNGs as they are taken (scripts/shrink-png.sh), so that the package stays within 3 MiB.
+ */
+function shrinkScreenshots() {
+  const shots = fs.readdirSync(SHOTS).filter((f) => f.endsWith('.png')).map((f) => path.join(SHOTS, f));
+  if (shots.length === 0) return;
+  try {
+    execFileSync('bash', [path.join(ROOT, 'scripts/shrink-png.sh'), ...shots], { stdio: 'inherit' });
+  } catch (e) {
+    console.log(`e2e: the screenshots were left as taken (${String(e.message).split('\n')[0]})`);
+  }
+}
+
 async function main() {
   if (!ENTRY) throw new Error('set CODE_SERVER_ENTRY (source scripts/vscode-host/setup.sh)');
   if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} not found: run npm run package first`);
@@ -549,6 +563,7 @@ async function main() {
     if (browserDir) fs.rmSync(browserDir, { recursive: true, force: true });
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+  shrinkScreenshots();
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
   console.log(`screenshots: ${SHOTS}`);
