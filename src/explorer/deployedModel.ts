@@ -7,6 +7,9 @@
  * workload's trigger subjects are the ones it was deployed with, from its deploy record
  * (deployRecords.ts); without one they are unknown, never guessed. Whatever a node answers, nothing
  * is thrown: unreadable answers become problems next to the node (or the model) they came from.
+ * Nex 0.4 nodes on the same connection are read and followed alongside by Nex04Tracker (nodes04.ts):
+ * `nodes04` and `workloads04Unplaced` in the snapshot, their functions' triggers as their nexlet
+ * reports them.
  *
  * The state comes out as frozen plain data (`snapshot()`), so the editor and the CLI render the same
  * thing, and listeners hear about changes at most once per `coalesceMs`, however many events arrive.
