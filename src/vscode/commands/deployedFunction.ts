@@ -10,7 +10,7 @@ import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
 import { ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
-import { findWorkloads, FunctionFailedError, followFunctionLogs, remoteReplyHints, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
+import { findWorkloads, FunctionFailedError, followFunctionLogs, type NexEvent, remoteReplyHints, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
 import { NexControlClient } from '../../nex/controlClient';
 import { formatMs, renderReply } from '../../run/runReport';
 import { loadTriggerFiles } from '../../triggers/triggerCases';
@@ -68,7 +68,8 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
     result = await triggerFunction(conn.nc, subject, payload, { namespace, workloadName: name });
   } catch (e) {
     if (e instanceof FunctionFailedError) {
-      ext.reporter.output('error', `✖ ${name} on ${conn.label}: "${subject}" failed on node ${e.event.nodeId} after ${formatMs(e.afterMs)} (function_exec_failed): ${e.nodeError}`);
+      const where = e.event.generation === '0.4' ? `workload ${e.event.workloadId ?? e.event.source}` : `node ${e.event.nodeId}`;
+      ext.reporter.output('error', `✖ ${name} on ${conn.label}: "${subject}" failed on ${where} after ${formatMs(e.afterMs)} (${e.event.type}): ${e.nodeError}`);
       ext.log.show(true);
     }
     throw e;
@@ -181,9 +182,8 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
     onRedeployed: (w, shown) => write('info', `${shown} redeployed as ${w.workloadId} on node ${w.nodeId}: following it too`),
     // Its events too: deploys, undeploys, each execution's success (with its time) or failure.
     onEvent: (event) => {
-      const data = event.data;
-      const failed = event.type === 'function_exec_failed';
-      write(failed ? 'error' : 'info', `event ${event.type}${data.trigger_subject ? ` on ${data.trigger_subject}` : ''}${typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? ` in ${formatMs(data.elapsed_nanos / 1e6)}` : ''}${failed ? `: ${data.error}` : ''}`);
+      const line = eventLine(event);
+      write(line.level, line.text);
     },
   });
   const entry = { channel, follower, lines };
@@ -220,4 +220,18 @@ export async function showDeployedLogsCommand(ext: NexExtension, arg?: FunctionN
   write('info', `following the logs of ${started.name} (${ids.join(', ')}) on ${conn.label}, and of its next deploys`);
   channel.show(true);
   return ids;
+}
+
+/**
+ * A function's event as its log channel shows it, from either generation: a 0.2/0.3 node's
+ * `function_exec_succeeded/failed` (trigger_subject, elapsed_nanos, error) and the functions
+ * nexlet's FUNCTIONTRIGGERED (subject, duration_ms, error), deploys and stops by their type.
+ */
+export function eventLine(event: NexEvent): { level: 'info' | 'error'; text: string } {
+  const data = event.data;
+  const subject = typeof data.trigger_subject === 'string' ? data.trigger_subject : typeof data.subject === 'string' && event.generation === '0.4' ? data.subject : undefined;
+  const ms = typeof data.elapsed_nanos === 'number' && data.elapsed_nanos > 0 ? data.elapsed_nanos / 1e6 : typeof data.duration_ms === 'number' ? data.duration_ms : undefined;
+  const failed = event.failed === true || event.type === 'function_exec_failed';
+  const error = typeof data.error === 'string' ? data.error : undefined;
+  return { level: failed ? 'error' : 'info', text: `event ${event.type}${subject ? ` on ${subject}` : ''}${ms !== undefined ? ` in ${formatMs(ms)}` : ''}${failed ? `: ${error ?? 'failed'}` : ''}` };
 }

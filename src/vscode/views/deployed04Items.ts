@@ -154,7 +154,8 @@ export function workload04TreeItem(item: Workload04Item, localHash: (fn: ValidFu
 }
 
 export function workloads04StatusTreeItem(item: Workloads04StatusItem): TreeItem {
-  const problem = item.node.problem;
+  // While WPING is under way, a problem (e.g. of INFO) is not the workloads' problem.
+  const problem = item.node.workloads === undefined ? undefined : item.node.problem;
   const t = new TreeItem(problem ? 'workloads not read' : 'reading workloads…', TreeItemCollapsibleState.None);
   t.id = `workloads04-status:${item.node.id}:${problem ? 'problem' : 'reading'}`;
   t.description = problem ?? 'a 0.4.1 node answers WPING after about 2 s';

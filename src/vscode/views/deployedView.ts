@@ -76,6 +76,7 @@ class DeployedTreeProvider implements TreeDataProvider<Item> {
     if (item instanceof Node04Item) {
       const n = item.node;
       const nexlets = (n.nexlets ?? []).map((a) => new Nexlet04Item(n, a));
+      // Still reading (WPING takes about 2 s on 0.4.1), or read with a problem and nothing listed.
       if (n.workloads === undefined || (n.problem && n.workloads.length === 0)) {
         return [...nexlets, new Workloads04StatusItem(n)];
       }
