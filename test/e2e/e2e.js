@@ -55,6 +55,19 @@ function shrinkScreenshots() {
   }
 }
 
+/** The first file named `name` under `dir` (depth first), or undefined. */
+function findFile(dir, name) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isFile() && entry.name === name) return full;
+    if (entry.isDirectory()) {
+      const found = findFile(full, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 async function main() {
   if (!ENTRY) throw new Error('set CODE_SERVER_ENTRY (source scripts/vscode-host/setup.sh)');
   if (!fs.existsSync(VSIX)) throw new Error(`${VSIX} not found: run npm run package first`);
@@ -111,6 +124,7 @@ async function main() {
   }
   let ctx;
   let browserDir;
+  let node04;
   const results = [];
   try {
     let up = false;
@@ -463,6 +477,74 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, '13-deployed-logs.png') });
     });
 
+    await step('the Deployed view with a Nex 0.4 node beside the 0.2.7 one: its nexlets, and its functions with their triggers', async () => {
+      // A 0.4.1 node with the functions nexlet, on the local node's NATS server, as a user runs one
+      // (nexfn node --emulate 0.4.1); quote and echo deployed to it with nexfn deploy --nex-version 0.4.
+      const portFile = findFile(ud, 'nats-port.json');
+      if (!portFile) throw new Error(`no nats-port.json of the local node under ${ud}`);
+      const url = `nats://127.0.0.1:${JSON.parse(fs.readFileSync(portFile, 'utf8')).port}`;
+      const cli = path.join(ROOT, 'dist/cli.js');
+      node04 = spawn(process.execPath, [cli, 'node', '--emulate', '0.4.1', '--nats', url, '--state', path.join(tmp, 'node04')], { stdio: ['ignore', 'pipe', 'pipe'], env });
+      const ready = new Promise((resolve, reject) => {
+        let out = '';
+        const seen = (chunk) => {
+          out += chunk;
+          if (/functions nexlet: registered with node/.test(out)) resolve();
+        };
+        node04.stdout.on('data', seen);
+        node04.stderr.on('data', seen);
+        node04.once('exit', (code) => reject(new Error(`nexfn node --emulate 0.4.1 exited ${code}: ${out}`)));
+      });
+      await Promise.race([ready, new Promise((_r, reject) => setTimeout(() => reject(new Error('the 0.4.1 node did not start in 30 s')), 30000))]);
+      for (const fn of ['quote', 'echo']) {
+        execFileSync(process.execPath, [cli, 'deploy', path.join(ws, fn), '--nex-version', '0.4', '--server', url], { env, stdio: 'pipe' });
+      }
+      await nexView();
+      const pane = deployedPane();
+      const row = (text) => pane.locator('.monaco-list-row', { hasText: text }).first();
+      await palette('Nex: Refresh Deployed');
+      const node = row(/Nex 0\.4\.1 · 2 nexlets · 2 workloads · up .* · local/);
+      await node.waitFor({ timeout: 30000 });
+      if ((await node.getAttribute('aria-expanded')) === 'false') await node.click();
+      await row(/nexlet v8 · v\S+ · healthy · 2 workloads/).waitFor();
+      await row(/nexlet wasm · v\S+ · healthy · 0 workloads/).waitFor();
+      // Fold the 0.2.7 node's namespaces so both nodes fit, and open the 0.4 functions' triggers.
+      const legacy = row(/Nex 0\.2\.7 · /);
+      if ((await legacy.getAttribute('aria-expanded')) === 'true') await legacy.click();
+      for (const name of ['quote', 'echo']) {
+        const fn = pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) }).last();
+        await fn.waitFor();
+        if ((await fn.getAttribute('aria-expanded')) === 'false') await fn.click();
+      }
+      await row(/quotes\.get\s*trigger/).waitFor();
+      await row(/demo\.echo\s*trigger/).waitFor();
+      // Room for the tree: the Functions view folded and the side bar widened by dragging its edge; then both put back.
+      const functions = page.locator('.pane-header', { hasText: 'Functions' }).first();
+      await functions.click();
+      const sidebar = await page.locator('.part.sidebar').boundingBox();
+      const edge = sidebar.x + sidebar.width;
+      const dragEdge = async (from, to) => {
+        await page.mouse.move(from, sidebar.y + sidebar.height / 2);
+        await page.mouse.down();
+        await page.mouse.move(to, sidebar.y + sidebar.height / 2, { steps: 10 });
+        await page.mouse.up();
+      };
+      await dragEdge(edge, edge + 380);
+      await page.mouse.move(1300, 500); // no hover highlight in the picture
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(SHOTS, '17-deployed-nex04.png') });
+      // Both generations, each node open.
+      await legacy.click();
+      await row(/^default\s*2 workloads/).waitFor();
+      await page.mouse.move(1300, 500);
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(SHOTS, '18-deployed-both.png') });
+      const wide = await page.locator('.part.sidebar').boundingBox();
+      await dragEdge(wide.x + wide.width, edge);
+      await functions.click();
+      node04.kill('SIGTERM');
+    });
+
     await step('Nex: Run Function… opens the invoke panel of greet: a JSON reply, folded open, with its size and time', async () => {
       await palette('Nex: Run Function…');
       await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Run Nex Function' }).waitFor();
@@ -546,6 +628,7 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, '14-welcome.png') });
     });
   } finally {
+    if (node04 && node04.exitCode === null) node04.kill('SIGKILL');
     if (ctx) await ctx.close().catch(() => {});
     // Stop code-server and everything it started, and wait for them to be gone.
     const exited = new Promise((resolve) => (cs.exitCode !== null ? resolve() : cs.once('exit', resolve)));

@@ -83,11 +83,19 @@ describe('Nex 0.4: the local node in 0.4.1 mode and the functions nexlet', funct
     const triggered = await vscode.commands.executeCommand<{ reply: Uint8Array; workloadId?: string }>('nex.triggerDeployed', { name: 'fn04', subject: 'fn04.hi', payload: 'there' });
     assert.deepStrictEqual(JSON.parse(Buffer.from(triggered.reply).toString()), { subject: 'fn04.hi', got: 'there' });
 
+    // Show Deployed Logs follows it from the 0.4 feeds: its log lines and each trigger's event.
+    const followed = await vscode.commands.executeCommand<string[]>('nex.showDeployedLogs', { name: 'fn04', namespace: 'default' });
+    assert.deepStrictEqual(followed, [firstId]);
+    await vscode.commands.executeCommand('nex.triggerDeployed', { name: 'fn04', subject: 'fn04.logged', payload: 'x' });
+    const logLines = () => api.deployed.logLines('fn04') ?? [];
+    await until('the trigger event in fn04\'s log channel', () => logLines().some((l) => /event FUNCTIONTRIGGERED on fn04\.logged in [\d.]+ ?m?s/.test(l)), 10000, () => logLines().join('\n'));
+
     // A redeploy replaces the workload: a new id, the old one gone.
     const second = await vscode.commands.executeCommand<{ started: Array<{ id: string }>; replaced: Array<{ id: string; stopped: boolean }> }>('nex.deployFunction', { function: dir });
     const secondId = second.started[0].id;
     assert.deepStrictEqual(second.replaced.map((r) => [r.id, r.stopped]), [[firstId, true]]);
     await viewWhere('only the redeployed fn04', (s) => workloads04(s).map((w) => w.id).join(' ') === secondId);
+    await until('the log channel following the redeployed fn04', () => logLines().some((l) => l.includes(`redeployed as ${secondId}`)), 10000, () => logLines().join('\n'));
 
     // Clone Workload…: a second instance, from the view's item or scripted.
     const copy = await vscode.commands.executeCommand<{ id: string } | undefined>('nex.cloneWorkload', { workloadId: secondId, namespace: 'default' });
