@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree } from 'jsonc-parser';
 import { COMPAT_PROFILES, CompatProfile, isCompatProfile, isJsEngine, JS_ENGINES, JsEngine } from './compat';
 import { FileProblem, jsonErrorText, lineAndColumn, ProblemError } from './problems';
 import { NAMESPACE_PATTERN, triggerSubjectProblem } from './subject';

@@ -137,6 +137,8 @@ export interface Deploy04Options {
   discoveryWindowMs?: number;
   onProgress?: (step: string) => void;
   onBuildOutput?: (line: string) => void;
+  /** Cancels between steps (before the upload, before each instance's ADEPLOY); what was started is stopped again. */
+  signal?: AbortSignal;
 }
 
 /** The tag a 0.4 node carries its name in. */
@@ -387,6 +389,7 @@ function replaceStrategy(name: string, namespace: string, old: readonly Workload
  */
 export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, options: Deploy04Options = {}): Promise<Deploy04Result> {
   const progress = (step: string) => options.onProgress?.(step);
+  const cancelled = () => options.signal?.throwIfAborted();
   const m = fn.manifest;
   const name = m.name;
   const type = m.type;
@@ -402,6 +405,7 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
     tags[NODE_NAME_TAG] = nodeName(findNode(nodes, options.node));
   }
   const auction = () => bidsFor(client, nc, namespace, type, 'function', tags, async () => nodes);
+  cancelled();
   progress(`auction for a ${type} function${tagText(tags)} in the namespace ${namespace}`);
   let bids = await auction();
   let auctionAt = Date.now();
@@ -416,6 +420,7 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
     const file = entryPath(fn);
     start = functionStartRequest(fn, describeArtifact(file, new Uint8Array(fs.readFileSync(file))), options.jsDomain);
   } else {
+    cancelled();
     progress(`uploading ${path.basename(entryPath(fn))} to the object store`);
     start = (await writeNexfile(nc, fn, { jsDomain: options.jsDomain, onBuildOutput: options.onBuildOutput })).start_request;
     progress(`uploaded as ${start.artifact.bucket}/${start.artifact.key} (sha256 ${start.artifact.sha256.slice(0, 12)}…)`);
@@ -463,11 +468,12 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
     const bid = bids[i % bids.length];
     progress(`deploying ${name}${instances > 1 ? ` (instance ${i + 1} of ${instances})` : ''} to the ${type} nexlet that bid (${bid.bidder_id}) in the namespace ${namespace}`);
     try {
+      cancelled();
       const reply = await client.deploy(namespace, bid.bidder_id, requests[i % bids.length]);
       started.push({ id: reply.id, name: reply.name || name });
       progress(`started ${name} as ${reply.id}`);
     } catch (e) {
-      const error = explain04(e, `ADEPLOY of ${name}`, type);
+      const error = options.signal?.aborted ? new Error(`the deploy of ${name} was cancelled`) : explain04(e, `ADEPLOY of ${name}`, type);
       const undone: string[] = [];
       for (const s of started) {
         const r = await undeploy(nc, namespace, s.id, nodes.length, options.inboxPrefix).catch((u: Error) => ({ stopped: false, message: u.message }));

@@ -5,7 +5,7 @@
 import { EncodedValue, isEncodedValue } from '../core/valueCodec';
 import * as fs from 'fs';
 import * as path from 'path';
-import { findNodeAtLocation, getNodeValue, Node as JsonNode, ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { findNodeAtLocation, getNodeValue, Node as JsonNode, ParseError, parseTree } from 'jsonc-parser';
 import { FunctionDefinition } from '../core/manifest';
 import { FileProblem, jsonErrorText, lineAndColumn } from '../core/problems';
 import { concreteSubjectProblem, subjectMatches } from '../core/subject';

@@ -62,17 +62,6 @@ export class RunReporter extends DisposableObject {
     return this.recentLines;
   }
 
-  /**
-   * @deprecated The last run is the RunService's (`runs.remember`): this hands the run there, for
-   * the callers of this name (commands/deploy.ts) until they call it.
-   */
-  rememberRun(result: FunctionRunResult): void {
-    this.rememberElsewhere?.(result);
-  }
-
-  /** Where rememberRun hands a run to (set by the RunService). */
-  rememberElsewhere?: (result: FunctionRunResult) => void;
-
   /** Writes a line to the output channel, and keeps it for the test API. */
   output(level: 'debug' | 'info' | 'warn' | 'error', text: string): void {
     this.deps.log[level](text);

@@ -60,9 +60,7 @@ export interface RunServiceDeps {
 export class RunService {
   private last?: FunctionRunResult;
 
-  constructor(private readonly deps: RunServiceDeps) {
-    deps.reporter.rememberElsewhere = (result) => this.remember(result);
-  }
+  constructor(private readonly deps: RunServiceDeps) {}
 
   /** The host services a run of `fn` gets: its mock state for a JavaScript function of the workspace; a bare file's run seeds its own. */
   hostServicesFor(fn: ValidFunction): HostServicesBackend | undefined {

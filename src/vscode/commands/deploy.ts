@@ -7,7 +7,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { commands as Commands, env as Env, ProgressLocation, Uri, window as Window, workspace as Workspace } from 'vscode';
+import { commands as Commands, env as Env, Uri, window as Window, workspace as Workspace } from 'vscode';
 import { entryPath, ValidFunction } from '../../core/manifest';
 import { inNamespace } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
@@ -18,7 +18,7 @@ import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/node
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';
 import { failedCasesBeforeDeploy } from '../../triggers/caseReport';
-import { caseId, loadTriggerFiles } from '../../triggers/triggerCases';
+import { caseId } from '../../triggers/triggerCases';
 import { NexConnection } from '../connections/connectionManager';
 import { currentConnection } from '../connections/currentConnection';
 import { diagnostic } from '../diagnostics';
@@ -66,15 +66,6 @@ function sharedDeployOptions(ext: NexExtension, conn: NexConnection, fn: ValidFu
   };
 }
 
-/** Runs `work` under a progress notification with a Cancel button, which aborts its signal. */
-function withCancellableProgress<T>(title: string, work: (report: (message: string) => void, signal: AbortSignal) => Promise<T>): Thenable<T> {
-  return Window.withProgress({ location: ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
-    const abort = new AbortController();
-    token.onCancellationRequested(() => abort.abort());
-    return work((message) => progress.report({ message }), abort.signal);
-  });
-}
-
 /** Arguments for scripted use (tests, keybindings). */
 export interface DeployArgs {
   function?: string;
@@ -110,7 +101,7 @@ export async function deployFunctionCommand(ext: NexExtension, arg?: FunctionNod
   ext.deployDiagnostics.delete(Uri.file(entryPath(fn)));
   let result: DeployResult;
   try {
-    result = await withCancellableProgress(`Deploying ${fn.manifest.name}`, (report, signal) =>
+    result = await ext.ui.progress(`Deploying ${fn.manifest.name}`, (report, signal) =>
       deployFunction(conn.nc, fn, {
         ...sharedDeployOptions(ext, conn, fn),
         nodeId: scripted.nodeId,
@@ -180,7 +171,7 @@ export async function previewDeployCommand(ext: NexExtension, arg?: FunctionNode
     ext.log.info(`deploy preview of ${fn.manifest.name} (Nex 0.4): ${dry.subject}${dry.replaced.length ? `, would replace ${dry.replaced.map((r) => r.id).join(', ')}` : ''}`);
     return dry;
   }
-  const preview = await withCancellableProgress(`Previewing the deploy of ${fn.manifest.name}`, (report, signal) =>
+  const preview = await ext.ui.progress(`Previewing the deploy of ${fn.manifest.name}`, (report, signal) =>
     previewDeploy(conn.nc, fn, { ...sharedDeployOptions(ext, conn, fn), nodeId: scripted.nodeId, keysDir: keysDir(ext), signal, onProgress: (p) => report(p.message) }),
   );
   await showReadOnlyJson(preview);
@@ -226,11 +217,10 @@ async function reportSourceRefusal(ext: NexExtension, fn: ValidFunction, e: Node
  * deploying, naming the first failed case and why, with Show Case (opens it at its line; no deploy).
  */
 async function casesAllowDeploy(ext: NexExtension, fn: ValidFunction): Promise<boolean> {
-  const ids = loadTriggerFiles(fn).flatMap((f) => f.cases.map(caseId));
+  const ids = ext.cases.filesOf(fn).flatMap((f) => f.cases.map(caseId));
   if (ids.length === 0) {
     return true;
   }
-  ext.triggerTests.rebuild();
   const summary = await ext.triggerTests.runCases(ids);
   const { text, first } = failedCasesBeforeDeploy(summary.results);
   if (!first) {

@@ -124,8 +124,9 @@ export async function showNode04InfoCommand(ext: NexExtension, node: Node04View)
 /** How the editor deploys to Nex 0.4: no keys (nothing is signed), the nexlet's auction, a progress notification. */
 export async function deploy04FromEditor(ext: NexExtension, fn: ValidFunction, conn: NexConnection, options: { dryRun?: boolean; node?: string } = {}): Promise<Deploy04Result> {
   const name = fn.manifest.name;
-  const result = await Window.withProgress({ location: ProgressLocation.Notification, title: `${options.dryRun ? 'Previewing the deploy of' : 'Deploying'} ${name} to Nex 0.4` }, (progress) =>
+  const result = await ext.ui.progress(`${options.dryRun ? 'Previewing the deploy of' : 'Deploying'} ${name} to Nex 0.4`, (report, signal) =>
     deployFunction04(conn.nc, fn, {
+      signal,
       namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
       jsDomain: conn.profile.jsDomain,
       inboxPrefix: conn.profile.inboxPrefix,
@@ -133,7 +134,7 @@ export async function deploy04FromEditor(ext: NexExtension, fn: ValidFunction, c
       node: options.node,
       onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),
       onProgress: (step) => {
-        progress.report({ message: step });
+        report(step);
         ext.log.info(`deploy ${name} (Nex 0.4): ${step}`);
       },
     }),
@@ -223,6 +224,7 @@ export async function cloneWorkloadCommand(ext: NexExtension, arg?: Workload04It
     }
   }
   const conn = await currentConnection(ext.connections);
+  // Not cancellable once asked: a clone is one CLONE and one ADEPLOY.
   const copy = await Window.withProgress({ location: ProgressLocation.Notification, title: `Cloning ${workload.name}` }, (progress) =>
     cloneWorkload04(conn.nc, workload.id, {
       namespace: scripted.namespace ?? workload.namespace,

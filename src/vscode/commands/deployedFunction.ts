@@ -13,7 +13,6 @@ import { concreteSubjectProblem } from '../../core/subject';
 import { findWorkloads, FunctionFailedError, followFunctionLogs, type NexEvent, remoteReplyHints, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
 import { NexControlClient } from '../../nex/controlClient';
 import { formatMs, renderReply } from '../../run/runReport';
-import { loadTriggerFiles } from '../../triggers/triggerCases';
 import { currentConnection } from '../connections/currentConnection';
 import type { NexExtension } from '../nexExtension';
 import { FunctionNode } from '../views/functionsView';
@@ -87,7 +86,7 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
   }
   if (fn) {
     // A remote run becomes the last run too: Save as Trigger Case records its subject, payload and reply.
-    ext.reporter.rememberRun({
+    ext.runs.remember({
       functionName: name,
       entryPath: (fn.sourcePath ?? fn.artifactPath)!,
       subject,
@@ -104,7 +103,7 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
 
 /** The payload of a remote trigger: text, JSON (checked), a file, or the payload of one of the function's saved trigger cases. */
 async function askPayload(ext: NexExtension, name: string, fn: ValidFunction | undefined): Promise<Uint8Array | undefined> {
-  const cases = fn ? loadTriggerFiles(fn).flatMap((f) => f.cases) : [];
+  const cases = fn ? ext.cases.filesOf(fn).flatMap((f) => f.cases) : [];
   const kind = await ext.ui.pick<string>(
     [
       { label: '$(edit) Text', description: 'sent as UTF-8', value: 'text' },

@@ -80,11 +80,6 @@ export class TriggerTests implements Disposable {
     this.showCases();
   }
 
-  /** @deprecated The cases keep themselves current (and runCases syncs them): for the callers of this name until they drop it. */
-  rebuild(): void {
-    this.deps.cases.sync();
-  }
-
   /** Whether a continuous run is on: saving a function's files then runs its cases even with run on save off. */
   get hasContinuousRun(): boolean {
     return [...this.continuous].some((c) => !c.token.isCancellationRequested);
