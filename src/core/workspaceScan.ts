@@ -1,4 +1,7 @@
-/** Finds function folders under a path, for the CLI (the editor uses its own file search). */
+/**
+ * Finds function folders under a path: for the CLI (findFunctionDirs), and for the editor's catalog
+ * (findManifests, which reads the folders itself instead of waiting for the editor's search service).
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 import { MANIFEST_FILE } from './manifest';
@@ -28,4 +31,49 @@ export function findFunctionDirs(root: string): string[] {
   };
   walk(path.resolve(root), 0);
   return found.sort();
+}
+
+/** The folders the editor's catalog does not enter, at any depth: the names of the exclude glob it gave the search service before. */
+export const EDITOR_SKIPPED_DIRS: ReadonlySet<string> = new Set(['node_modules', '.git', 'dist', 'out', 'target']);
+
+/**
+ * The path of every manifest under `root`, as the editor's file search found them: folders named in
+ * `skipped` are not entered, hidden ones are, a symbolic link to a folder is followed (once: a link
+ * back to a folder already read is not), and folders that cannot be read are passed over. Unsorted.
+ */
+export async function findManifests(root: string, skipped: ReadonlySet<string> = EDITOR_SKIPPED_DIRS): Promise<string[]> {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const walk = async (dir: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      const real = await fs.promises.realpath(dir);
+      if (seen.has(real)) {
+        return;
+      }
+      seen.add(real);
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    const below: Array<Promise<void>> = [];
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        const target = await fs.promises.stat(full).catch(() => undefined);
+        isDir = target?.isDirectory() ?? false;
+        isFile = target?.isFile() ?? false;
+      }
+      if (isFile && e.name === MANIFEST_FILE) {
+        found.push(full);
+      } else if (isDir && !skipped.has(e.name)) {
+        below.push(walk(full));
+      }
+    }
+    await Promise.all(below);
+  };
+  await walk(path.resolve(root));
+  return found;
 }

@@ -5,6 +5,7 @@
  */
 import Ajv from 'ajv';
 import { tryDecodeUtf8 } from '../core/bytes';
+import { lazy } from '../core/lazy';
 import { kvKeyProblem, HostCallRecord } from './types';
 import { decodeValue } from '../core/valueCodec';
 import { FixtureValue, MockHostServices, MockRoute } from './mockBackend';
@@ -127,11 +128,12 @@ export type PanelMessage =
   | { type: 'route.delete'; index: number }
   | { type: 'http.allowReal'; value: boolean };
 
-const validate = new Ajv({ allErrors: false, strict: false }).compile(PANEL_MESSAGE_SCHEMA);
+/** Compiled on the first message, not as the module loads (activation does not pay for it). */
+const validator = lazy(() => new Ajv({ allErrors: false, strict: false }).compile(PANEL_MESSAGE_SCHEMA));
 
 /** The message, if it is one the panel may send; otherwise why not. */
 export function parsePanelMessage(raw: unknown): { message: PanelMessage } | { error: string } {
-  if (validate(raw)) {
+  if (validator()(raw)) {
     return { message: raw as PanelMessage };
   }
   const type = raw && typeof raw === 'object' && 'type' in raw ? String((raw as { type: unknown }).type) : typeof raw;

@@ -17,6 +17,7 @@ import { headers as natsHeaders, type Msg, type NatsConnection, type Subscriptio
 import { Objm } from '@nats-io/obj';
 import type { KeyPair } from '@nats-io/nkeys';
 import { NODE_JS_SOURCE_LIMIT, defaultBucket } from '../core/compat';
+import { lazy } from '../core/lazy';
 import type { ValidFunction } from '../core/manifest';
 import { FunctionRunner } from '../executor/functionRunner';
 import { checkJsSource } from '../executor/sourceCheck';
@@ -39,11 +40,12 @@ const DEFAULT_TIMEOUT_MS: Record<FunctionType, number> = { v8: 5000, wasm: 10000
 /** Metrics go out at most this often per workload. */
 const METRICS_INTERVAL_MS = 1000;
 
-const validateStartRequest = new Ajv({ allErrors: true, strict: false }).compile(FUNCTION_START_REQUEST_SCHEMA);
+/** Compiled on the first start request, not as the module loads. */
+const startRequestValidator = lazy(() => new Ajv({ allErrors: true, strict: false }).compile(FUNCTION_START_REQUEST_SCHEMA));
 
 /** What a start request's problems are, in one line: "/triggers must NOT have fewer than 1 items; …". */
 function schemaProblems(): string {
-  return (validateStartRequest.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
+  return (startRequestValidator().errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
 }
 
 /** A start request the nexlet cannot run: the message says why, for the node's user. */
@@ -59,7 +61,7 @@ export function parseStartRequest(runRequest: string): FunctionStartRequest {
   } catch (e) {
     throw new StartRefusedError(`the run_request is not JSON: ${(e as Error).message}`);
   }
-  if (!validateStartRequest(value)) {
+  if (!startRequestValidator()(value)) {
     throw new StartRefusedError(`the run_request does not match the functions nexlet's start request schema: ${schemaProblems()}`);
   }
   return value as FunctionStartRequest;

@@ -6,6 +6,7 @@
  */
 import * as path from 'path';
 import Ajv from 'ajv';
+import { lazy } from '../core/lazy';
 import { ValidFunction } from '../core/manifest';
 import { subjectMatches } from '../core/subject';
 import { decodeValue } from '../core/valueCodec';
@@ -55,11 +56,12 @@ export const INVOKE_MESSAGE_SCHEMA = {
     message('pickFile'),
   ],
 };
-const validate = new Ajv({ allErrors: false, strict: false }).compile(INVOKE_MESSAGE_SCHEMA);
+/** Compiled on the first message, not as the module loads (activation does not pay for it). */
+const validator = lazy(() => new Ajv({ allErrors: false, strict: false }).compile(INVOKE_MESSAGE_SCHEMA));
 
 /** The message, if it is one the invoke panel may send; otherwise why not. */
 export function parseInvokeMessage(raw: unknown): { message: InvokeMessage } | { error: string } {
-  if (validate(raw)) {
+  if (validator()(raw)) {
     return { message: raw as InvokeMessage };
   }
   const type = raw && typeof raw === 'object' && 'type' in raw ? String((raw as { type: unknown }).type) : typeof raw;

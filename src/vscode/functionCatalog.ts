@@ -1,6 +1,8 @@
 /**
  * The workspace's functions: every folder holding a nexfunction.json, kept current by a file
- * watcher, with manifest problems published as diagnostics.
+ * watcher, with manifest problems published as diagnostics. The manifests are found by reading the
+ * workspace folders (core/workspaceScan.ts), not through the editor's search service, which may be
+ * slow to come up at start-up: the views fill as soon as the folders are read.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -13,9 +15,9 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import { FunctionDefinition, loadFunction, MANIFEST_FILE } from '../core/manifest';
+import { findManifests } from '../core/workspaceScan';
 import { JsonFileDiagnostics } from './diagnostics';
 
-const EXCLUDE = '**/{node_modules,.git,dist,out,target}/**';
 const REFRESH_DEBOUNCE_MS = 150;
 
 export class FunctionCatalog implements Disposable {
@@ -73,9 +75,11 @@ export class FunctionCatalog implements Disposable {
       this.pending = undefined;
     }
     const run = async () => {
-      const manifests = await Workspace.findFiles(`**/${MANIFEST_FILE}`, EXCLUDE);
+      const roots = (Workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+      // A manifest inside two workspace folders (one nested in the other) is one function.
+      const manifests = [...new Set((await Promise.all(roots.map((root) => findManifests(root)))).flat())];
       this.items = manifests
-        .map((uri) => loadFunction(path.dirname(uri.fsPath)))
+        .map((file) => loadFunction(path.dirname(file)))
         .sort((a, b) => (a.manifest?.name ?? a.dir).localeCompare(b.manifest?.name ?? b.dir));
       this.publishDiagnostics();
       this.loaded = true;
