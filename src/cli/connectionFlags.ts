@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionConfigError, ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext, parseServers } from '../nats/connection';
+import { DEFAULT_NAMESPACE } from '../core/subject';
 
 export interface ConnectionFlags {
   server?: string;
@@ -71,5 +72,5 @@ export async function connectFromFlags(flags: ConnectionFlags): Promise<{ nc: Na
 
 /** The namespace when none is given: $NEX_NAMESPACE, else "default" (as the nex CLI). */
 export function defaultNamespace(): string {
-  return process.env.NEX_NAMESPACE ?? 'default';
+  return process.env.NEX_NAMESPACE ?? DEFAULT_NAMESPACE;
 }

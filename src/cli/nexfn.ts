@@ -11,7 +11,7 @@ import { utf8 } from '../core/bytes';
 import { MANIFEST_FILE } from '../core/manifest';
 import { formatProblem, ProblemError } from '../core/problems';
 import { BuildFailedError, buildFunction } from '../toolchain/buildRunner';
-import { concreteSubjectProblem, triggerSubjectProblem } from '../core/subject';
+import { concreteSubjectProblem, DEFAULT_NAMESPACE, triggerSubjectProblem } from '../core/subject';
 import { functionNameProblem, isTemplateKind, planNewFunction, TEMPLATE_KINDS, writeFunctionPlan } from '../templates/functionTemplates';
 import { positiveInt } from './numberOptions';
 import { testCommand, validateCommand } from './testCommands';
@@ -138,7 +138,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     .option('--creds <file>', 'with --nats: a creds file')
     .option('--nkey <file>', 'with --nats: an nkey seed file')
     .option('--user <user>', 'with --nats: a user (the password from $NATS_PASSWORD)')
-    .option('--namespace <ns>', 'the namespace the printed hints use', 'default')
+    .option('--namespace <ns>', 'the namespace the printed hints use', DEFAULT_NAMESPACE)
     .addOption(new Option('--emulate <version>', 'the Nex version to behave as').choices([...EMULATED_VERSIONS]).default('0.2.7'))
     .option('--state <dir>', `where the node keeps its identity and data (default: ${defaultNodeStateDir()})`)
     .option('--valid-issuer <key>', 'with --nats/--context: also accept deploys signed by this issuer (repeatable; your own issuer key is always accepted)', (key: string, all: string[]) => [...all, key], [] as string[])

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { findNodeAtLocation, Node as JsonNode, ParseError, parseTree } from 'jsonc-parser';
 import { COMPAT_PROFILES, CompatProfile, isCompatProfile, isJsEngine, JS_ENGINES, JsEngine } from './compat';
 import { FileProblem, jsonErrorText, lineAndColumn, ProblemError } from './problems';
-import { NAMESPACE_PATTERN, triggerSubjectProblem } from './subject';
+import { DEFAULT_NAMESPACE, NAMESPACE_PATTERN, triggerSubjectProblem } from './subject';
 
 /** The file that marks a folder as a Nex function. */
 export const MANIFEST_FILE = 'nexfunction.json';
@@ -115,14 +115,14 @@ export function isValid(def: FunctionDefinition | undefined): def is ValidFuncti
   return def !== undefined && def.manifest !== undefined && def.problems.length === 0 && (def.sourcePath ?? def.artifactPath) !== undefined;
 }
 
-/** The namespace a function deploys into when nothing else is asked for: its manifest's deploy.namespace, else "default". */
-export function deployNamespace(fn: ValidFunction): string {
-  return fn.manifest.deploy?.namespace ?? 'default';
+/** The namespace a function deploys into when nothing else is asked for: its manifest's deploy.namespace, else `fallback` (the connection's; "default"). */
+export function deployNamespace(fn: ValidFunction, fallback: string = DEFAULT_NAMESPACE): string {
+  return fn.manifest.deploy?.namespace ?? fallback;
 }
 
 /** Every namespace the functions deploy into (deployNamespace), each once, sorted. */
 export function deployNamespaces(fns: readonly ValidFunction[]): string[] {
-  return [...new Set(fns.map(deployNamespace))].sort();
+  return [...new Set(fns.map((fn) => deployNamespace(fn)))].sort();
 }
 
 /** The file that represents the function in reports: its JS source or its wasm artifact. */

@@ -92,6 +92,9 @@ export function subjectsCollide(a: string, b: string): boolean {
 /** A Nex namespace: one NATS subject token (nodes read it from the control subjects' third token). */
 export const NAMESPACE_PATTERN = /^[^\s.*>]+$/;
 
+/** The namespace of the `nex` CLI and of a connection that names none (a Nex 0.4 node's own endpoints use `system`). */
+export const DEFAULT_NAMESPACE = 'default';
+
 /** Why `namespace` cannot be a Nex namespace, or undefined when it can. */
 export function namespaceProblem(namespace: string): string | undefined {
   if (!NAMESPACE_PATTERN.test(namespace)) {
@@ -102,5 +105,5 @@ export function namespaceProblem(namespace: string): string | undefined {
 
 /** Where a workload runs, for messages: nothing for the `default` namespace, " in the namespace X" for any other. */
 export function inNamespace(namespace: string): string {
-  return namespace === 'default' ? '' : ` in the namespace ${namespace}`;
+  return namespace === DEFAULT_NAMESPACE ? '' : ` in the namespace ${namespace}`;
 }

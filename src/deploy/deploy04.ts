@@ -13,7 +13,7 @@ import * as path from 'path';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/nats-core';
 import { createCurve } from '@nats-io/nkeys';
 import { plural } from '../core/bytes';
-import { type DeployNodeVersion, entryPath, MAX_DEPLOY_INSTANCES, type ValidFunction } from '../core/manifest';
+import { type DeployNodeVersion, deployNamespace, entryPath, MAX_DEPLOY_INSTANCES, type ValidFunction } from '../core/manifest';
 import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
 import { sealEnvironment } from '../nex/xkeyEnvelope';
 import { Nex04Client } from '../nex04/client04';
@@ -393,7 +393,7 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
   const m = fn.manifest;
   const name = m.name;
   const type = m.type;
-  const namespace = options.namespace ?? m.deploy?.namespace ?? DEFAULT_NAMESPACE;
+  const namespace = options.namespace ?? deployNamespace(fn);
   const instances = instanceCount(fn, options.instances);
   checkTriggers(fn);
   await buildIfNeeded(fn, { onStart: () => progress(`building ${name} (its sources changed)`), onOutput: options.onBuildOutput });

@@ -15,6 +15,7 @@ import { apiMismatchHint, CONSOLE_DISCARDED, FidelityWarning, functionStartLine,
 import { HostApiContext, SyncHostCaller } from './hostCalls';
 import { locate } from './stackFrames';
 import { FunctionError, FunctionLogLine, JsRunRequest, LogLevel, RunOutcome } from './types';
+import { DEFAULT_NAMESPACE } from '../core/subject';
 
 const MAX_LOG_LINES = 5000;
 const MAX_LOG_LINE_CHARS = 10000;
@@ -63,7 +64,7 @@ export class JsRunFrame {
     this.profile = req.profile ?? DEFAULT_COMPAT;
     this.host = {
       profile: this.profile,
-      namespace: req.namespace ?? 'default',
+      namespace: req.namespace ?? DEFAULT_NAMESPACE,
       workload: req.workload ?? 'function',
       fileName: req.fileName,
       caller: runCtx.host ?? noHostService,

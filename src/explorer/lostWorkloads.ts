@@ -7,6 +7,7 @@
 import { plural } from '../core/bytes';
 import { deployNamespace, type ValidFunction } from '../core/manifest';
 import type { NodeView, WorkloadView } from './deployedModel';
+import { DEFAULT_NAMESPACE } from '../core/subject';
 
 /** The node as it was just before it stopped: a Deployed view row (NodeView) or the node's own list. */
 export type StoppedNode = Pick<NodeView, 'id' | 'name'> & { workloads: ReadonlyArray<Pick<WorkloadView, 'id' | 'name' | 'namespace'>> };
@@ -28,7 +29,7 @@ export interface LostWorkloads {
 }
 
 /** "greet" in the default namespace, "echo in team-a" in another. */
-const named = (w: LostWorkload) => (w.namespace === 'default' ? w.name : `${w.name} in ${w.namespace}`);
+const named = (w: LostWorkload) => (w.namespace === DEFAULT_NAMESPACE ? w.name : `${w.name} in ${w.namespace}`);
 
 /**
  * What was lost when `node` stopped (`restart`: it stopped to start again with new settings), and

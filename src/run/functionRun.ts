@@ -16,9 +16,10 @@ import { mockHostServicesFor } from '../hostservices/mockFixtureFile';
 import { MockFixture, MockHostServices } from '../hostservices/mockBackend';
 import { HostServicesBackend } from '../hostservices/types';
 import { BuildResult, buildIfNeeded } from '../toolchain/buildRunner';
+import { DEFAULT_NAMESPACE } from '../core/subject';
 
 /** Functions run in this namespace locally; it names the default buckets (hs_default_<name>_kv). */
-export const LOCAL_NAMESPACE = 'default';
+export const LOCAL_NAMESPACE = DEFAULT_NAMESPACE;
 
 /**
  * Where a run's limits come from, lowest precedence first: the defaults (DEFAULT_LIMITS), then

@@ -1,6 +1,6 @@
 /** Nex: Connect…, Disconnect, Add Connection…, Edit Connection, Remove Connection. */
 import { deployNamespaces, isValid } from '../../core/manifest';
-import { namespaceProblem } from '../../core/subject';
+import { DEFAULT_NAMESPACE, namespaceProblem } from '../../core/subject';
 import { ConnectionSecrets, listNatsContexts, parseServers, tryConnection } from '../../nats/connection';
 import { ConnectionTarget, NexConnection } from '../connections/connectionManager';
 import { AuthKind, profileOf, readSecrets, removeConnection, SavedConnection, saveConnection, savedConnections, storeSecrets } from '../connections/savedConnections';
@@ -30,7 +30,7 @@ async function pickTarget(ext: NexExtension): Promise<ConnectionTarget | undefin
     },
     // The local node in each other namespace the workspace deploys to.
     ...deployNamespaces(ext.catalog.functions.filter(isValid))
-      .filter((ns) => ns !== 'default')
+      .filter((ns) => ns !== DEFAULT_NAMESPACE)
       .map((ns) => ({ label: `$(server) Local Nex node · ${ns}`, description: `namespace ${ns}`, detail: 'The local node, with this namespace for deploys and the Deployed view', value: { kind: 'local' as const, namespace: ns } })),
     ...savedConnections().map((c) => ({ label: `$(plug) ${c.name}`, description: c.servers, detail: c.namespace ? `namespace ${c.namespace}` : undefined, value: { kind: 'saved' as const, name: c.name } })),
     ...listNatsContexts().map((c) => ({
@@ -208,7 +208,7 @@ async function askConnection(ext: NexExtension, existing: SavedConnection | unde
   }
   const namespace = await ui.input({
     title: 'Nex connection (4/4): Nex namespace',
-    value: prefill?.namespace ?? 'default',
+    value: prefill?.namespace ?? DEFAULT_NAMESPACE,
     validate: namespaceProblem,
   });
   if (namespace === undefined) {

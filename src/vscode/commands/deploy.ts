@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { commands as Commands, env as Env, Uri, window as Window, workspace as Workspace } from 'vscode';
-import { entryPath, ValidFunction } from '../../core/manifest';
+import { deployNamespace, entryPath, ValidFunction } from '../../core/manifest';
 import { inNamespace } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { type Deploy04Result, detectGeneration } from '../../deploy/deploy04';
@@ -59,7 +59,7 @@ async function keys(ext: NexExtension): Promise<PublisherKeys | undefined> {
 /** What a deploy and a preview of `fn` over `conn` share: the manifest's deploy.namespace (else the connection's), the connection's JetStream domain and inbox prefix, build output in the log. */
 function sharedDeployOptions(ext: NexExtension, conn: NexConnection, fn: ValidFunction): Pick<DeployOptions, 'namespace' | 'jsDomain' | 'inboxPrefix' | 'onBuildOutput'> {
   return {
-    namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
+    namespace: deployNamespace(fn, conn.namespace),
     jsDomain: conn.profile.jsDomain,
     inboxPrefix: conn.profile.inboxPrefix,
     onBuildOutput: (line) => ext.reporter.output('info', `  ${line}`),

@@ -5,7 +5,7 @@
  */
 import { ProgressLocation, window as Window, workspace as Workspace } from 'vscode';
 import { plural } from '../../core/bytes';
-import type { ValidFunction } from '../../core/manifest';
+import { deployNamespace, type ValidFunction } from '../../core/manifest';
 import { inNamespace } from '../../core/subject';
 import { cloneWorkload04, type Deploy04Result, deployFunction04, stopWorkloads04 } from '../../deploy/deploy04';
 import { nodeLabel, type Node04View } from '../../explorer/deployedModel';
@@ -127,7 +127,7 @@ export async function deploy04FromEditor(ext: NexExtension, fn: ValidFunction, c
   const result = await ext.ui.progress(`${options.dryRun ? 'Previewing the deploy of' : 'Deploying'} ${name} to Nex 0.4`, (report, signal) =>
     deployFunction04(conn.nc, fn, {
       signal,
-      namespace: fn.manifest.deploy?.namespace ?? conn.namespace,
+      namespace: deployNamespace(fn, conn.namespace),
       jsDomain: conn.profile.jsDomain,
       inboxPrefix: conn.profile.inboxPrefix,
       dryRun: options.dryRun,

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { window as Window } from 'vscode';
 import { utf8 } from '../../core/bytes';
 import { decodeValue } from '../../core/valueCodec';
-import { ValidFunction } from '../../core/manifest';
+import { deployNamespace, ValidFunction } from '../../core/manifest';
 import { concreteSubjectProblem } from '../../core/subject';
 import { findWorkloads, FunctionFailedError, followFunctionLogs, type NexEvent, remoteReplyHints, triggerFunction, TriggerResult } from '../../deploy/deployedOps';
 import { NexControlClient } from '../../nex/controlClient';
@@ -60,7 +60,7 @@ export async function triggerDeployedCommand(ext: NexExtension, arg?: FunctionNo
     return undefined;
   }
   const conn = await currentConnection(ext.connections);
-  const namespace = fn?.manifest.deploy?.namespace ?? conn.namespace;
+  const namespace = fn ? deployNamespace(fn, conn.namespace) : conn.namespace;
   let result: TriggerResult;
   try {
     // The node's function_exec_failed event ends the wait as soon as it arrives, in the node's words.

@@ -21,7 +21,7 @@ import {
   Uri,
   workspace as Workspace,
 } from 'vscode';
-import { isValid } from '../../core/manifest';
+import { deployNamespace, isValid } from '../../core/manifest';
 import { formatProblem } from '../../core/problems';
 import { deployedFunctions, type DeployedSnapshot } from '../../explorer/deployedModel';
 import { NexControlClient } from '../../nex/controlClient';
@@ -265,7 +265,7 @@ export class TriggerTests implements Disposable {
   private remoteTargets(conn: NexConnection): RemoteCaseTargets {
     return new RemoteCaseTargets(
       new NexControlClient(conn.nc, conn.profile.inboxPrefix),
-      (def) => def.manifest.deploy?.namespace ?? conn.namespace,
+      (def) => deployNamespace(def, conn.namespace),
       async (namespace) => {
         const snapshot = this.deps.deployed.snapshot;
         return snapshot ? deployedFunctions(snapshot).filter((d) => d.namespace === namespace) : [];

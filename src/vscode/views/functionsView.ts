@@ -25,6 +25,7 @@ import { caseCountText } from '../../triggers/caseReport';
 import type { FunctionCaseSummary, TriggerFileSummary } from '../../triggers/caseResults';
 import { FunctionCatalog } from '../functionCatalog';
 import { DisposableObject } from '../lifecycle';
+import { DEFAULT_NAMESPACE } from '../../core/subject';
 
 /** Where a function's triggers overlap another function's: one per other function. */
 export interface TriggerOverlap {
@@ -232,7 +233,7 @@ export function functionMarks(functions: readonly FunctionDefinition[], snapshot
       m.deployedNodes = nodes.length;
       m.deployedOn = nodes.map((n) => nodeLabel(n.name, n.id));
       const copies = nodes.flatMap((n) => n.workloads.filter((w) => w.name === fn.manifest.name));
-      const namespaces = [...new Set(copies.map((w) => w.namespace))].filter((ns) => ns !== 'default');
+      const namespaces = [...new Set(copies.map((w) => w.namespace))].filter((ns) => ns !== DEFAULT_NAMESPACE);
       if (namespaces.length > 0) {
         m.namespaces = namespaces;
       }
