@@ -120,6 +120,18 @@ export function deployNamespace(fn: ValidFunction, fallback: string = DEFAULT_NA
   return fn.manifest.deploy?.namespace ?? fallback;
 }
 
+/**
+ * The trigger subjects a deploy sends; refuses a function without any, naming its manifest, since
+ * `runner` ("a node", "the functions nexlet") runs a function only for messages on them.
+ */
+export function deployTriggers(fn: ValidFunction, runner: string): string[] {
+  const triggers = fn.manifest.triggers ?? [];
+  if (triggers.length === 0) {
+    throw new Error(`${fn.manifestPath}: "triggers" is empty: ${runner} runs a function only for messages on its trigger subjects, so it refuses one without any (add e.g. "triggers": ["${fn.manifest.name}.>"])`);
+  }
+  return [...triggers];
+}
+
 /** Every namespace the functions deploy into (deployNamespace), each once, sorted. */
 export function deployNamespaces(fns: readonly ValidFunction[]): string[] {
   return [...new Set(fns.map((fn) => deployNamespace(fn)))].sort();

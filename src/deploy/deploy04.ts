@@ -13,7 +13,7 @@ import * as path from 'path';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/nats-core';
 import { createCurve } from '@nats-io/nkeys';
 import { plural } from '../core/bytes';
-import { type DeployNodeVersion, deployNamespace, entryPath, MAX_DEPLOY_INSTANCES, type ValidFunction } from '../core/manifest';
+import { type DeployNodeVersion, deployNamespace, deployTriggers, entryPath, MAX_DEPLOY_INSTANCES, type ValidFunction } from '../core/manifest';
 import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
 import { sealEnvironment } from '../nex/xkeyEnvelope';
 import { Nex04Client } from '../nex04/client04';
@@ -348,13 +348,6 @@ function sealedStart(start: FunctionStartRequest, env: Record<string, string>, s
   return { ...rest, sealed_environment: { sender_xkey: sender.getPublicKey(), data } };
 }
 
-/** Refuses a function the nexlet would refuse for want of triggers. */
-function checkTriggers(fn: ValidFunction): void {
-  if ((fn.manifest.triggers ?? []).length === 0) {
-    throw new Error(`${fn.manifestPath}: "triggers" is empty: the functions nexlet runs a function only for messages on its trigger subjects (add e.g. "triggers": ["${fn.manifest.name}.>"])`);
-  }
-}
-
 function instanceCount(fn: ValidFunction, asked: number | undefined): number {
   const n = asked ?? fn.manifest.deploy?.instances ?? 1;
   if (!Number.isInteger(n) || n < 1 || n > MAX_DEPLOY_INSTANCES) {
@@ -395,7 +388,7 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
   const type = m.type;
   const namespace = options.namespace ?? deployNamespace(fn);
   const instances = instanceCount(fn, options.instances);
-  checkTriggers(fn);
+  deployTriggers(fn, 'the functions nexlet');
   await buildIfNeeded(fn, { onStart: () => progress(`building ${name} (its sources changed)`), onOutput: options.onBuildOutput });
 
   const client = new Nex04Client(nc, options.inboxPrefix);

@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { entryPath, type ValidFunction } from '../core/manifest';
+import { deployTriggers, entryPath, type ValidFunction } from '../core/manifest';
 import { controlSubjects } from '../nex/controlApi';
 import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
 import { discoverNodes04 } from '../nex04/client04';
@@ -131,6 +131,8 @@ interface DeployPlan {
   keys: PublisherKeys;
   previous: RunningWorkload[];
   client: NexControlClient;
+  /** The manifest's triggers, checked once when the deploy is planned. */
+  triggers: string[];
 }
 
 /** The one node among several that is a local node (tag `nex.local`), when there is exactly one. */
@@ -216,15 +218,6 @@ function readEntry(fn: ValidFunction): { file: string; bytes: Uint8Array } {
   }
 }
 
-/** Refuses a function a node would refuse for want of triggers, naming the manifest. */
-function checkTriggers(fn: ValidFunction): string[] {
-  const triggers = fn.manifest.triggers ?? [];
-  if (triggers.length === 0) {
-    throw new Error(`${fn.manifestPath}: "triggers" is empty: a node runs a function only for messages on its trigger subjects, so it refuses one without any (add e.g. "triggers": ["${fn.manifest.name}.>"])`);
-  }
-  return triggers;
-}
-
 /**
  * The options with the manifest's `deploy` section filling in what they leave out: the namespace,
  * the auction's tags and the deploy format for nodes whose version does not tell.
@@ -243,7 +236,7 @@ async function planDeploy(nc: NatsConnection, fn: ValidFunction, options: Deploy
   const progress = (step: DeployStep, message: string) => options.onProgress?.({ step, message });
   const signal = options.signal;
   signal?.throwIfAborted();
-  checkTriggers(fn);
+  const triggers = deployTriggers(fn, 'a node');
   await buildIfNeeded(fn, { signal, onStart: () => progress('build', `building ${fn.manifest.name} (its sources changed)`), onOutput: options.onBuildOutput });
   signal?.throwIfAborted();
   const keys = options.keys ?? loadPublisherKeys({ dir: options.keysDir, persist: persistKeys, onCreated: (line) => progress('keys', line) });
@@ -254,7 +247,7 @@ async function planDeploy(nc: NatsConnection, fn: ValidFunction, options: Deploy
   signal?.throwIfAborted();
   const { file, bytes } = readEntry(fn);
   const previous = await runningNamesakes(client, target, namespace, fn.manifest.name);
-  return { fn, namespace, target, file, bytes, artifact: describeArtifact(file, bytes), keys, previous, client };
+  return { fn, namespace, target, file, bytes, artifact: describeArtifact(file, bytes), keys, previous, client, triggers };
 }
 
 /** The signed DEPLOY body for the plan, the environment sealed to the node (an empty one too). */
@@ -266,7 +259,7 @@ function deployBody(plan: DeployPlan, options: DeployOptions): DeployRequest02 |
     bucket: artifact.bucket,
     key: artifact.key,
     hash: artifact.sha256,
-    triggerSubjects: checkTriggers(fn),
+    triggerSubjects: plan.triggers,
     description: fn.manifest.description ?? '',
     environment: fn.manifest.env ?? {},
     senderXKey: keys.xkey,
@@ -307,7 +300,7 @@ export async function deployFunction(nc: NatsConnection, fn: ValidFunction, give
     await deleteArtifact(nc, artifact, { jsDomain: options.jsDomain }).catch(() => undefined);
     throw withHint(e, { nodeId: target.nodeId, issuer: keys.issuerPublicKey, issuerFile: path.join(keys.dir, ISSUER_KEY_FILE) });
   }
-  const triggers = checkTriggers(fn);
+  const triggers = plan.triggers;
   const record: DeployRecord = { v: 1, workloadId: run.id, name, namespace, nodeId: target.nodeId, type: fn.manifest.type, triggers, hash: artifact.sha256, issuer: run.issuer, deployedAt: new Date().toISOString() };
   let recordProblem: string | undefined;
   try {

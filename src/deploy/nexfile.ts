@@ -5,7 +5,7 @@
  * NEXCLIFILES object store) and named by its SHA-256, which the nexlet checks.
  */
 import type { NatsConnection } from '@nats-io/nats-core';
-import { entryPath, type ValidFunction } from '../core/manifest';
+import { deployTriggers, entryPath, type ValidFunction } from '../core/manifest';
 import type { FunctionStartRequest } from '../nex04/functionStartRequest';
 import { buildIfNeeded } from '../toolchain/buildRunner';
 import { type StoredArtifact, uploadArtifact } from './artifactStore';
@@ -37,9 +37,7 @@ export function functionStartRequest(fn: ValidFunction, artifact: StoredArtifact
 
 /** Builds the function when its sources changed, uploads its artifact, and returns its Nexfile. */
 export async function writeNexfile(nc: NatsConnection, fn: ValidFunction, options: { jsDomain?: string; onBuildOutput?: (line: string) => void } = {}): Promise<Nexfile> {
-  if ((fn.manifest.triggers ?? []).length === 0) {
-    throw new Error(`${fn.manifestPath}: "triggers" is empty: the functions nexlet runs a function only for messages on its trigger subjects`);
-  }
+  deployTriggers(fn, 'the functions nexlet');
   await buildIfNeeded(fn, { onOutput: options.onBuildOutput });
   const artifact = await uploadArtifact(nc, entryPath(fn), { jsDomain: options.jsDomain });
   return {
