@@ -125,6 +125,8 @@ export class DeployRecordReader {
           const record = entry && entry.operation === 'PUT' ? parseDeployRecord(entry.value) : undefined;
           if (record && record.workloadId === id) {
             this.known.set(id, record);
+            // Told as a watched record is: the first deploy's record can come before the watch (which starts once the bucket exists).
+            this.options.onRecord?.(record);
           }
         } catch {
           // Unreadable now: asked again on the next load.

@@ -54,6 +54,11 @@ describe('deploy records (src/deploy/deployRecords) on a fresh nats-server', fun
       await writeDeployRecord(nc, record('w1'));
       await reader.load(['w1']);
       assert.deepStrictEqual(reader.get('w1'), record('w1'), 'the reader opens the bucket once it exists');
+      assert.deepStrictEqual(
+        heard.map((r) => r.workloadId),
+        ['w1'],
+        'a record found by a load is told as a watched one is (the first record comes before the watch, which starts with the bucket)',
+      );
 
       const later = new Promise<void>((resolve) => (onHeard = () => heard.some((r) => r.workloadId === 'w2') && resolve()));
       await writeDeployRecord(nc, record('w2', ['b.>']));
