@@ -152,7 +152,8 @@
         running = false;
         notice = '';
         response = msg.response;
-        info.samples = msg.samples;
+        // A result can come before 'init' (a run started from the editor while the panel loads).
+        if (info) info.samples = msg.samples;
         break;
       case 'refused':
         running = false;

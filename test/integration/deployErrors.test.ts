@@ -1,5 +1,5 @@
 /**
- * Deploy errors in the editor (inside the real extension host, as extension.test.ts): a node's
+ * Deploy errors in the editor (inside the real extension host, as every file here): a node's
  * refusal of the source as a diagnostic on its line with Go to Error, and the question before a
  * deploy whose trigger cases failed, naming the case, with Show Case.
  */

@@ -1,5 +1,5 @@
 /**
- * The Deployed view tells the truth (inside the real extension host, as extension.test.ts): the
+ * The Deployed view tells the truth (inside the real extension host, as every file here): the
  * triggers a workload was deployed with, not its manifest's after a change, with the drift shown;
  * every namespace the workspace deploys to; an undeployed row gone at once.
  */

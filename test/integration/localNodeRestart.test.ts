@@ -1,6 +1,6 @@
 /**
  * A stop of the local node loses its workloads, as on a real node (inside the real extension host,
- * as extension.test.ts): the editor says what was lost and offers to redeploy the workspace
+ * as every file here): the editor says what was lost and offers to redeploy the workspace
  * functions; choosing it starts the node again and deploys both anew.
  */
 import * as assert from 'assert';
