@@ -1,18 +1,14 @@
-import { debug as Debug, Disposable, TestItem, ExtensionContext, ExtensionMode, languages as Languages, ThemeIcon, TreeItem, workspace as Workspace } from 'vscode';
+import { TestItem, ExtensionContext, ExtensionMode, ThemeIcon, TreeItem } from 'vscode';
 import { NexDebugConfigurations } from './commands/debugFunction';
+import { deployFunctionCommand } from './commands/deploy';
 import { FunctionDefinition, isValid } from '../core/manifest';
 import type { DeployedSnapshot } from '../explorer/deployedModel';
 import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
 import { PanelSnapshot } from '../hostservices/panelModel';
-import { NexExtension } from './nexExtension';
-import { LostWorkloadsNotice } from './localNode/lostWorkloadsNotice';
+import { CommandLayer, NexExtension } from './nexExtension';
 import { completeUi, UserInterface } from './ui';
-import { TriggerCodeLensProvider } from './codeLens';
 import { registerCommands } from './commands';
-import { EngineWarmUp } from './engineWarmUp';
-import { SourceChecks } from './sourceChecks';
-import { FunctionsView } from './views/functionsView';
 import type { RenderedItem } from './views/deployedView';
 
 /** What integration tests may reach; returned from activate() outside production only. */
@@ -84,27 +80,22 @@ export interface NexTestApi {
   };
 }
 
-/** The extension of the running activation, for deactivate() to wait on the local node's stop. */
+/** The extension of the running activation: deactivate() is called without it, and waits on the local node's stop. */
 let active: NexExtension | undefined;
-/** Says what a stop of the local node lost; not at the stop that ends the extension. */
-let lostNotice: LostWorkloadsNotice | undefined;
+
+/** The command layer, handed to the context (it stands above it). */
+const COMMAND_LAYER: CommandLayer = {
+  register: registerCommands,
+  debugConfigurations: (ext) => new NexDebugConfigurations(ext),
+  deploy: (ext, request) => deployFunctionCommand(ext, request),
+};
 
 export function activate(context: ExtensionContext): NexTestApi | undefined {
   const started = performance.now();
-  const ext = new NexExtension(context);
+  const ext = new NexExtension(context, COMMAND_LAYER);
   active = ext;
   context.subscriptions.push(ext);
-  const own = <T extends { dispose(): unknown }>(d: T) => ext.extensionScope.add(d);
-  const functionsView = own(new FunctionsView(ext.catalog, ext.deployed, ext.caseViews));
-  own(new EngineWarmUp(ext.catalog, ext.runner, ext.log));
-  own(new SourceChecks(ext.catalog, ext.runner));
-  const codeLens = own(new TriggerCodeLensProvider(ext.catalog));
-  own(Languages.registerCodeLensProvider([{ scheme: 'file', pattern: '**/triggers/*.json' }, { scheme: 'file', pattern: '**/nexfunction.json' }, { scheme: 'file', language: 'javascript' }], codeLens));
-  own(registerCommands(ext));
-  own(Debug.registerDebugConfigurationProvider('nex', new NexDebugConfigurations(ext)));
-  lostNotice = own(new LostWorkloadsNotice(ext));
-  own(startLocalNodeWithWorkspace(ext));
-  const viewsReady = ext.catalog.refresh().then(() => performance.now() - started);
+  const viewsReady = ext.viewsReady.then(() => performance.now() - started);
   const activateMs = performance.now() - started;
   if (context.extensionMode === ExtensionMode.Production) {
     return undefined;
@@ -165,7 +156,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
         description: typeof item.description === 'string' ? item.description : '',
         icon: item.iconPath instanceof ThemeIcon ? item.iconPath.id : undefined,
       });
-      const provider = functionsView.provider;
+      const provider = ext.functionsView.provider;
       return provider.getChildren().map((node) => ({ ...text(node.toTreeItem()), children: provider.getChildren(node).map((child) => text(child.toTreeItem())) }));
     },
     localNode: {
@@ -188,43 +179,9 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
   };
 }
 
-/**
- * `nex.localNode.startWithWorkspace`: starts the local node now when the workspace is trusted,
- * else once trust is granted, and when the setting is turned on. A failure shows in the status bar
- * and as a message (no command reports it).
- */
-function startLocalNodeWithWorkspace(ext: NexExtension): Disposable {
-  const startIfWanted = () => {
-    if (!Workspace.isTrusted || !ext.config.localNode.startWithWorkspace || ext.localNode.host || ext.localNode.isStarting) {
-      return;
-    }
-    ext.localNode.start().then(
-      // The built-in connection: with nothing else connected, the explorer and deploys use the local node.
-      () => (ext.connections.connection || ext.connections.state === 'connecting' ? undefined : ext.connections.connect({ kind: 'local' }).catch((e: Error) => ext.log.warn(`could not connect to the local node: ${e.message}`))),
-      async (e: Error) => {
-      const choice = await ext.ui.error(`Nex: the local node did not start: ${e?.message ?? String(e)}`, 'Show Log');
-      if (choice) {
-        ext.localNode.showLog();
-      }
-      },
-    );
-  };
-  startIfWanted();
-  return Disposable.from(
-    Workspace.onDidGrantWorkspaceTrust(startIfWanted),
-    ext.config.onDidChange((e) => {
-      if (e.affectsConfiguration('nex.localNode.startWithWorkspace')) {
-        startIfWanted();
-      }
-    }),
-  );
-}
-
 /** Everything is disposed through context.subscriptions; this waits until the local node and its nats-server have stopped. */
 export async function deactivate(): Promise<void> {
   const ext = active;
   active = undefined;
-  lostNotice?.dispose();
-  lostNotice = undefined;
-  await ext?.localNode.stop();
+  await ext?.shutdown();
 }

@@ -9,10 +9,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext } from '../../nats/connection';
 import { ConnectionStatus } from '../../nats/connectionStatus';
 import { DisposableObject, DisposableStore } from '../lifecycle';
-import { LocalNodeController } from '../localNode/localNodeController';
 import { profileOf, readSecrets, savedConnections } from './savedConnections';
 
-/** What to connect to. */
 /** What to connect to; the local node and a nats context take the namespace given (default "default"), a saved connection its own. */
 export type ConnectionTarget = { kind: 'local'; namespace?: string } | { kind: 'saved'; name: string } | { kind: 'context'; name: string; namespace?: string };
 
@@ -31,8 +29,13 @@ export interface NexConnection {
   scope: DisposableStore;
 }
 
+/** What a connection to the local node needs of it: started (or running), the URL of its nats-server. */
+export interface LocalNats {
+  start(): Promise<{ readonly natsUrl: string }>;
+}
+
 export interface ConnectionManagerDeps {
-  localNode: LocalNodeController;
+  localNode: LocalNats;
   secrets: SecretStorage;
   log: LogOutputChannel;
   /** Disposes the previous connection's resources and gives a fresh scope (NexExtension.newConnectionScope). */

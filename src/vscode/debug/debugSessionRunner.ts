@@ -23,9 +23,9 @@ export interface DebugSessionRunnerDeps {
   folder: (request: RunRequest) => WorkspaceFolder | undefined;
 }
 
-let nextRun = 1;
-
 export class DebugSessionRunner implements FunctionExecutor {
+  /** The number of the next run, for its session's id. */
+  private nextRun = 1;
   /** The session of the run in progress, if any. */
   current?: DebugSession;
 
@@ -59,7 +59,7 @@ export class DebugSessionRunner implements FunctionExecutor {
       return start.refused;
     }
     const link = await V8Link.listen();
-    const runId = `nex-debug-${process.pid}-${nextRun++}`;
+    const runId = `nex-debug-${process.pid}-${this.nextRun++}`;
     const subscriptions: Disposable[] = [];
     let session: DebugSession | undefined;
     let ended = false;

@@ -5,12 +5,11 @@
  * is not running, waits for the connection, and deploys each with Deploy Function.
  */
 import { plural } from '../../core/bytes';
-import { isValid } from '../../core/manifest';
+import { isValid, type FunctionDefinition } from '../../core/manifest';
 import { LostWorkloads, lostWorkloads } from '../../explorer/lostWorkloads';
-import { deployFunctionCommand } from '../commands/deploy';
 import { DisposableObject } from '../lifecycle';
-import type { NexExtension } from '../nexExtension';
-import type { LocalNodeStopped } from './localNodeController';
+import type { UserInterface } from '../ui';
+import type { LocalNodeController, LocalNodeStopped } from './localNodeController';
 
 /** How long a redeploy waits for the editor's connection to come up after the node started. */
 const CONNECTION_WAIT_MS = 15000;
@@ -21,19 +20,33 @@ export interface RedeployOutcome {
   failed: Array<{ name: string; reason: string }>;
 }
 
+/** What the notice needs: the node, the workspace's functions, the editor's connection, a deploy (Deploy Function's), the UI port. */
+export interface LostWorkloadsNoticeDeps {
+  readonly localNode: Pick<LocalNodeController, 'onDidStop' | 'start' | 'log'>;
+  readonly functions: () => readonly FunctionDefinition[];
+  readonly connections: {
+    readonly state: string;
+    readonly connection: unknown;
+    connect(target: { kind: 'local' }): Promise<unknown>;
+  };
+  /** Deploys the workspace function in `function` (its folder) to the node `nodeId`; undefined when it was not deployed (the user was told why). */
+  readonly deploy: (request: { function: string; nodeId: string }) => Promise<unknown>;
+  readonly ui: () => UserInterface;
+}
+
 export class LostWorkloadsNotice extends DisposableObject {
-  constructor(private readonly ext: NexExtension) {
+  constructor(private readonly deps: LostWorkloadsNoticeDeps) {
     super();
-    this.register(ext.localNode.onDidStop((stopped) => void this.notify(stopped)));
+    this.register(deps.localNode.onDidStop((stopped) => void this.notify(stopped)));
   }
 
   private async notify(stopped: LocalNodeStopped): Promise<RedeployOutcome | undefined> {
-    const lost = lostWorkloads({ id: stopped.nodeId, name: stopped.nodeName, workloads: stopped.workloads }, this.ext.catalog.functions.filter(isValid), stopped.reason);
+    const lost = lostWorkloads({ id: stopped.nodeId, name: stopped.nodeName, workloads: stopped.workloads }, this.deps.functions().filter(isValid), stopped.reason);
     if (!lost) {
       return undefined;
     }
-    this.ext.localNode.log.warn(lost.logLine);
-    const choice = await this.ext.ui.info(lost.message, ...(lost.redeployLabel ? [lost.redeployLabel] : []));
+    this.deps.localNode.log.warn(lost.logLine);
+    const choice = await this.deps.ui().info(lost.message, ...(lost.redeployLabel ? [lost.redeployLabel] : []));
     if (!lost.redeployLabel || choice !== lost.redeployLabel) {
       return undefined;
     }
@@ -43,15 +56,15 @@ export class LostWorkloadsNotice extends DisposableObject {
   /** Starts the node (when it is not running), waits for the connection, deploys each function again, and says how that went. */
   async redeploy(lost: LostWorkloads): Promise<RedeployOutcome> {
     const names = lost.redeployable.map((r) => r.fn.manifest.name);
-    const log = this.ext.localNode.log;
+    const log = this.deps.localNode.log;
     let nodeId: string;
     try {
-      nodeId = (await this.ext.localNode.start()).node.nodeId;
+      nodeId = (await this.deps.localNode.start()).node.nodeId;
       await this.connectionUp();
     } catch (e) {
       const reason = (e as Error)?.message ?? String(e);
       log.error(`redeploy of ${names.join(', ')}: ${reason}`);
-      void this.ext.ui.error(`Nex: could not redeploy ${names.join(', ')}: ${reason}`);
+      void this.deps.ui().error(`Nex: could not redeploy ${names.join(', ')}: ${reason}`);
       return { deployed: [], failed: names.map((name) => ({ name, reason })) };
     }
     const outcome: RedeployOutcome = { deployed: [], failed: [] };
@@ -59,7 +72,7 @@ export class LostWorkloadsNotice extends DisposableObject {
       const name = fn.manifest.name;
       try {
         // To the local node by its id (kept across restarts), whatever else the connection reaches.
-        const result = await deployFunctionCommand(this.ext, { function: fn.dir, nodeId });
+        const result = await this.deps.deploy({ function: fn.dir, nodeId });
         if (result) {
           outcome.deployed.push(name);
         } else {
@@ -71,11 +84,11 @@ export class LostWorkloadsNotice extends DisposableObject {
     }
     if (outcome.failed.length === 0) {
       log.info(`redeployed ${outcome.deployed.join(', ')}`);
-      void this.ext.ui.info(`Redeployed ${plural(outcome.deployed.length, 'function')} (${outcome.deployed.join(', ')}) on the local node.`);
+      void this.deps.ui().info(`Redeployed ${plural(outcome.deployed.length, 'function')} (${outcome.deployed.join(', ')}) on the local node.`);
     } else {
       const failures = outcome.failed.map((f) => `${f.name}: ${f.reason}`).join('; ');
       log.warn(`redeployed ${outcome.deployed.length} of ${names.length}; failed: ${failures}`);
-      void this.ext.ui.warn(`Nex: Redeployed ${outcome.deployed.length} of ${plural(names.length, 'function')}; not redeployed: ${failures}`);
+      void this.deps.ui().warn(`Nex: Redeployed ${outcome.deployed.length} of ${plural(names.length, 'function')}; not redeployed: ${failures}`);
     }
     return outcome;
   }
@@ -85,7 +98,7 @@ export class LostWorkloadsNotice extends DisposableObject {
    * connects or reconnects (the node's nats-server came back on the same port), until it is connected.
    */
   private async connectionUp(): Promise<void> {
-    const connections = this.ext.connections;
+    const connections = this.deps.connections;
     const deadline = Date.now() + CONNECTION_WAIT_MS;
     while (!(connections.state === 'connected' && connections.connection)) {
       if (connections.state === 'disconnected' || connections.state === 'offline') {
