@@ -180,7 +180,7 @@ describe('the functions nexlet (src/nexlet) against the 0.4.1 agent protocol', f
     const listed = lists.flat();
     assert.deepStrictEqual(
       listed.map((w) => [w.id, w.name, w.workload_lifecycle, w.workload_state, w.workload_type, w.metadata]),
-      [['W1', 'greet', 'function', 'running', 'v8', { name: 'greet', triggers: 'greet.*', type: 'v8' }]],
+      [['W1', 'greet', 'function', 'running', 'v8', { name: 'greet', namespace: 'default', node: NODE, sha256: jsArtifact.sha256, triggers: 'greet.*', type: 'v8' }]],
       'one registration lists greet, the other nothing',
     );
     const stored = JSON.parse((await nc.request(agent04.getWorkload(NODE, 'W1'), '', { timeout: 2000 })).string());
