@@ -4,30 +4,26 @@
  * nodes' events (reference §2), and record the traffic on a subject as trigger cases.
  */
 import * as path from 'path';
-import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { tryDecodeUtf8 } from '../core/bytes';
 import { concreteSubjectProblem, subjectMatches } from '../core/subject';
 import { type FidelityWarning, replyWarning } from '../executor/fidelity';
-import { LogBody, LogLevelName, logLevelName } from '../nex/logs';
-import { API_PREFIX, controlSubjects, NodeError } from '../nex/controlApi';
+import { eventSubject, eventSubjects, type NexEvent, parseEvent } from '../nex/events';
+import { LogBody, logLevelName, type WorkloadLogLine } from '../nex/logs';
+import { controlSubjects, NodeError } from '../nex/controlApi';
 import { NexControlClient } from '../nex/controlClient';
 import { feed04 } from '../nex04/subjects';
 import type { NexProtocolVersion, StopRequest, StopResponse } from '../nex/controlTypes';
 import { encodeWorkloadJwt } from '../nex/workloadJwt';
 import { deleteDeployRecord } from './deployRecords';
+import { subscribeAll, type Watch } from '../nats/watch';
 import { findWorkloads04, FUNCTION_TRIGGERED, reply04, watchEvents04, watchLogs04 } from './feeds04';
 import { nodeProtocol, withHint } from './nodeReplies';
 import { ISSUER_KEY_FILE, type PublisherKeys } from './publisherKeys';
+import type { RunningWorkload } from './runningWorkload';
 
-/** A workload a node reports running (WPING, or INFO for the deploy's own node). */
-export interface RunningWorkload {
-  nodeId: string;
-  /** The node's Nex version, e.g. 0.2.7. */
-  nodeVersion: string;
-  namespace: string;
-  workloadId: string;
-  name: string;
-}
+/** These live where both generations' followers share them (the events in src/nex/events.ts); kept here for the importers of this module. */
+export type { NexEvent, RunningWorkload, Watch, WorkloadLogLine };
 
 /** The Nex namespace when none is given (the `nex` CLI's default). */
 export const DEFAULT_NAMESPACE = 'default';
@@ -219,7 +215,7 @@ export async function triggerFunction(nc: NatsConnection, subject: string, paylo
   let failed!: (e: FunctionFailedError) => void;
   const failure = new Promise<never>((_resolve, reject) => (failed = reject));
   failure.catch(() => undefined);
-  const failures = nc.subscribe(`${API_PREFIX}.events.${namespace}.function_exec_failed`, {
+  const failures = nc.subscribe(eventSubject(namespace, 'function_exec_failed'), {
     callback: (err, msg) => {
       const event = err ? undefined : parseEvent(msg);
       if (event && failureMatches(event, subject, options.workloadName)) {
@@ -320,40 +316,6 @@ export function remoteReplyHints(reply: Uint8Array, nodeVersion?: string): Fidel
   return [{ code: hint.code, message: `the function probably returned a Uint8Array (${returned}): ${hint.message}` }];
 }
 
-/** Subscriptions that follow logs or events until the caller stops them. */
-export interface Watch {
-  stop(): void;
-}
-
-/** Subscribes and waits until the server has the subscriptions, so nothing published after the call is missed. */
-async function watch(nc: NatsConnection, subjects: string[], onMessage: (msg: Msg) => void): Promise<Watch> {
-  const subs: Subscription[] = subjects.map((subject) =>
-    nc.subscribe(subject, {
-      callback: (err, msg) => {
-        if (!err) {
-          onMessage(msg);
-        }
-      },
-    }),
-  );
-  await nc.flush();
-  return { stop: () => subs.forEach((s) => s.unsubscribe()) };
-}
-
-
-/** One log message of a workload (one write of the agent, not always one line). */
-export interface WorkloadLogLine {
-  subject: string;
-  nodeId: string;
-  workloadId: string;
-  level: LogLevelName;
-  /** The level number as the node sent it (a Nex 0.4 line has none: slog's number for its level). */
-  rawLevel: number;
-  text: string;
-  /** A Nex 0.4 line's stream: stdout lines are `info`, stderr ones `error`. */
-  stream?: 'stdout' | 'stderr';
-}
-
 /** A log body `{text, level, id}`, or undefined when the message is not one. */
 function parseLogBody(data: Uint8Array): LogBody | undefined {
   try {
@@ -378,7 +340,7 @@ export async function watchLogs(nc: NatsConnection, options: { namespace?: strin
   const ids = options.workloadIds && new Set(options.workloadIds);
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const watches = await Promise.all([
-    watch(nc, [controlSubjects.logs(namespace)], (msg) => {
+    subscribeAll(nc, [controlSubjects.logs(namespace)], (msg) => {
       const body = parseLogBody(msg.data);
       if (!body || (ids && !ids.has(body.id))) {
         return;
@@ -390,56 +352,6 @@ export async function watchLogs(nc: NatsConnection, options: { namespace?: strin
   return { stop: () => watches.forEach((w) => w.stop()) };
 }
 
-/** A node's CloudEvent, with what it is about taken out of it. */
-export interface NexEvent {
-  subject: string;
-  /** The namespace token of the subject ("system" for node lifecycle events). */
-  namespace: string;
-  type: string;
-  /** The node id, or "<nodeId>-<workloadId>" for events a workload's agent raised. */
-  source: string;
-  nodeId: string;
-  /** The workload the event is about, when it says (0.3 `workload_id`, 0.2.7 `vmid`, or the agent's source). */
-  workloadId?: string;
-  time?: string;
-  data: Record<string, unknown>;
-  /** `0.4` for a Nex 0.4 feed event (`type` is then the feed's: WORKLOADSTARTED, FUNCTIONTRIGGERED…); absent for 0.2/0.3 CloudEvents. */
-  generation?: '0.4';
-  /** The workload's name, when the event says (0.2/0.3 `workload_name`, 0.4 `name` or `metadata.name`). */
-  workloadName?: string;
-  /** A function failed (0.2/0.3 function_exec_failed, 0.4 FUNCTIONTRIGGERED with an `error`), or a 0.4 workload event carries an error. */
-  failed?: boolean;
-}
-
-/** A CloudEvent as a NexEvent, or undefined when the message is not one. */
-function parseEvent(msg: Msg): NexEvent | undefined {
-  let event: { type?: unknown; source?: unknown; time?: unknown; data?: unknown };
-  try {
-    event = JSON.parse(new TextDecoder().decode(msg.data));
-  } catch {
-    return undefined;
-  }
-  if (typeof event?.type !== 'string' || typeof event.source !== 'string') {
-    return undefined;
-  }
-  const data = event.data && typeof event.data === 'object' ? (event.data as Record<string, unknown>) : {};
-  const [nodeId, agent] = event.source.split('-');
-  const workloadId = [data.workload_id, data.vmid, agent].find((v): v is string => typeof v === 'string' && v !== '');
-  const workloadName = typeof data.workload_name === 'string' ? data.workload_name : undefined;
-  return {
-    subject: msg.subject,
-    namespace: msg.subject.split('.')[2],
-    type: event.type,
-    source: event.source,
-    nodeId,
-    workloadId,
-    time: typeof event.time === 'string' ? event.time : undefined,
-    data,
-    ...(workloadName !== undefined ? { workloadName } : {}),
-    ...(event.type === 'function_exec_failed' ? { failed: true } : {}),
-  };
-}
-
 /**
  * Follows `$NEX.events.<ns>.*` and `$NEX.events.system.*`, as `nex events` does (unless `nex02` is
  * false), and (unless `nex04` is false) the Nex 0.4 feeds: the namespace's workload events and the
@@ -447,12 +359,11 @@ function parseEvent(msg: Msg): NexEvent | undefined {
  */
 export async function watchEvents(nc: NatsConnection, options: { namespace?: string; nex02?: boolean; nex04?: boolean; onEvent: (event: NexEvent) => void }): Promise<Watch> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
-  const subjects = namespace === '*' ? [controlSubjects.events('*')] : [...new Set([controlSubjects.events(namespace), `${API_PREFIX}.events.system.*`])];
   const watches = await Promise.all([
     ...(options.nex02 === false
       ? []
       : [
-          watch(nc, subjects, (msg) => {
+          subscribeAll(nc, eventSubjects(namespace), (msg) => {
             const event = parseEvent(msg);
             if (event) {
               options.onEvent(event);
@@ -580,8 +491,8 @@ export async function followFunctionLogs(nc: NatsConnection, options: FollowFunc
   const watches = await Promise.all([
     ...(v02
       ? [
-          watch(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg))),
-          watch(nc, [controlSubjects.events(namespace)], (msg) => {
+          subscribeAll(nc, [controlSubjects.logs(namespace)], (msg) => later(() => onLog(msg))),
+          subscribeAll(nc, [controlSubjects.events(namespace)], (msg) => {
             const event = parseEvent(msg);
             if (event) {
               laterEvent(event);

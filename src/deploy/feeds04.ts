@@ -6,12 +6,14 @@
  * (`workload_id`, `namespace`, `error`). Everything comes out in the shapes the 0.2/0.3 followers use
  * (NexEvent, WorkloadLogLine, RunningWorkload), so deployedOps follows both generations at once.
  */
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { asObject, asString, attributeAnswers, isToken, readWorkload, stringEntries } from '../explorer/workloads04';
-import { SLOG_LEVELS } from '../nex/logs';
+import type { NexEvent } from '../nex/events';
+import { SLOG_LEVELS, type WorkloadLogLine } from '../nex/logs';
 import { Nex04Client } from '../nex04/client04';
 import { feed04 } from '../nex04/subjects';
-import type { NexEvent, RunningWorkload, Watch, WorkloadLogLine } from './deployedOps';
+import { subscribeAll, type Watch } from '../nats/watch';
+import type { RunningWorkload } from './runningWorkload';
 
 /** The node's own events (`<from>` = its id); every other type is a workload's (`<from>` = its namespace). */
 export const NODE_EVENT_TYPES: readonly string[] = ['NODESTARTED', 'NODESTOPPED', 'NODELAMEDUCKSET', 'AGENTLAMEDUCKSET'];
@@ -63,13 +65,6 @@ export function parseEvent04(msg: Pick<Msg, 'subject' | 'data'>): NexEvent | und
     ...(workloadName !== undefined ? { workloadName } : {}),
     ...(failed ? { failed: true } : {}),
   };
-}
-
-/** Subscribes and waits until the server has the subscriptions. */
-async function subscribeAll(nc: NatsConnection, subjects: readonly string[], onMessage: (msg: Msg) => void): Promise<Watch> {
-  const subs: Subscription[] = subjects.map((subject) => nc.subscribe(subject, { callback: (err, msg) => (err ? undefined : onMessage(msg)) }));
-  await nc.flush();
-  return { stop: () => subs.forEach((s) => s.unsubscribe()) };
 }
 
 /**

@@ -9,6 +9,7 @@
  * placed by that; with a single 0.4 node every answer is its; when exactly one answer and one node
  * are left over, they go together; anything else cannot be told apart ("unplaced").
  */
+import { asObject, asString, isToken, stringEntries } from '../core/jsonValues';
 import type { WorkloadSummary } from '../nex04/types';
 
 /** A nexlet (agent) registered with a 0.4 node, from the node's INFO (its agent summaries). */
@@ -92,26 +93,8 @@ export const FUNCTION_TYPES: readonly string[] = ['v8', 'wasm'];
 /** Go's zero time: what INFO says for an agent that never sent a heartbeat. */
 const GO_ZERO_TIME = /^0001-01-01T00:00:00/;
 
-export const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-export const asObject = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-
-/** The string entries of an object (tags, metadata); undefined when it is not an object. */
-export function stringEntries(v: unknown): Record<string, string> | undefined {
-  const o = asObject(v);
-  if (!o) {
-    return undefined;
-  }
-  const out: Record<string, string> = {};
-  for (const [k, value] of Object.entries(o)) {
-    if (typeof value === 'string') {
-      out[k] = value;
-    }
-  }
-  return out;
-}
-
-/** A node id or workload id is a subject token. */
-export const isToken = (v: unknown): v is string => typeof v === 'string' && /^[^\s.*>]+$/.test(v);
+/** Reading untrusted JSON: src/core/jsonValues.ts (kept here for the 0.4 readers that import them from this module). */
+export { asObject, asString, isToken, stringEntries };
 
 /** The nexlets of an INFO answer (`node_agent_summaries`), sorted by type, name and id; entries without an agent id are left out. */
 export function readNexlets(info: unknown): Nexlet04View[] {

@@ -27,6 +27,19 @@ export interface LogBody {
   id: string;
 }
 
+/** One log message of a workload as a follower passes it on (one write of the agent, not always one line). */
+export interface WorkloadLogLine {
+  subject: string;
+  nodeId: string;
+  workloadId: string;
+  level: LogLevelName;
+  /** The level number as the node sent it (a Nex 0.4 line has none: slog's number for its level). */
+  rawLevel: number;
+  text: string;
+  /** A Nex 0.4 line's stream: stdout lines are `info`, stderr ones `error`. */
+  stream?: 'stdout' | 'stderr';
+}
+
 /** The subject a line is published on. */
 export function logSubject(protocol: NexProtocolVersion, origin: LogOrigin, namespace: string, nodeId: string, workloadId: string, workloadName: string): string {
   if (protocol === '0.3') {
