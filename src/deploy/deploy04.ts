@@ -543,7 +543,7 @@ export async function stopWorkloads04(nc: NatsConnection, nameOrId: string, opti
  * seals its environment again to that key), and ADEPLOY the returned request with its tags replaced
  * by the target's. Throws a clear error for an unknown workload.
  */
-export async function cloneWorkload04(nc: NatsConnection, workloadId: string, options: { namespace: string; tags?: Record<string, string>; nodeName?: string; inboxPrefix?: string; discoveryWindowMs?: number; onProgress?: (step: string) => void }): Promise<{ id: string; name: string }> {
+export async function cloneWorkload04(nc: NatsConnection, workloadId: string, options: { namespace: string; tags?: Record<string, string>; nodeName?: string; inboxPrefix?: string; discoveryWindowMs?: number; onProgress?: (step: string) => void; signal?: AbortSignal }): Promise<{ id: string; name: string }> {
   const progress = (step: string) => options.onProgress?.(step);
   const client = new Nex04Client(nc, options.inboxPrefix);
   const nodes = (await client.discover(options.discoveryWindowMs ?? DISCOVERY_WINDOW_MS)).nodes;
@@ -581,6 +581,7 @@ export async function cloneWorkload04(nc: NatsConnection, workloadId: string, op
     throw new Error(`the cloned start request of ${workloadId} is not JSON (${(e as Error).message}): nothing was sent`);
   }
   checkAgainstBid(start, bid, workload.workload_type);
+  options.signal?.throwIfAborted();
   progress(`deploying the copy of ${workload.name} to the ${workload.workload_type} nexlet that bid (${bid.bidder_id})`);
   try {
     const reply = await client.deploy(namespace, bid.bidder_id, copy);

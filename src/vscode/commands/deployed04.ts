@@ -3,7 +3,7 @@
  * Lame Duck… (after a confirmation naming the delay) and Show Node Info (the node's INFO, read now).
  * A node's own error text reaches the user verbatim (deploy04.ts adds hints).
  */
-import { ProgressLocation, window as Window, workspace as Workspace } from 'vscode';
+import { window as Window, workspace as Workspace } from 'vscode';
 import { plural } from '../../core/bytes';
 import { deployNamespace, type ValidFunction } from '../../core/manifest';
 import { inNamespace } from '../../core/subject';
@@ -224,15 +224,15 @@ export async function cloneWorkloadCommand(ext: NexExtension, arg?: Workload04It
     }
   }
   const conn = await currentConnection(ext.connections);
-  // Not cancellable once asked: a clone is one CLONE and one ADEPLOY.
-  const copy = await Window.withProgress({ location: ProgressLocation.Notification, title: `Cloning ${workload.name}` }, (progress) =>
+  const copy = await ext.ui.progress(`Cloning ${workload.name}`, (report, signal) =>
     cloneWorkload04(conn.nc, workload.id, {
+      signal,
       namespace: scripted.namespace ?? workload.namespace,
       ...(node ? { nodeName: node } : {}),
       ...(tags ? { tags } : {}),
       inboxPrefix: conn.profile.inboxPrefix,
       onProgress: (step) => {
-        progress.report({ message: step });
+        report(step);
         ext.log.info(`clone ${workload.name}: ${step}`);
       },
     }),
