@@ -7,7 +7,8 @@
  * (NexEvent, WorkloadLogLine, RunningWorkload), so deployedOps follows both generations at once.
  */
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { asObject, asString, attributeAnswers, isToken, readWorkload, stringEntries } from '../explorer/workloads04';
+import { asObject, asString, isToken, stringEntries } from '../core/jsonValues';
+import { attributeAnswers, readWorkload } from '../nex04/workloadSummaries';
 import type { NexEvent } from '../nex/events';
 import { SLOG_LEVELS, type WorkloadLogLine } from '../nex/logs';
 import { Nex04Client } from '../nex04/client04';

@@ -8,7 +8,7 @@
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { control04, feed04 } from '../nex04/subjects';
-import { asObject, asString, isToken, stringEntries } from './workloads04';
+import { asObject, asString, isToken, stringEntries } from '../core/jsonValues';
 
 /** A nexlet's workload event. */
 export interface WorkloadEvent04 {

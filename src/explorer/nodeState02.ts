@@ -51,29 +51,29 @@ export function markUnreachable(node: NodeState, reason: string): void {
   node.stateReason = reason;
 }
 
+/** What PING answers, heartbeats and INFO all say: the version, uptime, tags (lame duck among them) and xkey it names. */
+function takeDetails(node: NodeState, d: { version?: string; uptime?: string; xkey?: string; tags?: Record<string, string> }): void {
+  node.version = d.version ?? node.version;
+  node.uptime = d.uptime ?? node.uptime;
+  node.startedAt = startOf(d.uptime) ?? node.startedAt;
+  node.xkey = d.xkey ?? node.xkey;
+  node.tags = d.tags ?? node.tags;
+  node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
+}
+
 /** Takes in what a PING answer, heartbeat or node_started says; returns whether its running count changed. */
 export function takeSighting(node: NodeState, s: NodeSighting): boolean {
   const countChanged = s.runningCount !== undefined && s.runningCount !== node.runningCount;
-  node.version = s.version ?? node.version;
-  node.uptime = s.uptime ?? node.uptime;
-  node.startedAt = startOf(s.uptime) ?? node.startedAt;
+  takeDetails(node, s);
   node.nexus = s.nexus ?? node.nexus;
-  node.tags = s.tags ?? node.tags;
-  node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
   node.runningCount = s.runningCount ?? node.runningCount;
-  node.xkey = s.xkey ?? node.xkey;
   heardFrom(node);
   return countChanged;
 }
 
 /** Takes in an INFO answer: the node's details and workloads. */
 export function takeInfo(node: NodeState, reading: InfoReading): void {
-  node.version = reading.version ?? node.version;
-  node.uptime = reading.uptime ?? node.uptime;
-  node.startedAt = startOf(reading.uptime) ?? node.startedAt;
-  node.xkey = reading.xkey ?? node.xkey;
-  node.tags = reading.tags ?? node.tags;
-  node.lameDuck ||= node.tags['nex.lameduck'] === 'true';
+  takeDetails(node, reading);
   node.memory = reading.memory;
   node.supportedTypes = reading.supportedTypes;
   node.workloads = reading.workloads;

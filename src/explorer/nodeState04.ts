@@ -3,7 +3,8 @@
  * change in it (strings only where strings belong: a hostile `{"toString":1}` is no string), and
  * the Node04View a snapshot shows of it.
  */
-import { asObject, asString, type Nexlet04View, type Node04View, readNexlets, stringEntries, type Workload04View } from './workloads04';
+import { asObject, asString, stringEntries } from '../core/jsonValues';
+import { type Nexlet04View, type Node04View, readNexlets, type Workload04View } from './workloads04';
 
 export interface NodeState04 {
   id: string;

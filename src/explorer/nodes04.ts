@@ -16,7 +16,8 @@ import { followNodeFeeds04, type WorkloadEvent04 } from './nodeFeeds04';
 import type { NodePingResponse } from '../nex04/types';
 import { Rereads, WorkloadReads04 } from './workloadReads04';
 import { heardFrom, newNodeState04, node04View, type NodeState04, takeInfo, takePing } from './nodeState04';
-import { isToken, type Node04View, type Workload04View } from './workloads04';
+import { isToken } from '../core/jsonValues';
+import type { Node04View, Workload04View } from './workloads04';
 
 export const DEFAULT_HEARTBEAT04_INTERVAL_MS = 10000;
 export interface Nex04TrackerOptions {
