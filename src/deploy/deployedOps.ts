@@ -6,7 +6,7 @@
 import * as path from 'path';
 import type { Msg, MsgHdrs, NatsConnection } from '@nats-io/nats-core';
 import { tryDecodeUtf8 } from '../core/bytes';
-import { concreteSubjectProblem, subjectMatches } from '../core/subject';
+import { concreteSubjectProblem, DEFAULT_NAMESPACE, subjectMatches } from '../core/subject';
 import { type FidelityWarning, replyWarning } from '../executor/fidelity';
 import { eventSubject, eventSubjects, type NexEvent, parseEvent } from '../nex/events';
 import { LogBody, logLevelName, type WorkloadLogLine } from '../nex/logs';
@@ -25,8 +25,8 @@ import type { RunningWorkload } from './runningWorkload';
 /** These live where both generations' followers share them (the events in src/nex/events.ts); kept here for the importers of this module. */
 export type { NexEvent, RunningWorkload, Watch, WorkloadLogLine };
 
-/** The Nex namespace when none is given (the `nex` CLI's default). */
-export const DEFAULT_NAMESPACE = 'default';
+/** The Nex namespace when none is given (the `nex` CLI's default): core/subject.ts's, for this module's importers. */
+export { DEFAULT_NAMESPACE };
 
 /** A node refuses a stop whose JWT shares the deploy's `iat` second; the retry waits this long. */
 const SAME_SECOND_RETRY_MS = 1000;
@@ -641,6 +641,3 @@ async function waitForReplies(messages: RecordedMessage[], replies: Map<string, 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
-
-/** Trigger case files are written by src/triggers/caseFiles.ts (kept here for the importers of this module). */
-export { checkCaseFile, writeRecordedCases } from '../triggers/caseFiles';
