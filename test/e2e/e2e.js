@@ -208,6 +208,23 @@ async function main() {
     /** The Deployed view's pane (its rows are nodes, workloads and triggers). */
     const deployedPane = () => page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Deployed' }) }).first();
     const toast = (text) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+    // Room for a tree in a picture: the side bar widened by dragging its edge, as a user does; returns how to put it back.
+    const widenSideBar = async (by) => {
+      const sidebar = await page.locator('.part.sidebar').boundingBox();
+      const edge = sidebar.x + sidebar.width;
+      const y = sidebar.y + sidebar.height / 2;
+      const drag = async (from, to) => {
+        await page.mouse.move(from, y);
+        await page.mouse.down();
+        await page.mouse.move(to, y, { steps: 10 });
+        await page.mouse.up();
+      };
+      await drag(edge, edge + by);
+      return async () => {
+        const wide = await page.locator('.part.sidebar').boundingBox();
+        await drag(wide.x + wide.width, edge);
+      };
+    };
     const triggerDeployed = async (name, subject, payload, screenshot) => {
       await palette('Nex: Trigger Deployed Function…');
       await answer(`Trigger ${name} on its node: subject`, subject);
@@ -429,21 +446,12 @@ async function main() {
       // (dragging its edge, as a user does); then put both back.
       const functions = page.locator('.pane-header', { hasText: 'Functions' }).first();
       await functions.click();
-      const sidebar = await page.locator('.part.sidebar').boundingBox();
-      const edge = sidebar.x + sidebar.width;
-      const dragEdge = async (from, to) => {
-        await page.mouse.move(from, sidebar.y + sidebar.height / 2);
-        await page.mouse.down();
-        await page.mouse.move(to, sidebar.y + sidebar.height / 2, { steps: 10 });
-        await page.mouse.up();
-      };
-      await dragEdge(edge, edge + 300);
+      const restoreSideBar = await widenSideBar(300);
       await pane.locator('.monaco-list-row', { hasText: /· up .* · local$/ }).first().waitFor();
       await page.mouse.move(900, 300); // no hover highlight in the picture
       await page.waitForTimeout(500);
       await page.screenshot({ path: path.join(SHOTS, '11-deployed-view.png') });
-      const wide = await page.locator('.part.sidebar').boundingBox();
-      await dragEdge(wide.x + wide.width, edge);
+      await restoreSideBar();
       await functions.click();
       restoreGreet();
       await workloadRow('greet').locator('.label-description', { hasText: /^v8 · \S+ · local source$/ }).waitFor();
@@ -521,15 +529,7 @@ async function main() {
       // Room for the tree: the Functions view folded and the side bar widened by dragging its edge; then both put back.
       const functions = page.locator('.pane-header', { hasText: 'Functions' }).first();
       await functions.click();
-      const sidebar = await page.locator('.part.sidebar').boundingBox();
-      const edge = sidebar.x + sidebar.width;
-      const dragEdge = async (from, to) => {
-        await page.mouse.move(from, sidebar.y + sidebar.height / 2);
-        await page.mouse.down();
-        await page.mouse.move(to, sidebar.y + sidebar.height / 2, { steps: 10 });
-        await page.mouse.up();
-      };
-      await dragEdge(edge, edge + 380);
+      const restoreSideBar = await widenSideBar(380);
       await page.mouse.move(1300, 500); // no hover highlight in the picture
       await page.waitForTimeout(500);
       await page.screenshot({ path: path.join(SHOTS, '17-deployed-nex04.png') });
@@ -539,8 +539,7 @@ async function main() {
       await page.mouse.move(1300, 500);
       await page.waitForTimeout(500);
       await page.screenshot({ path: path.join(SHOTS, '18-deployed-both.png') });
-      const wide = await page.locator('.part.sidebar').boundingBox();
-      await dragEdge(wide.x + wide.width, edge);
+      await restoreSideBar();
       await functions.click();
       node04.kill('SIGTERM');
     });

@@ -11,6 +11,7 @@ import { nodeLabel, type Nexlet04View, type Node04View, type Workload04View } fr
 import { driftNotes, triggerDrift } from '../../explorer/deployDrift';
 import { uptimeSince } from '../../nex/uptime';
 import { SYSTEM_NAMESPACE } from '../../nex04/subjects';
+import { WorkloadItem } from './deployedItems';
 
 /** A Nex 0.4 node. */
 export class Node04Item {
@@ -36,25 +37,7 @@ export class Namespace04Item {
 }
 
 /** A workload on a 0.4 node. */
-export class Workload04Item {
-  constructor(
-    readonly workload: Workload04View,
-    readonly local: ValidFunction | undefined,
-  ) {}
-
-  /** For the commands that take a function name (trigger, logs, undeploy). */
-  get name(): string {
-    return this.workload.name;
-  }
-
-  get function(): string | undefined {
-    return this.local?.dir;
-  }
-
-  get namespace(): string {
-    return this.workload.namespace;
-  }
-}
+export class Workload04Item extends WorkloadItem<Workload04View> {}
 
 /** Said under a 0.4 node while its workloads are read (or could not be). */
 export class Workloads04StatusItem {

@@ -6,9 +6,11 @@ export class DeployedNodeItem {
   constructor(readonly node: NodeView) {}
 }
 
-export class DeployedWorkloadItem {
+/** A deployed workload's row, of either generation: what the commands on it read (trigger, logs, undeploy). */
+export abstract class WorkloadItem<W extends { name: string; namespace: string }> {
   constructor(
-    readonly workload: WorkloadView,
+    readonly workload: W,
+    /** The workspace function of that name, if any. */
     readonly local: ValidFunction | undefined,
   ) {}
 
@@ -26,6 +28,9 @@ export class DeployedWorkloadItem {
     return this.workload.namespace;
   }
 }
+
+/** A workload on a Nex 0.2/0.3 node. */
+export class DeployedWorkloadItem extends WorkloadItem<WorkloadView> {}
 
 /** A namespace under a node, with the node's workloads in it. */
 export class DeployedNamespaceItem {
