@@ -188,7 +188,7 @@ export class DeployedModel {
 
   /** A deploy the node confirmed: its node is read again now. */
   workloadDeployed(nodeId: string): Promise<void> {
-    return this.tracker02.reinfo(nodeId);
+    return this.tracker02.readInfo(nodeId);
   }
 
   /** A Nex 0.4 UNDEPLOY that said `stopped: true`: the workload goes at once (its WORKLOADSTOPPED event does the same when it arrives). */

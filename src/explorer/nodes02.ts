@@ -173,7 +173,7 @@ export class Nex02Tracker {
     }
     this.dropSilentNodes(answered, pingSentAt);
     this.pingProblems = problems;
-    await Promise.all([...answered].map((id) => this.reinfo(id)));
+    await Promise.all([...answered].map((id) => this.readInfo(id)));
   }
 
   /**
@@ -199,7 +199,7 @@ export class Nex02Tracker {
   }
 
   /** Reads a node's INFO; while one is under way, one more follows it so the latest state is read. */
-  reinfo(nodeId: string): Promise<void> {
+  readInfo(nodeId: string): Promise<void> {
     const running = this.infoRuns.get(nodeId);
     if (running) {
       running.again = true;
@@ -303,7 +303,7 @@ export class Nex02Tracker {
       return;
     }
     if (seen.isNew || seen.countChanged) {
-      void this.reinfo(seen.node.id);
+      void this.readInfo(seen.node.id);
     }
     this.options.onChange();
   }
@@ -312,7 +312,7 @@ export class Nex02Tracker {
     const sighting = readNodeSighting(event.data, event.nodeId);
     const seen = typeof sighting === 'string' ? undefined : this.see(sighting);
     if (seen) {
-      void this.reinfo(seen.node.id);
+      void this.readInfo(seen.node.id);
       this.options.onChange();
     }
   }
@@ -334,7 +334,7 @@ export class Nex02Tracker {
       heardFrom(node);
       this.options.onChange();
     } else if (id) {
-      void this.reinfo(id);
+      void this.readInfo(id);
     }
   }
 
@@ -348,7 +348,7 @@ export class Nex02Tracker {
     if (!this.reads(event.namespace) || !isToken(event.nodeId)) {
       return;
     }
-    void this.reinfo(event.nodeId);
+    void this.readInfo(event.nodeId);
   }
 
   /** A function ran: the node is alive; a workload the model does not know means it missed a deploy. */
@@ -364,7 +364,7 @@ export class Nex02Tracker {
       this.options.onChange();
     }
     if (!known) {
-      void this.reinfo(event.nodeId);
+      void this.readInfo(event.nodeId);
     }
   }
 

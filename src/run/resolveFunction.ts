@@ -20,8 +20,8 @@ export interface ResolvedFunction {
 
 /** The workload type a bare file runs as, from its extension. */
 export function bareFileType(file: string): 'v8' | 'wasm' | undefined {
-  const ext = path.extname(file).toLowerCase();
-  return ext === '.js' || ext === '.cjs' ? 'v8' : ext === '.wasm' ? 'wasm' : undefined;
+  const extension = path.extname(file).toLowerCase();
+  return extension === '.js' || extension === '.cjs' ? 'v8' : extension === '.wasm' ? 'wasm' : undefined;
 }
 
 /**

@@ -36,12 +36,12 @@ export class HostServicesPanels implements Disposable {
   private readonly panels = new Map<string, WebviewPanel>();
   private readonly disposables: Disposable[] = [];
 
-  constructor(private readonly ext: HostServicesPanelsDeps) {
+  constructor(private readonly deps: HostServicesPanelsDeps) {
     this.disposables.push(
       Window.registerWebviewPanelSerializer(HOST_SERVICES_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {
-          await ext.catalog.refresh();
-          const def = state?.functionDir ? ext.catalog.findFor(state.functionDir) : undefined;
+          await deps.catalog.refresh();
+          const def = state?.functionDir ? deps.catalog.findFor(state.functionDir) : undefined;
           if (!isValid(def) || def.manifest.type !== 'v8') {
             panel.dispose();
             return;
@@ -49,9 +49,9 @@ export class HostServicesPanels implements Disposable {
           this.attach(panel, def);
         },
       }),
-      ext.mocks.onDidChange((dir) => {
+      deps.mocks.onDidChange((dir) => {
         const panel = this.panels.get(dir);
-        const def = ext.catalog.findFor(dir);
+        const def = deps.catalog.findFor(dir);
         if (panel && isValid(def)) {
           void this.post(panel, def);
         }
@@ -73,7 +73,7 @@ export class HostServicesPanels implements Disposable {
 
   /** The panel's model, as the webview receives it (for tests). */
   snapshotOf(def: ValidFunction): PanelSnapshot {
-    return snapshot(this.ext.mocks.for(def), this.ext.mocks.panelMeta(def));
+    return snapshot(this.deps.mocks.for(def), this.deps.mocks.panelMeta(def));
   }
 
   /** Handles a message as if the webview had sent it (the same validation applies). */
@@ -82,13 +82,13 @@ export class HostServicesPanels implements Disposable {
   }
 
   private options() {
-    return { enableScripts: true, localResourceRoots: [Uri.file(path.join(this.ext.context.extensionPath, 'media'))] };
+    return { enableScripts: true, localResourceRoots: [Uri.file(path.join(this.deps.context.extensionPath, 'media'))] };
   }
 
   private attach(panel: WebviewPanel, def: ValidFunction): void {
     this.panels.set(def.dir, panel);
     panel.webview.options = this.options();
-    panel.iconPath = Uri.file(path.join(this.ext.context.extensionPath, 'media', 'nex.svg'));
+    panel.iconPath = Uri.file(path.join(this.deps.context.extensionPath, 'media', 'nex.svg'));
     panel.webview.html = this.html(panel, def);
     const subscriptions = [
       panel.webview.onDidReceiveMessage((raw) => void this.handle(def, raw, panel)),
@@ -109,11 +109,11 @@ export class HostServicesPanels implements Disposable {
   private async handle(def: ValidFunction, raw: unknown, panel: WebviewPanel | undefined): Promise<string | undefined> {
     const parsed = parsePanelMessage(raw);
     if ('error' in parsed) {
-      this.ext.reporter.output('warn', parsed.error);
+      this.deps.reporter.output('warn', parsed.error);
       return parsed.error;
     }
     const msg: PanelMessage = parsed.message;
-    const mock = this.ext.mocks.for(def);
+    const mock = this.deps.mocks.for(def);
     try {
       switch (msg.type) {
         case 'ready':
@@ -122,45 +122,45 @@ export class HostServicesPanels implements Disposable {
           }
           return undefined;
         case 'object.add': {
-          const picked = await this.ext.ui.openFile({ title: `Add an object to ${mock.defaultObjectStore}` });
+          const picked = await this.deps.ui.openFile({ title: `Add an object to ${mock.defaultObjectStore}` });
           if (picked) {
             mock.objectPut(mock.defaultObjectStore, path.basename(picked), new Uint8Array(fs.readFileSync(picked)));
-            this.ext.mocks.markChanged(def);
+            this.deps.mocks.markChanged(def);
           }
           return undefined;
         }
         case 'object.download': {
           const object = mock.objects.get(msg.bucket)?.get(msg.name);
-          const target = object && (await this.ext.ui.saveFile({ title: `Save ${msg.name}`, defaultPath: path.join(def.dir, msg.name) }));
+          const target = object && (await this.deps.ui.saveFile({ title: `Save ${msg.name}`, defaultPath: path.join(def.dir, msg.name) }));
           if (object && target) {
             fs.writeFileSync(target, object.data);
           }
           return undefined;
         }
         case 'mocks.save': {
-          const file = this.ext.mocks.save(def);
-          this.ext.reporter.output('info', `host-service state of ${def.manifest.name} saved to ${file}`);
+          const file = this.deps.mocks.save(def);
+          this.deps.reporter.output('info', `host-service state of ${def.manifest.name} saved to ${file}`);
           return undefined;
         }
         case 'mocks.reset':
-          this.ext.mocks.reset(def);
+          this.deps.mocks.reset(def);
           return undefined;
         case 'mocks.export': {
           const doc = await Workspace.openTextDocument({ language: 'json', content: `${JSON.stringify({ mocks: mock.toFixture() }, null, 2)}\n` });
           await Window.showTextDocument(doc, ViewColumn.Active);
-          void this.ext.ui.info('This is the current host-service state as a fixture: paste its "mocks" into a trigger case to run the case against it.');
+          void this.deps.ui.info('This is the current host-service state as a fixture: paste its "mocks" into a trigger case to run the case against it.');
           return undefined;
         }
         case 'run':
           // Run again: the last subject and payload, without asking; asked in the quick input when it never ran.
-          if (!(await this.ext.invoke.runAgain(def))) {
+          if (!(await this.deps.invoke.runAgain(def))) {
             await Commands.executeCommand('nex.quickRunFunction', Uri.file(def.dir));
           }
           return undefined;
         default: {
           const what = applyPanelEdit(mock, msg);
-          this.ext.reporter.output('info', `host services of ${def.manifest.name}: ${what}`);
-          this.ext.mocks.markChanged(def);
+          this.deps.reporter.output('info', `host services of ${def.manifest.name}: ${what}`);
+          this.deps.mocks.markChanged(def);
           return undefined;
         }
       }
@@ -173,7 +173,7 @@ export class HostServicesPanels implements Disposable {
 
   private html(panel: WebviewPanel, def: ValidFunction): string {
     const state: PanelState = { functionDir: def.dir };
-    return webviewHtml(panel.webview, { extensionPath: this.ext.context.extensionPath, folder: 'hostServices', script: 'panel.js', stylesheet: 'panel.css', title: 'Host Services', state });
+    return webviewHtml(panel.webview, { extensionPath: this.deps.context.extensionPath, folder: 'hostServices', script: 'panel.js', stylesheet: 'panel.css', title: 'Host Services', state });
   }
 
   dispose(): void {

@@ -58,12 +58,12 @@ export class InvokePanels implements Disposable {
   private readonly responses = new Map<string, { response: InvokeResponse; result: FunctionRunResult }>();
   private readonly disposables: Disposable[] = [];
 
-  constructor(private readonly ext: InvokePanelsDeps) {
+  constructor(private readonly deps: InvokePanelsDeps) {
     this.disposables.push(
       Window.registerWebviewPanelSerializer(INVOKE_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel: WebviewPanel, state: PanelState | undefined) => {
-          await ext.catalog.refresh();
-          const def = state?.functionDir ? ext.catalog.findFor(state.functionDir) : undefined;
+          await deps.catalog.refresh();
+          const def = state?.functionDir ? deps.catalog.findFor(state.functionDir) : undefined;
           if (!isValid(def)) {
             panel.dispose();
             return;
@@ -97,7 +97,7 @@ export class InvokePanels implements Disposable {
 
   /** Runs the function again with the last subject and payload it ran with, without asking; undefined when it never ran (else the response, or why it could not run). */
   async runAgain(def: ValidFunction): Promise<InvokeResponse | string | undefined> {
-    const last = this.ext.runs.lastInput(def);
+    const last = this.deps.runs.lastInput(def);
     if (!last) {
       return undefined;
     }
@@ -105,13 +105,13 @@ export class InvokePanels implements Disposable {
   }
 
   private options() {
-    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [Uri.file(path.join(this.ext.context.extensionPath, 'media'))] };
+    return { enableScripts: true, retainContextWhenHidden: false, localResourceRoots: [Uri.file(path.join(this.deps.context.extensionPath, 'media'))] };
   }
 
   private attach(panel: WebviewPanel, def: ValidFunction): void {
     this.panels.set(def.dir, panel);
     panel.webview.options = this.options();
-    panel.iconPath = Uri.file(path.join(this.ext.context.extensionPath, 'media', 'nex.svg'));
+    panel.iconPath = Uri.file(path.join(this.deps.context.extensionPath, 'media', 'nex.svg'));
     panel.webview.html = this.html(panel, def);
     const subscription = panel.webview.onDidReceiveMessage((raw) => void this.handle(def, raw, panel));
     panel.onDidDispose(() => {
@@ -127,16 +127,16 @@ export class InvokePanels implements Disposable {
   }
 
   private samples(def: ValidFunction): InvokeSample[] {
-    return [...caseSamples(def.dir, this.ext.cases.filesOf(def)), ...(this.ext.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
+    return [...caseSamples(def.dir, this.deps.cases.filesOf(def)), ...(this.deps.context.workspaceState.get<InvokeSample[]>(this.recentKey(def)) ?? [])];
   }
 
   /** What the panel starts with: the subjects it offers and the default, the payload, the samples. */
   initMessage(def: ValidFunction) {
-    const last = this.ext.runs.lastInput(def);
+    const last = this.deps.runs.lastInput(def);
     return {
       type: 'init' as const,
       functionName: def.manifest.name,
-      kind: def.manifest.type === 'v8' ? `JavaScript (${def.manifest.engine ?? this.ext.config.runEngine})` : 'WebAssembly',
+      kind: def.manifest.type === 'v8' ? `JavaScript (${def.manifest.engine ?? this.deps.config.runEngine})` : 'WebAssembly',
       profile: def.manifest.compat ?? 'docs',
       triggers: def.manifest.triggers ?? [],
       suggestions: subjectSuggestions(def),
@@ -154,7 +154,7 @@ export class InvokePanels implements Disposable {
   private async handle(def: ValidFunction, raw: unknown, panel: WebviewPanel | undefined): Promise<InvokeResponse | string | undefined> {
     const parsed = parseInvokeMessage(raw);
     if ('error' in parsed) {
-      this.ext.reporter.output('warn', parsed.error);
+      this.deps.reporter.output('warn', parsed.error);
       return parsed.error;
     }
     const msg = parsed.message;
@@ -176,9 +176,9 @@ export class InvokePanels implements Disposable {
       }
       case 'saveCase':
         try {
-          await this.ext.runs.saveAsCase(this.responses.get(def.dir)?.result);
+          await this.deps.runs.saveAsCase(this.responses.get(def.dir)?.result);
         } catch (e) {
-          void this.ext.ui.error(`Nex: ${(e as Error).message}`);
+          void this.deps.ui.error(`Nex: ${(e as Error).message}`);
           return (e as Error).message;
         }
         if (panel) {
@@ -194,7 +194,7 @@ export class InvokePanels implements Disposable {
         return undefined;
       }
       case 'pickFile': {
-        const picked = await this.ext.ui.openFile({ title: `The payload of ${def.manifest.name}: a file`, defaultPath: def.dir });
+        const picked = await this.deps.ui.openFile({ title: `The payload of ${def.manifest.name}: a file`, defaultPath: def.dir });
         if (picked && panel) {
           await panel.webview.postMessage({ type: 'file', path: path.relative(def.dir, picked) || picked });
         }
@@ -213,7 +213,7 @@ export class InvokePanels implements Disposable {
     void panel?.webview.postMessage({ type: 'running' });
     let result: FunctionRunResult;
     try {
-      result = await this.ext.runs.run(def, subject, decoded.bytes, 'panel');
+      result = await this.deps.runs.run(def, subject, decoded.bytes, 'panel');
     } catch (e) {
       const message = e instanceof BuildFailedError || e instanceof ProblemError ? e.message : `the run failed: ${(e as Error).message}`;
       void panel?.webview.postMessage({ type: 'refused', message });
@@ -229,8 +229,8 @@ export class InvokePanels implements Disposable {
   }
 
   private async remember(def: ValidFunction, subject: string, payload: InvokePayload): Promise<void> {
-    const state = this.ext.context.workspaceState;
-    await this.ext.runs.rememberInput(def, { subject, payload });
+    const state = this.deps.context.workspaceState;
+    await this.deps.runs.rememberInput(def, { subject, payload });
     const sample = recentSample(subject, payload);
     const recent = (state.get<InvokeSample[]>(this.recentKey(def)) ?? []).filter((s) => !(s.subject === subject && s.payload.kind === payload.kind && s.payload.text === payload.text));
     await state.update(this.recentKey(def), [sample, ...recent].slice(0, MAX_RECENT));
@@ -238,7 +238,7 @@ export class InvokePanels implements Disposable {
 
   private html(panel: WebviewPanel, def: ValidFunction): string {
     const state: PanelState = { functionDir: def.dir };
-    return webviewHtml(panel.webview, { extensionPath: this.ext.context.extensionPath, folder: 'invoke', script: 'invoke.js', stylesheet: 'invoke.css', title: `Run ${def.manifest.name}`, state });
+    return webviewHtml(panel.webview, { extensionPath: this.deps.context.extensionPath, folder: 'invoke', script: 'invoke.js', stylesheet: 'invoke.css', title: `Run ${def.manifest.name}`, state });
   }
 
   dispose(): void {
