@@ -7,9 +7,9 @@
 import * as path from 'path';
 import * as vm from 'vm';
 import { utf8 } from '../src/core/bytes';
-import { FunctionRunner } from '../src/executor/functionRunner';
+import { WorkerExecutor } from '../src/executor/workerExecutor';
 import { DEFAULT_LIMITS, JsRunRequest } from '../src/executor/types';
-import { V8ProcessRunner } from '../src/executor/v8Process';
+import { V8ProcessExecutor } from '../src/executor/v8Process';
 import { msRow, row, stats, timeAsync, timeSync } from './measure';
 
 const CPU_SOURCE = '(subject, payload) => { let x = 0; for (let i = 0; i < 3000000; i++) { x = (x + i * 7) % 1000003; } return String(x); };';
@@ -20,8 +20,8 @@ export async function benchEngines(n: number): Promise<() => void> {
   const check = (o: { ok: boolean; error?: { message: string } }) => {
     if (!o.ok) throw new Error(o.error!.message);
   };
-  const runner = new FunctionRunner();
-  const v8 = new V8ProcessRunner(path.join(__dirname, '..', 'src', 'executor', 'v8Runner.js'));
+  const runner = new WorkerExecutor();
+  const v8 = new V8ProcessExecutor(path.join(__dirname, '..', 'src', 'executor', 'v8Runner.js'));
   const coldStart = performance.now();
   check(await v8.run({ ...echo, engine: 'v8' }));
   const coldMs = performance.now() - coldStart;

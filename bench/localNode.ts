@@ -32,7 +32,7 @@ const REQUEST_TIMEOUT_MS = 10000;
 
 /** What the rest of the bench measured in the same run, to compare against. */
 export interface NodeBaselines {
-  /** Warm JS echo through the worker boundary (FunctionRunner), as the node runs each trigger. */
+  /** Warm JS echo through the worker boundary (WorkerExecutor), as the node runs each trigger. */
   jsWarmRun?: Percentiles;
   /** Warm WASI echo through the worker boundary. */
   wasmWarmRun?: Percentiles;
@@ -123,9 +123,9 @@ export async function benchLocalNode(baselines: NodeBaselines = {}): Promise<() 
     const wasi = stats(await timeAsync(ROUND_TRIPS, () => request('bench.node.wasm', payload), ROUND_TRIP_WARMUP));
     // The executor's own warm run, when the rest of the bench did not measure it.
     const measured = async (kind: 'js' | 'wasm'): Promise<Percentiles> => {
-      const { FunctionRunner } = await import('../src/executor/functionRunner');
+      const { WorkerExecutor } = await import('../src/executor/workerExecutor');
       const { DEFAULT_LIMITS } = await import('../src/executor/types');
-      const runner = new FunctionRunner();
+      const runner = new WorkerExecutor();
       try {
         const base = { subject: 'bench.echo', payload, limits: DEFAULT_LIMITS, workload: 'bench' };
         const wasmPath = `${wasmDir}/echo.wasm`;

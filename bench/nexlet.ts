@@ -95,9 +95,9 @@ export async function benchNexlet(baselines: { jsWarmRun?: Percentiles } = {}): 
     const through = stats(await timeAsync(ROUND_TRIPS, () => client.request('echo1.x', payload, { timeout: TIMEOUT_MS }), WARMUP));
     let warm = baselines.jsWarmRun;
     if (!warm) {
-      const { FunctionRunner } = await import('../src/executor/functionRunner');
+      const { WorkerExecutor } = await import('../src/executor/workerExecutor');
       const { DEFAULT_LIMITS } = await import('../src/executor/types');
-      const runner = new FunctionRunner();
+      const runner = new WorkerExecutor();
       warm = stats(await timeAsync(ROUND_TRIPS, () => runner.run({ subject: 'bench.echo', payload, limits: DEFAULT_LIMITS, workload: 'bench', source: '(s, p) => p;', fileName: 'echo.js' })));
       runner.dispose();
     }

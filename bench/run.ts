@@ -1,6 +1,6 @@
 /**
  * npm run bench: what a local run costs, measured in one process so the numbers compare.
- * - warm echo through the worker boundary (FunctionRunner, as the editor and CLI run functions)
+ * - warm echo through the worker boundary (WorkerExecutor, as the editor and CLI run functions)
  *   next to the same run on QuickJS in-process and to Node's `vm` (V8, as real nodes use);
  * - the first run after the source changed (new source text: a fresh compile);
  * - a host-service KV get (mock backend) through the boundary, next to the same call in-process;
@@ -20,7 +20,7 @@ import { loadValidFunction } from '../src/core/manifest';
 import { runTriggerCase } from '../src/triggers/caseRunner';
 import { loadTriggerFiles } from '../src/triggers/triggerCases';
 import { utf8 } from '../src/core/bytes';
-import { FunctionRunner } from '../src/executor/functionRunner';
+import { WorkerExecutor } from '../src/executor/workerExecutor';
 import { loadQuickJS, runJsFunction } from '../src/executor/quickjsEngine';
 import { DEFAULT_LIMITS, JsRunRequest, WasmRunRequest } from '../src/executor/types';
 import { MockHostServices } from '../src/hostservices/mockBackend';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const quickjsKv2 = stats(timeSync(N, () => check(runJsFunction(qjs, kvGetTwice, { host: (c) => inProcessMock.callSync(c) }))));
 
   const coldStart = performance.now();
-  const runner = new FunctionRunner();
+  const runner = new WorkerExecutor();
   check(await runner.run(echo));
   const coldMs = performance.now() - coldStart;
   const worker = stats(await timeAsync(N, async () => check(await runner.run(echo))));
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   console.log('warm echo:');
   row('baseline: Node vm (V8), new context per run', nodeVm);
   row('baseline: QuickJS in-process', quickjs, nodeVm);
-  row('through the worker boundary (FunctionRunner)', worker, quickjs);
+  row('through the worker boundary (WorkerExecutor)', worker, quickjs);
   console.log('first run after the source changed:');
   row('through the worker boundary', changed, worker);
   console.log('host-service KV get (mock backend):');

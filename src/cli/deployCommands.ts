@@ -21,7 +21,7 @@ import { checkCaseFile, writeRecordedCases } from '../triggers/caseFiles';
 import { locateRefusal, NodeRefusal } from '../deploy/nodeReplies';
 import { defaultKeysDir, loadPublisherKeys, type PublisherKeys } from '../deploy/publisherKeys';
 import { writeNexfile } from '../deploy/nexfile';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import type { ConnectionProfile } from '../nats/connection';
 import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
 import { Nex04Client } from '../nex04/client04';
@@ -115,7 +115,7 @@ async function pointAtSource(e: unknown, fn: ValidFunction): Promise<never> {
   if (!(e instanceof NodeRefusal)) {
     throw e;
   }
-  const runner = new FunctionRunner();
+  const runner = new WorkerExecutor();
   try {
     const location = await locateRefusal(e.nodeMessage, { type: fn.manifest.type, file: entryPath(fn), compat: fn.manifest.compat }, runner);
     throw e.at(location, process.cwd());

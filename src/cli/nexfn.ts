@@ -25,7 +25,7 @@ import { EMULATED_VERSIONS } from '../devnode/nodeConfig';
 import { formatMs, formatRunReport } from '../run/runReport';
 import { freshMocks, runFunction, RunSink } from '../run/functionRun';
 import { NotAFunctionError, ResolvedFunction, resolveFunction } from '../run/resolveFunction';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { DEFAULT_LIMITS } from '../executor/types';
 
 declare const NEX_FUNCTIONS_VERSION: string | undefined;
@@ -240,7 +240,7 @@ async function runCommand(target: string, opts: RunCommandOptions, io: CliIo): P
       throw new UsageError(`--payload-file ${opts.payloadFile}: ${(e as Error).message}`);
     }
   }
-  const runner = new FunctionRunner();
+  const runner = new WorkerExecutor();
   try {
     const hostServices = opts.mocks !== undefined && fn.manifest.type === 'v8' ? freshMocks(fn, { fromFile: path.resolve(opts.mocks) }) : undefined;
     let result;

@@ -11,7 +11,7 @@ import { plural } from '../core/bytes';
 import { BuildFailedError } from '../toolchain/buildRunner';
 import { RunSink } from '../run/functionRun';
 import { formatCaseResults, caseSummary } from '../triggers/caseReport';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { CaseResult, RemoteCaseTargets, runTriggerCase, runTriggerCaseRemote, skippedCase } from '../triggers/caseRunner';
 import { DeployedModel, deployedFunctions, type DeployedTriggers } from '../explorer/deployedModel';
 import { NexControlClient } from '../nex/controlClient';
@@ -111,7 +111,7 @@ export async function testCommand(paths: string[], options: TestCommandOptions, 
     };
     close = () => nc.close().catch(() => undefined);
   } else {
-    const runner = new FunctionRunner();
+    const runner = new WorkerExecutor();
     runCase = async (def, tc) => {
       const sink: RunSink = {
         buildOutput: (line) => io.stderr(`  ${line}\n`),

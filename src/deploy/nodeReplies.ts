@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { CompatProfile } from '../core/compat';
 import { checkJsSource, type SourceProblem } from '../executor/sourceCheck';
-import type { FunctionRunner } from '../executor/functionRunner';
+import type { WorkerExecutor } from '../executor/workerExecutor';
 import { NodeError } from '../nex/controlApi';
 import type { NexProtocolVersion } from '../nex/controlTypes';
 
@@ -169,9 +169,9 @@ export interface RefusedFunction {
 /**
  * Where a node's refusal of `fn` points (see refusalLocation): for a syntax refusal the source is
  * compiled here, with the same check as the editor's (checkJsSource, whose top level runs in the
- * runner's worker: only for code the user deploys anyway), to find the line the node does not name.
+ * executor's worker: only for code the user deploys anyway), to find the line the node does not name.
  */
-export async function locateRefusal(nodeMessage: string, fn: RefusedFunction, runner: FunctionRunner): Promise<RefusalLocation | undefined> {
+export async function locateRefusal(nodeMessage: string, fn: RefusedFunction, executor: WorkerExecutor): Promise<RefusalLocation | undefined> {
   const kind = sourceRefusalKind(nodeMessage);
   if (!kind) {
     return undefined;
@@ -179,7 +179,7 @@ export async function locateRefusal(nodeMessage: string, fn: RefusedFunction, ru
   let problems: SourceProblem[] = [];
   if (kind === 'syntax' && fn.type === 'v8') {
     try {
-      problems = await checkJsSource(runner, fs.readFileSync(fn.file, 'utf8'), fn.file, fn.compat);
+      problems = await checkJsSource(executor, fs.readFileSync(fn.file, 'utf8'), fn.file, fn.compat);
     } catch {
       // The file went away or the check failed: point at the file.
     }

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { ValidFunction } from '../core/manifest';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { MachineSummary } from '../nex/controlTypes';
 import { NatsHostServices } from '../nats/natsHostServices';
 import { deployedFunction } from '../run/deployedFunction';
@@ -33,7 +33,7 @@ export interface WorkloadOptions {
   dir: string;
   hostServices: NatsHostServices;
   sink: WorkloadSink;
-  runner?: FunctionRunner;
+  executor?: WorkerExecutor;
 }
 
 export class DeployedWorkload {
@@ -45,7 +45,7 @@ export class DeployedWorkload {
   runs = 0;
   failures = 0;
   private readonly fn: ValidFunction;
-  private readonly runner: FunctionRunner;
+  private readonly executor: WorkerExecutor;
   private readonly subscriptions: Subscription[] = [];
   private stopped = false;
 
@@ -54,7 +54,7 @@ export class DeployedWorkload {
     private readonly options: WorkloadOptions,
   ) {
     this.id = options.id;
-    this.runner = options.runner ?? new FunctionRunner();
+    this.executor = options.executor ?? new WorkerExecutor();
     this.fn = deployedFunction(options.dir, deploy.name, {
       name: deploy.name,
       type: deploy.type,
@@ -103,7 +103,7 @@ export class DeployedWorkload {
     let error: string | undefined;
     let elapsedNanos = 0;
     try {
-      const result = await runFunction(this.runner, this.fn, {
+      const result = await runFunction(this.executor, this.fn, {
         subject: msg.subject,
         payload: msg.data,
         namespace: this.namespace,
@@ -165,7 +165,7 @@ export class DeployedWorkload {
     for (const sub of this.subscriptions) {
       sub.unsubscribe();
     }
-    this.runner.dispose();
+    this.executor.dispose();
     fs.rmSync(this.options.dir, { recursive: true, force: true });
   }
 }

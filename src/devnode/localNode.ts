@@ -7,7 +7,7 @@
 import * as os from 'os';
 import * as path from 'path';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { checkJsSource } from '../executor/sourceCheck';
 import { ENVELOPE_TYPES, failureEnvelope, goJson, namespaceOf, nodeSubscriptions, successEnvelope } from '../nex/controlApi';
 import { AuctionRequest, InfoResponse, LameDuckResponse, PingResponse, RunResponse, StopResponse, WorkloadPingResponse } from '../nex/controlTypes';
@@ -61,7 +61,7 @@ export class LocalNexNode {
   private readonly running = new Map<string, DeployedWorkload>();
   private readonly hostServices: NatsHostServices;
   /** Compiles JavaScript for deploy checks; separate from the workloads' own workers. */
-  private readonly checkRunner = new FunctionRunner();
+  private readonly checkRunner = new WorkerExecutor();
   private readonly listeners = new Set<NodeListener>();
   private heartbeat?: ReturnType<typeof setInterval>;
   private lameDuck = false;

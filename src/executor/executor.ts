@@ -1,6 +1,6 @@
 /**
- * What runs a function: the QuickJS worker (FunctionRunner), the V8 child process
- * (V8ProcessRunner), or a debug session (the VS Code layer). The run pipeline takes any of them.
+ * What runs a function: the QuickJS worker (WorkerExecutor), the V8 child process
+ * (V8ProcessExecutor), or a debug session (the VS Code layer). The run pipeline takes any of them.
  */
 import { plural } from '../core/bytes';
 import { DEFAULT_COMPAT } from '../core/compat';

@@ -5,7 +5,7 @@
  * last expression is, so only trusted code should be checked.
  */
 import { CompatProfile, DEFAULT_COMPAT, NODE_JS_SOURCE_LIMIT } from '../core/compat';
-import { FunctionRunner } from './functionRunner';
+import { WorkerExecutor } from './workerExecutor';
 import { DEFAULT_LIMITS } from './types';
 import { functionStartLine } from './fidelity';
 
@@ -17,7 +17,7 @@ export interface SourceProblem {
   code: string;
 }
 
-export async function checkJsSource(runner: FunctionRunner, source: string, fileName: string, profile: CompatProfile = DEFAULT_COMPAT): Promise<SourceProblem[]> {
+export async function checkJsSource(executor: WorkerExecutor, source: string, fileName: string, profile: CompatProfile = DEFAULT_COMPAT): Promise<SourceProblem[]> {
   const problems: SourceProblem[] = [];
   const bytes = Buffer.byteLength(source, 'utf8');
   if (bytes > NODE_JS_SOURCE_LIMIT) {
@@ -38,7 +38,7 @@ export async function checkJsSource(runner: FunctionRunner, source: string, file
     });
     return problems;
   }
-  const out = await runner.run({ kind: 'js', source, fileName, subject: 'nex.check', payload: new Uint8Array(), limits: { ...DEFAULT_LIMITS, timeoutMs: 2000 }, profile, checkOnly: true });
+  const out = await executor.run({ kind: 'js', source, fileName, subject: 'nex.check', payload: new Uint8Array(), limits: { ...DEFAULT_LIMITS, timeoutMs: 2000 }, profile, checkOnly: true });
   const e = out.error;
   if (e?.kind === 'syntax') {
     problems.push({ line: e.line ?? 1, column: e.column, severity: 'error', code: 'syntax', message: e.message });

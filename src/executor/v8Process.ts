@@ -2,7 +2,7 @@
  * The editor's (or CLI's) side of the V8 engine: JavaScript functions run in a child Node process
  * (v8Runner.js), on V8 as real nodes run them. `V8Link` is one child's connection: a local socket
  * the child connects back to, the run requests, and the host-service calls it makes, served here
- * by the run's backend (the same mock state the editor shows). `V8ProcessRunner` keeps one such
+ * by the run's backend (the same mock state the editor shows). `V8ProcessExecutor` keeps one such
  * child warm for the `"engine": "v8"` setting; a debug run (VS Code layer) lets the debugger start
  * the child with `V8Link.launchSpec` instead.
  */
@@ -220,7 +220,7 @@ interface LiveChild {
  * it, for a function stuck outside JavaScript), the memory limit as the child's V8 heap (a child that
  * runs out is reported as out of memory and replaced). Runs are serial, as on a node.
  */
-export class V8ProcessRunner implements FunctionExecutor {
+export class V8ProcessExecutor implements FunctionExecutor {
   private live?: Promise<LiveChild>;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;

@@ -19,7 +19,7 @@ import type { KeyPair } from '@nats-io/nkeys';
 import { NODE_JS_SOURCE_LIMIT, defaultBucket } from '../core/compat';
 import { lazy } from '../core/lazy';
 import type { ValidFunction } from '../core/manifest';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { checkJsSource } from '../executor/sourceCheck';
 import type { HostCall, HostServicesBackend } from '../hostservices/types';
 import { connectWithData } from '../nats/connectionData';
@@ -113,7 +113,7 @@ export class FunctionWorkload {
   private readonly subscriptions: Subscription[] = [];
   /** The loops serving the subscriptions: a stop waits for them to handle what was delivered. */
   private readonly serving: Promise<void>[] = [];
-  private readonly runner: FunctionRunner;
+  private readonly executor: WorkerExecutor;
   private stopped = false;
   private runtimeNanos = 0;
   private readonly metrics: WorkloadMetrics;
@@ -129,7 +129,7 @@ export class FunctionWorkload {
     private readonly dir: string,
     private readonly context: WorkloadContext,
   ) {
-    this.runner = new FunctionRunner();
+    this.executor = new WorkerExecutor();
     this.metrics = { id, namespace: request.namespace, name: request.name, triggers: 0, failures: 0, total_ms: 0, max_ms: 0, last_ms: 0 };
   }
 
@@ -226,7 +226,7 @@ export class FunctionWorkload {
     if (bytes.length > NODE_JS_SOURCE_LIMIT) {
       throw new StartRefusedError(`source file (${bytes.length} bytes) exceeds maximum of ${NODE_JS_SOURCE_LIMIT} bytes`);
     }
-    const problems = await checkJsSource(this.runner, new TextDecoder().decode(bytes), this.fn.sourcePath!, this.fn.manifest.compat);
+    const problems = await checkJsSource(this.executor, new TextDecoder().decode(bytes), this.fn.sourcePath!, this.fn.manifest.compat);
     const errors = problems.filter((p) => p.severity === 'error');
     if (errors.length > 0) {
       throw new StartRefusedError(`failed to compile source for execution: ${errors.map((p) => `${p.message} (line ${p.line})`).join('; ')}`);
@@ -276,7 +276,7 @@ export class FunctionWorkload {
     let reply: Uint8Array | null = null;
     let durationMs = 0;
     try {
-      const result = await runFunction(this.runner, this.fn, {
+      const result = await runFunction(this.executor, this.fn, {
         subject: msg.subject,
         payload: msg.data,
         namespace: this.namespace,
@@ -382,7 +382,7 @@ export class FunctionWorkload {
     );
     await Promise.all(this.serving);
     clearTimeout(this.metricsTimer);
-    this.runner.dispose();
+    this.executor.dispose();
     await this.nc.drain().catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }

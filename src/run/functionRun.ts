@@ -113,7 +113,7 @@ export interface FunctionRunResult {
  * mocks file), BuildFailedError when its build fails; everything the function itself does wrong
  * comes back in the outcome.
  */
-export async function runFunction(runner: FunctionExecutor, fn: ValidFunction, input: FunctionRunInput, sink: RunSink = {}): Promise<FunctionRunResult> {
+export async function runFunction(executor: FunctionExecutor, fn: ValidFunction, input: FunctionRunInput, sink: RunSink = {}): Promise<FunctionRunResult> {
   if (input.build !== false) {
     await buildIfNeeded(fn, {
       signal: input.signal,
@@ -145,7 +145,7 @@ export async function runFunction(runner: FunctionExecutor, fn: ValidFunction, i
     hostServices = input.hostServices ?? freshMocks(fn);
   }
   const started = performance.now();
-  const outcome = await runner.run(request, { signal: input.signal, hostServices });
+  const outcome = await executor.run(request, { signal: input.signal, hostServices });
   return {
     functionName: fn.manifest.name,
     entryPath: entryPath(fn),

@@ -4,7 +4,7 @@
  * follow the catalog fill (a run before then starts the engine itself).
  */
 import { LogOutputChannel, workspace as Workspace } from 'vscode';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { FunctionCatalog } from './functionCatalog';
 import { DisposableObject } from './lifecycle';
 
@@ -17,7 +17,7 @@ export class EngineWarmUp extends DisposableObject {
 
   constructor(
     private readonly catalog: FunctionCatalog,
-    private readonly runner: FunctionRunner,
+    private readonly executor: WorkerExecutor,
     private readonly log: LogOutputChannel,
   ) {
     super();
@@ -39,7 +39,7 @@ export class EngineWarmUp extends DisposableObject {
       return;
     }
     this.warmedUp = true;
-    this.runner.warmUp().catch((e: Error) => this.log.warn(`could not start the JavaScript runtime ahead of time: ${e.message}`));
+    this.executor.warmUp().catch((e: Error) => this.log.warn(`could not start the JavaScript runtime ahead of time: ${e.message}`));
   }
 
   override dispose(): void {

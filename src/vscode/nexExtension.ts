@@ -21,8 +21,8 @@ import {
   workspace as Workspace,
 } from 'vscode';
 import type { FunctionLogFollower } from '../deploy/deployedOps';
-import { DebugSessionRunner } from './debug/debugSessionRunner';
-import { FunctionRunner } from '../executor/functionRunner';
+import { DebugSessionExecutor } from './debug/debugSessionExecutor';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { CaseResults } from '../triggers/caseResults';
 import { TriggerCaseModel } from '../triggers/caseModel';
 import { TriggerCodeLensProvider } from './codeLens';
@@ -82,9 +82,9 @@ export class NexExtension implements Disposable {
   private connection = new ConnectionScope();
   readonly log: LogOutputChannel;
   readonly config: Config;
-  readonly runner: FunctionRunner;
+  readonly executor: WorkerExecutor;
   /** Runs JavaScript functions on V8 under VS Code's JavaScript debugger. */
-  readonly debugExecutor: DebugSessionRunner;
+  readonly debugExecutor: DebugSessionExecutor;
   readonly catalog: FunctionCatalog;
   readonly mocks: MockStates;
   readonly reporter: RunReporter;
@@ -129,9 +129,9 @@ export class NexExtension implements Disposable {
 
     this.log = own(Window.createOutputChannel(OUTPUT_CHANNEL_NAME, { log: true }));
     const config = (this.config = own(new Config(contributedSettingKeys(context.extension.packageJSON), this.log)));
-    const runner = (this.runner = new FunctionRunner({ workerScript: context.asAbsolutePath('dist/functionWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') }));
-    own({ dispose: () => runner.dispose() });
-    const debugExecutor = (this.debugExecutor = new DebugSessionRunner({
+    const executor = (this.executor = new WorkerExecutor({ workerScript: context.asAbsolutePath('dist/functionWorker.js'), wasmPath: context.asAbsolutePath('dist/quickjs.wasm') }));
+    own({ dispose: () => executor.dispose() });
+    const debugExecutor = (this.debugExecutor = new DebugSessionExecutor({
       extensionPath: context.extensionPath,
       folder: (request) => (request.kind !== 'wasm' ? Workspace.getWorkspaceFolder(Uri.file(request.fileName)) : undefined) ?? Workspace.workspaceFolders?.[0],
     }));
@@ -155,7 +155,7 @@ export class NexExtension implements Disposable {
     this.functionsView = own(new FunctionsView(catalog, deployed, caseViews));
 
     // Running functions: the run service, the panels, the Test Explorer, run on save.
-    const runs = (this.runs = new RunService(withUi({ context, runner, debugExecutor, config, catalog, mocks, reporter })));
+    const runs = (this.runs = new RunService(withUi({ context, executor, debugExecutor, config, catalog, mocks, reporter })));
     const invoke = (this.invoke = own(new InvokePanels(withUi({ context, catalog, config, reporter, runs, cases }))));
     this.panels = own(new HostServicesPanels(withUi({ context, catalog, mocks, reporter, invoke })));
     const triggerTests = (this.triggerTests = own(new TriggerTests({ catalog, cases, caseResults, runs, connections, deployed })));
@@ -163,8 +163,8 @@ export class NexExtension implements Disposable {
 
     // What only edits and saves need.
     own(new MocksDiagnostics(catalog));
-    own(new EngineWarmUp(catalog, runner, this.log));
-    own(new SourceChecks(catalog, runner));
+    own(new EngineWarmUp(catalog, executor, this.log));
+    own(new SourceChecks(catalog, executor));
     const codeLens = own(new TriggerCodeLensProvider(catalog));
     own(Languages.registerCodeLensProvider(CODE_LENS_FILES, codeLens));
     const deployDiagnostics = (this.deployDiagnostics = own(Languages.createDiagnosticCollection('nex-deploy')));

@@ -47,7 +47,7 @@ const PROGRESS_DELAY_MS = 400;
 export interface RunServiceDeps {
   readonly context: ExtensionContext;
   /** Runs functions: QuickJS in a worker, V8 in a child process. */
-  readonly runner: FunctionExecutor;
+  readonly executor: FunctionExecutor;
   /** Runs JavaScript functions on V8 under VS Code's JavaScript debugger. */
   readonly debugExecutor: FunctionExecutor;
   readonly config: Config;
@@ -77,7 +77,7 @@ export class RunService {
     if (mode === 'debug') {
       reporter.output('info', `Debugging ${fn.manifest.name} on V8 with subject "${subject}": breakpoints in ${path.basename(fn.sourcePath!)} stop it; no time limit while debugging`);
     }
-    const executor = mode === 'debug' ? this.deps.debugExecutor : this.deps.runner;
+    const executor = mode === 'debug' ? this.deps.debugExecutor : this.deps.executor;
     const hostServices = this.hostServicesFor(fn);
     const start = (signal?: AbortSignal) => runFunction(executor, fn, { subject, payload, limits: config.runLimits, hostServices, signal }, reporter.buildSink({ reveal: asked }));
     const result = await (mode === 'quick' ? this.deps.ui.progress(`Running ${fn.manifest.name}…`, (_report, signal) => start(signal), { delayMs: PROGRESS_DELAY_MS }) : start());
@@ -93,7 +93,7 @@ export class RunService {
   async runCase(ref: CaseRef, options: { debug?: boolean; signal?: AbortSignal; unasked?: boolean } = {}): Promise<CaseResult> {
     const { config, reporter } = this.deps;
     try {
-      return await runTriggerCase(options.debug ? this.deps.debugExecutor : this.deps.runner, ref.def, ref.tc, { signal: options.signal, limits: config.runLimits, sink: reporter.buildSink() });
+      return await runTriggerCase(options.debug ? this.deps.debugExecutor : this.deps.executor, ref.def, ref.tc, { signal: options.signal, limits: config.runLimits, sink: reporter.buildSink() });
     } catch (e) {
       if (e instanceof BuildFailedError && options.unasked) {
         reporter.notifyBuildFailure(ref.def, e);

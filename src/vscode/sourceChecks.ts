@@ -5,7 +5,7 @@
  */
 import { languages as Languages, TextDocument, workspace as Workspace } from 'vscode';
 import { isValid } from '../core/manifest';
-import { FunctionRunner } from '../executor/functionRunner';
+import { WorkerExecutor } from '../executor/workerExecutor';
 import { checkJsSource, SourceProblem } from '../executor/sourceCheck';
 import { diagnostic } from './diagnostics';
 import { FunctionCatalog } from './functionCatalog';
@@ -16,7 +16,7 @@ export class SourceChecks extends DisposableObject {
 
   constructor(
     private readonly catalog: FunctionCatalog,
-    private readonly runner: FunctionRunner,
+    private readonly executor: WorkerExecutor,
   ) {
     super();
     this.register(Workspace.onDidSaveTextDocument((doc) => void this.check(doc)));
@@ -30,7 +30,7 @@ export class SourceChecks extends DisposableObject {
     if (!isValid(def) || def.sourcePath !== doc.uri.fsPath) {
       return undefined;
     }
-    const problems = await checkJsSource(this.runner, doc.getText(), doc.uri.fsPath, def.manifest.compat);
+    const problems = await checkJsSource(this.executor, doc.getText(), doc.uri.fsPath, def.manifest.compat);
     this.diagnostics.set(
       doc.uri,
       problems.map((p) => diagnostic({ ...p, source: 'nex', toLineEnd: true })),

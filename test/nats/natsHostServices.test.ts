@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { connect } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { utf8 } from '../../src/core/bytes';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { DEFAULT_LIMITS } from '../../src/executor/types';
 import { NatsHostServices } from '../../src/nats/natsHostServices';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
@@ -13,13 +13,13 @@ describe('NatsHostServices against a real nats-server', () => {
   let server: NatsServerHandle;
   let nc: Awaited<ReturnType<typeof connect>>;
   let backend: NatsHostServices;
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
 
   before(async () => {
     server = await startNatsServer();
     nc = await connect({ servers: server.url });
     backend = new NatsHostServices(nc, { requestTimeoutMs: 1000 });
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     await runner.warmUp();
   });
   after(async () => {

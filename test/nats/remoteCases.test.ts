@@ -10,7 +10,7 @@ import * as path from 'path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { loadValidFunction, ValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { runTriggerCase, runTriggerCaseRemote } from '../../src/triggers/caseRunner';
 import { caseSummary, formatCaseResults } from '../../src/triggers/caseReport';
 import { loadTriggerFiles, TriggerCase } from '../../src/triggers/triggerCases';
@@ -82,7 +82,7 @@ describe('trigger cases against a deployed function (runTriggerCaseRemote, nexfn
     assert.strictEqual(failed.actual, '"HEY"', 'a 0.2.7 node JSON-encodes the returned string');
 
     // The same two cases locally, in the docs profile: the other way round.
-    const runner = new FunctionRunner();
+    const runner = new WorkerExecutor();
     try {
       assert.strictEqual((await runTriggerCase(runner, fn, cases['docs reply'])).status, 'passed');
       const local = await runTriggerCase(runner, fn, cases['node reply']);

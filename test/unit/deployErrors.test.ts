@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { formatLocation, locateRefusal, NodeRefusal, refusalLocation, sourceRefusalKind } from '../../src/deploy/nodeReplies';
 import { failedCasesBeforeDeploy } from '../../src/triggers/caseReport';
 import type { CaseResult } from '../../src/triggers/caseRunner';
@@ -19,10 +19,10 @@ const SYNTAX_V8 = `${REJECTED}failed to compile source for execution: SyntaxErro
 const TOO_LARGE = `${REJECTED}source file (13000 bytes) exceeds maximum of 12288 bytes`;
 
 describe('deploy refusals point at the function file', function () {
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   let dir: string;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     dir = tempDir('nex-refusal-');
     return runner.warmUp();
   });

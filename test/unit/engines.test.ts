@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { COMPAT_PROFILES, CompatProfile, JsEngine } from '../../src/core/compat';
 import { loadValidFunction, ValidFunction } from '../../src/core/manifest';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { RunOutcome } from '../../src/executor/types';
-import { V8ProcessRunner } from '../../src/executor/v8Process';
+import { V8ProcessExecutor } from '../../src/executor/v8Process';
 import { FunctionRunResult, freshMocks, runFunction } from '../../src/run/functionRun';
 import { extensionRoot, planNewFunction, writeFunctionPlan } from '../../src/templates/functionTemplates';
 import { decodeValue } from '../../src/core/valueCodec';
@@ -38,12 +38,12 @@ function comparable(result: FunctionRunResult) {
 
 describe('engines: QuickJS (worker) and V8 (child process) give the same results', function () {
   this.timeout(60000);
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   let dir: string;
   const functions: Array<{ label: string; fn: ValidFunction }> = [];
 
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     dir = tempDir('nex-engines-');
     for (const name of fs.readdirSync(EXAMPLES).filter((n) => fs.existsSync(path.join(EXAMPLES, n, 'nexfunction.json')))) {
       const fn = loadValidFunction(path.join(EXAMPLES, name));
@@ -125,9 +125,9 @@ function writeManifest(dir: string, name: string, source: string, compat: Compat
 
 describe('V8 engine limits (a child process per runner)', function () {
   this.timeout(30000);
-  let v8: V8ProcessRunner;
+  let v8: V8ProcessExecutor;
   before(() => {
-    v8 = new V8ProcessRunner(path.join(ROOT, 'out', 'src', 'executor', 'v8Runner.js'));
+    v8 = new V8ProcessExecutor(path.join(ROOT, 'out', 'src', 'executor', 'v8Runner.js'));
   });
   after(() => v8.dispose());
   const limits = { timeoutMs: 500, memoryLimitBytes: 32 * 1048576, maxPayloadBytes: 1048576 };
@@ -157,7 +157,7 @@ describe('V8 engine limits (a child process per runner)', function () {
   });
 
   it('leaves no process behind when disposed', async () => {
-    const runner = new V8ProcessRunner(path.join(ROOT, 'out', 'src', 'executor', 'v8Runner.js'));
+    const runner = new V8ProcessExecutor(path.join(ROOT, 'out', 'src', 'executor', 'v8Runner.js'));
     await runner.run(request('(s, p) => "x";'));
     const pid = (runner as unknown as { live: Promise<{ child: { pid: number } }> }).live;
     const childPid = (await pid).child.pid;

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import { utf8 } from '../../src/core/bytes';
 import { CompatProfile } from '../../src/core/compat';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { DEFAULT_LIMITS, RunOutcome } from '../../src/executor/types';
 import { MockFixture, MockHostServices } from '../../src/hostservices/mockBackend';
 import { HostCall, HostResult } from '../../src/hostservices/types';
@@ -9,9 +9,9 @@ import { HostCall, HostResult } from '../../src/hostservices/types';
 const text = (b: Uint8Array | null | undefined) => (b ? Buffer.from(b).toString('utf8') : null);
 
 describe('host services in functions (mock backend, through the worker)', () => {
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     return runner.warmUp();
   });
   after(() => runner.dispose());

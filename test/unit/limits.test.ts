@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import type { QuickJSWASMModule } from 'quickjs-emscripten-core';
 import { utf8 } from '../../src/core/bytes';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { loadQuickJS, runJsFunction } from '../../src/executor/quickjsEngine';
 import { DEFAULT_LIMITS, JsRunRequest, RunLimits } from '../../src/executor/types';
 
@@ -18,9 +18,9 @@ const MEMORY_BOMBS: Record<string, string> = {
 
 describe('memory limit of JavaScript functions', function () {
   this.timeout(120000);
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     return runner.warmUp();
   });
   after(() => runner.dispose());

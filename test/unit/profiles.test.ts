@@ -1,15 +1,15 @@
 import * as assert from 'assert';
 import { utf8 } from '../../src/core/bytes';
 import { CompatProfile } from '../../src/core/compat';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { DEFAULT_LIMITS, RunOutcome } from '../../src/executor/types';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
 describe('compatibility profiles', () => {
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     return runner.warmUp();
   });
   after(() => runner.dispose());

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { ValidFunction } from '../../src/core/manifest';
 import { decodeValue, encodeValue } from '../../src/core/valueCodec';
 import { DEFAULT_LIMITS } from '../../src/executor/types';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { effectiveLimits, freshMocks, runFunction } from '../../src/run/functionRun';
 import { bareFunction, resolveFunction } from '../../src/run/resolveFunction';
 import { tempDir } from '../support/wasmFixtures';
@@ -45,7 +45,7 @@ describe('the run pipeline', () => {
 
   it('runs a bare file through the same pipeline as a function', async () => {
     const dir = tempDir('nex-pipeline-');
-    const runner = new FunctionRunner();
+    const runner = new WorkerExecutor();
     try {
       const file = path.join(dir, 'up.js');
       fs.writeFileSync(file, '(s, p) => String.fromCharCode(...p).toUpperCase();');

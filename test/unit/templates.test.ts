@@ -5,7 +5,7 @@ import * as path from 'path';
 import Ajv from 'ajv';
 import { loadValidFunction, parseManifest } from '../../src/core/manifest';
 import { hintSeverity } from '../../src/executor/fidelity';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { buildIfNeeded } from '../../src/toolchain/buildRunner';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
 import { loadTriggerFiles } from '../../src/triggers/triggerCases';
@@ -33,10 +33,10 @@ function toolchainFor(kind: TemplateKind): string | undefined {
 }
 
 describe('function templates', () => {
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   let dir: string;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     dir = tempDir('nex-templates-');
   });
   after(() => {

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { triggerSubjectProblem } from '../../src/core/subject';
 import { loadValidFunction, parseManifest } from '../../src/core/manifest';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { checkJsSource } from '../../src/executor/sourceCheck';
 import { caseCountText } from '../../src/triggers/caseReport';
 import { runTriggerCase } from '../../src/triggers/caseRunner';
@@ -85,10 +85,10 @@ describe('trigger case files', () => {
 });
 
 describe('running trigger cases', () => {
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   let dir: string;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     dir = tempDir('nex-cases-');
     fs.writeFileSync(path.join(dir, 'nexfunction.json'), JSON.stringify({ name: 'orders', type: 'v8', source: 'fn.js', triggers: ['orders.*'], mocks: 'mocks.json' }));
     fs.writeFileSync(path.join(dir, 'mocks.json'), JSON.stringify({ kv: { seen: '0' } }));
@@ -162,8 +162,8 @@ describe('running trigger cases', () => {
 });
 
 describe('source checks (on save)', () => {
-  let runner: FunctionRunner;
-  before(() => (runner = new FunctionRunner()));
+  let runner: WorkerExecutor;
+  before(() => (runner = new WorkerExecutor()));
   after(() => runner.dispose());
 
   it('finds what a node would refuse', async () => {

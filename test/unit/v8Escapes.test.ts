@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { utf8 } from '../../src/core/bytes';
 import { CompatProfile, JsEngine } from '../../src/core/compat';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { DEFAULT_LIMITS, RunOutcome } from '../../src/executor/types';
 import { MockHostServices } from '../../src/hostservices/mockBackend';
 import { tempDir } from '../support/wasmFixtures';
@@ -298,10 +298,10 @@ function sourceOf(shape: Shape, marker: string): string {
 
 describe('no one in: a function reaches no host-realm object on QuickJS or V8', function () {
   this.timeout(60000);
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   let dir: string;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     dir = tempDir('nex-escapes-');
   });
   after(() => {

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { utf8 } from '../../src/core/bytes';
 import { CompatProfile } from '../../src/core/compat';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import { DEFAULT_LIMITS, RunLimits, RunOutcome } from '../../src/executor/types';
 import { capMemory, memoryLimits, REFUSED_GROW_EXPORT, watchMemoryGrow } from '../../src/executor/wasmModule';
 import { buildWat, tempDir, toolchainMissing } from '../support/wasmFixtures';
@@ -12,11 +12,11 @@ import { buildWat, tempDir, toolchainMissing } from '../support/wasmFixtures';
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
 describe('WebAssembly (WASI) functions, through the worker', () => {
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   let dir: string;
   const wasm: Record<string, string> = {};
   before(async () => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     dir = tempDir('nex-wasm-');
     for (const name of ['echo', 'argv', 'env', 'two-writes', 'exit-code', 'loop', 'grow', 'grow-refused', 'trap', 'trap-wasi', 'no-start', 'foreign-import']) {
       wasm[name] = await buildWat(name, dir);

@@ -1,6 +1,6 @@
 /**
  * "Nex: Debug Function…", "Debug" on a trigger case (CodeLens), and `nex` launch configurations
- * (F5): a JavaScript function runs on V8 under VS Code's JavaScript debugger (debug/debugSessionRunner),
+ * (F5): a JavaScript function runs on V8 under VS Code's JavaScript debugger (debug/debugSessionExecutor),
  * with the host services of the host-services panel, then reports as a run does.
  */
 import * as fs from 'fs';

@@ -192,7 +192,7 @@ async function showReadOnlyJson(value: unknown): Promise<void> {
  * on that line and as an error message with Go to Error.
  */
 async function reportSourceRefusal(ext: NexExtension, fn: ValidFunction, e: NodeRefusal): Promise<void> {
-  const location = await locateRefusal(e.nodeMessage, { type: fn.manifest.type, file: entryPath(fn), compat: fn.manifest.compat }, ext.runner);
+  const location = await locateRefusal(e.nodeMessage, { type: fn.manifest.type, file: entryPath(fn), compat: fn.manifest.compat }, ext.executor);
   const refusal = e.at(location, fn.dir);
   ext.log.error(`deploy ${fn.manifest.name}: node ${e.nodeId} refused it: ${refusal.message}`);
   const node = e.nodeId.slice(0, 8);

@@ -23,7 +23,7 @@ export interface DebugSessionRunnerDeps {
   folder: (request: RunRequest) => WorkspaceFolder | undefined;
 }
 
-export class DebugSessionRunner implements FunctionExecutor {
+export class DebugSessionExecutor implements FunctionExecutor {
   /** The number of the next run, for its session's id. */
   private nextRun = 1;
   /** The session of the run in progress, if any. */

@@ -1,8 +1,8 @@
 /**
- * The runner of the editor, the CLI, the local node and the nexlet: it runs JavaScript (on QuickJS)
+ * The executor of the editor, the CLI, the local node and the nexlet: it runs JavaScript (on QuickJS)
  * and WebAssembly functions behind a worker-thread boundary, with time and memory limits, so a
  * runaway function never blocks them, and hands JavaScript runs whose engine is V8 to a
- * V8ProcessRunner (v8Process.ts: a child process, with the same limits). It keeps one warm worker
+ * V8ProcessExecutor (v8Process.ts: a child process, with the same limits). It keeps one warm worker
  * and runs on it one at a time, as a Nex node runs one invocation at a time per workload.
  * Host-service calls from the function are served here, on the caller's thread, by the backend
  * given for the run.
@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { MessageChannel, MessagePort, Worker } from 'worker_threads';
 import { answerHostCall, cancelled, checkRunStart, failed, FunctionExecutor, RunOptions } from './executor';
-import { V8ProcessRunner } from './v8Process';
+import { V8ProcessExecutor } from './v8Process';
 import type { HostReplyMessage, WorkerInit, WorkerRequest, WorkerResponse } from './workerMessages';
 import { FunctionError, RunOutcome, RunRequest } from './types';
 
@@ -23,7 +23,7 @@ const TERMINATE_GRACE_MS = 1000;
 /** V8 heap for the worker thread itself (QuickJS's heap is limited separately, inside it). */
 const WORKER_HEAP_MB = 512;
 
-export interface FunctionRunnerOptions {
+export interface WorkerExecutorOptions {
   /** The worker script; defaults to functionWorker.js beside this file (true in dist/ and in out/). */
   workerScript?: string;
   /** QuickJS wasm file; defaults to the worker's own lookup. */
@@ -39,17 +39,17 @@ interface LiveWorker {
   replies: MessagePort;
 }
 
-export class FunctionRunner implements FunctionExecutor {
+export class WorkerExecutor implements FunctionExecutor {
   private live?: LiveWorker;
   private ready?: Promise<LiveWorker>;
   private nextId = 1;
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
-  private v8?: V8ProcessRunner;
+  private v8?: V8ProcessExecutor;
   /** How many workers this runner has started (a new one after each timeout or crash). */
   workersStarted = 0;
 
-  constructor(private readonly options: FunctionRunnerOptions = {}) {}
+  constructor(private readonly options: WorkerExecutorOptions = {}) {}
 
   /** Starts the worker ahead of the first run, so that run is warm. */
   warmUp(): Promise<void> {
@@ -58,7 +58,7 @@ export class FunctionRunner implements FunctionExecutor {
 
   run(request: RunRequest, options: RunOptions = {}): Promise<RunOutcome> {
     if (request.kind !== 'wasm' && request.engine === 'v8') {
-      this.v8 ??= new V8ProcessRunner(this.options.v8RunnerScript);
+      this.v8 ??= new V8ProcessExecutor(this.options.v8RunnerScript);
       return this.v8.run(request, options);
     }
     const next = this.queue.then(() => this.runNow(request, options));

@@ -4,16 +4,16 @@ import * as os from 'os';
 import * as path from 'path';
 import { utf8 } from '../../src/core/bytes';
 import { collapseStack } from '../../src/executor/stackFrames';
-import { FunctionRunner } from '../../src/executor/functionRunner';
+import { WorkerExecutor } from '../../src/executor/workerExecutor';
 import type { HostServicesBackend } from '../../src/hostservices/types';
 import { DEFAULT_LIMITS, JsRunRequest, RunLimits } from '../../src/executor/types';
 
 const text = (b: Uint8Array | null) => (b === null ? null : Buffer.from(b).toString('utf8'));
 
-describe('FunctionRunner (QuickJS behind a worker)', function () {
-  let runner: FunctionRunner;
+describe('WorkerExecutor (QuickJS behind a worker)', function () {
+  let runner: WorkerExecutor;
   before(() => {
-    runner = new FunctionRunner();
+    runner = new WorkerExecutor();
     return runner.warmUp();
   });
   after(() => runner.dispose());
@@ -168,15 +168,15 @@ describe('FunctionRunner (QuickJS behind a worker)', function () {
   });
 });
 
-describe('FunctionRunner with a worker that stops responding', () => {
+describe('WorkerExecutor with a worker that stops responding', () => {
   let dir: string;
-  let runner: FunctionRunner;
+  let runner: WorkerExecutor;
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nex-stuck-'));
     const script = path.join(dir, 'stuckWorker.js');
     // Says it is ready, then blocks on the first request, as a worker stuck in native code would.
     fs.writeFileSync(script, "const { parentPort } = require('worker_threads');\nparentPort.postMessage({ ready: true });\nparentPort.on('message', () => { for (;;) {} });\n");
-    runner = new FunctionRunner({ workerScript: script });
+    runner = new WorkerExecutor({ workerScript: script });
   });
   after(() => {
     runner.dispose();
