@@ -12,7 +12,7 @@ import { Objm } from '@nats-io/obj';
 import { utf8 } from '../src/core/bytes';
 import { loadValidFunction } from '../src/core/manifest';
 import { deployFunction } from '../src/deploy/deployFunction';
-import { triggerFunction } from '../src/deploy/deployedOps';
+import { triggerFunction } from '../src/deploy/triggerFunction';
 import { loadPublisherKeys } from '../src/deploy/publisherKeys';
 import { LocalNodeHost } from '../src/devnode/localNodeHost';
 import { NatsServerHandle, startNatsServer } from '../src/nats/natsServerProcess';

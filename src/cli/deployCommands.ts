@@ -16,7 +16,12 @@ import { entryPath, functionDirFor, loadValidFunction, MANIFEST_FILE, MAX_DEPLOY
 import { ProblemError } from '../core/problems';
 import { deployFunction, previewDeploy, type DeployOptions } from '../deploy/deployFunction';
 import { cloneWorkload04, deployFunction04, detectGeneration, lameDuck04, NODE_NAME_TAG, stopWorkloads04, type GenerationChoice } from '../deploy/deploy04';
-import { followFunctionLogs, recordSubject, remoteReplyHints, stopWorkloads, triggerFunction, watchEvents, type NexEvent, type WorkloadLogLine } from '../deploy/deployedOps';
+import { followFunctionLogs, watchEvents } from '../deploy/followLogs';
+import { recordSubject } from '../deploy/recordSubject';
+import { remoteReplyHints, triggerFunction } from '../deploy/triggerFunction';
+import { stopWorkloads } from '../deploy/stopWorkloads';
+import { type NexEvent } from '../nex/events';
+import { type WorkloadLogLine } from '../nex/logs';
 import { checkCaseFile, writeRecordedCases } from '../triggers/caseFiles';
 import { locateRefusal, NodeRefusal } from '../deploy/nodeReplies';
 import { defaultKeysDir, loadPublisherKeys, type PublisherKeys } from '../deploy/publisherKeys';

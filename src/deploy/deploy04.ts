@@ -24,7 +24,7 @@ import { control04 } from '../nex04/subjects';
 import type { AuctionResponse, NodePingResponse, StartWorkloadRequest, StopWorkloadResponse, WorkloadSummary } from '../nex04/types';
 import { buildIfNeeded } from '../toolchain/buildRunner';
 import { describeArtifact } from './artifactStore';
-import { DEFAULT_NAMESPACE } from './deployedOps';
+import { DEFAULT_NAMESPACE } from '../core/subject';
 import { functionStartRequest, writeNexfile } from './nexfile';
 
 /** The generation of Nex a command talks to: Nex 0.4 (`$NEX.SVC…`), or 0.2/0.3 (`$NEX.PING`, DEPLOY). */

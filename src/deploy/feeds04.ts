@@ -4,7 +4,7 @@
  * namespace), their logs on `$NEX.FEED.<ns>.logs.<id>.stdout|stderr` (plain text), the workloads of a
  * name (WPING, placed on nodes as the explorer places them), and what a function's reply headers say
  * (`workload_id`, `namespace`, `error`). Everything comes out in the shapes the 0.2/0.3 followers use
- * (NexEvent, WorkloadLogLine, RunningWorkload), so deployedOps follows both generations at once.
+ * (NexEvent, WorkloadLogLine, RunningWorkload), so followLogs.ts and triggerFunction.ts follow both generations at once.
  */
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { asObject, asString, isToken, stringEntries } from '../core/jsonValues';

@@ -1,7 +1,7 @@
 /**
  * Node events on `$NEX.events.<namespace>.<type>` (reference §2.1, §2.3, §2.4), for both sides as
  * `logs.ts` is for logs: the local node publishes them (devnode/nodeEvents.ts), the client follows
- * them (deploy/deployedOps.ts, the explorer's deployed model). Their types, their subjects, the
+ * them (deploy/followLogs.ts and triggerFunction.ts, the explorer's deployed model). Their types, their subjects, the
  * CloudEvent envelope, and the reading of their bodies: whatever a node sends, reading never throws.
  * The Nex 0.4 feed events (deploy/feeds04.ts) come out in the same NexEvent shape.
  */

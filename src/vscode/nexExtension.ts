@@ -20,7 +20,7 @@ import {
   window as Window,
   workspace as Workspace,
 } from 'vscode';
-import type { FunctionLogFollower } from '../deploy/deployedOps';
+import type { FunctionLogFollower } from '../deploy/followLogs';
 import { DebugSessionExecutor } from './debug/debugSessionExecutor';
 import { WorkerExecutor } from '../executor/workerExecutor';
 import { CaseResults } from '../triggers/caseResults';

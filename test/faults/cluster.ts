@@ -8,7 +8,7 @@
  */
 import * as net from 'net';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { triggerFunction } from '../../src/deploy/deployedOps';
+import { triggerFunction } from '../../src/deploy/triggerFunction';
 import { NexControlClient } from '../../src/nex/controlClient';
 import { delay, deploy, FaultResult, jsFunction, Scope, tally, waitFor, within } from './support';
 

@@ -8,7 +8,7 @@
  * out: any body puts a node in lame duck mode, by design, and then it refuses deploys.
  */
 import { createInbox } from '@nats-io/nats-core';
-import { triggerFunction } from '../../src/deploy/deployedOps';
+import { triggerFunction } from '../../src/deploy/triggerFunction';
 import { loadPublisherKeys } from '../../src/deploy/publisherKeys';
 import { DeployedModel } from '../../src/explorer/deployedModel';
 import { ENVELOPE_TYPES } from '../../src/nex/controlApi';

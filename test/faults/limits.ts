@@ -10,7 +10,7 @@ import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Objm } from '@nats-io/obj';
 import { CLI_BUCKET } from '../../src/deploy/artifactStore';
-import { triggerFunction } from '../../src/deploy/deployedOps';
+import { triggerFunction } from '../../src/deploy/triggerFunction';
 import { DEPLOY_RECORDS_BUCKET } from '../../src/deploy/deployRecords';
 import type { LocalNexNode } from '../../src/devnode/localNode';
 import { deploy, FaultResult, jsFunction, Scope, wasmFunction, within } from './support';

@@ -6,7 +6,7 @@
  * marks the node unreachable after the missed heartbeats (nothing else re-reads meanwhile), and
  * shows it up again when a node comes back (the same state folder, so the same id).
  */
-import { triggerFunction } from '../../src/deploy/deployedOps';
+import { triggerFunction } from '../../src/deploy/triggerFunction';
 import { DeployedModel } from '../../src/explorer/deployedModel';
 import { bigWasm } from './limits';
 import { deploy, FaultResult, jsFunction, Scope, tally, waitFor, wasmFunction, within } from './support';

@@ -5,7 +5,7 @@
  * Every request must end within its timeout with a reply or an error: lost (neither within the
  * timeout and a grace) must be 0. The function must answer afterwards without a redeploy.
  */
-import { triggerFunction } from '../../src/deploy/deployedOps';
+import { triggerFunction } from '../../src/deploy/triggerFunction';
 import { deploy, delay, FaultResult, jsFunction, Scope, tally, within } from './support';
 
 const REQUESTERS = 50;

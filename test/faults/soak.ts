@@ -4,7 +4,7 @@
  * end (growth must stay under 10%), and after every function is undeployed no worker thread or file
  * descriptor is left over the count before the deploys.
  */
-import { stopWorkloads } from '../../src/deploy/deployedOps';
+import { stopWorkloads } from '../../src/deploy/stopWorkloads';
 import { loadPublisherKeys } from '../../src/deploy/publisherKeys';
 import { NexControlClient } from '../../src/nex/controlClient';
 import { deploy, FaultResult, jsFunction, openFds, rssMiB, Scope, threads, waitFor, within } from './support';

@@ -11,7 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { loadValidFunction, ValidFunction } from '../../src/core/manifest';
 import { deployFunction } from '../../src/deploy/deployFunction';
-import { stopWorkloads } from '../../src/deploy/deployedOps';
+import { stopWorkloads } from '../../src/deploy/stopWorkloads';
 import { DEPLOY_RECORDS_BUCKET, deleteDeployRecord, type DeployRecord, parseDeployRecord, writeDeployRecord } from '../../src/deploy/deployRecords';
 import { Kvm } from '@nats-io/kv';
 import { loadPublisherKeys } from '../../src/deploy/publisherKeys';

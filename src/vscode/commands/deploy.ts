@@ -13,7 +13,7 @@ import { inNamespace } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { type Deploy04Result, detectGeneration } from '../../deploy/deploy04';
 import type { DeployedSnapshot } from '../../explorer/deployedModel';
-import { stopWorkloads } from '../../deploy/deployedOps';
+import { stopWorkloads } from '../../deploy/stopWorkloads';
 import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/nodeReplies';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
 import { NexControlClient } from '../../nex/controlClient';

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { Uri, window as Window } from 'vscode';
 import { type ValidFunction } from '../../core/manifest';
 import { triggerSubjectProblem } from '../../core/subject';
-import { recordSubject, type Recording } from '../../deploy/deployedOps';
+import { recordSubject, type Recording } from '../../deploy/recordSubject';
 import { checkCaseFile, RECORDED_FILE, writeRecordedCases } from '../../triggers/caseFiles';
 import { TRIGGERS_DIR } from '../../triggers/triggerCases';
 import { currentConnection } from '../connections/currentConnection';
