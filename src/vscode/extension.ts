@@ -2,6 +2,7 @@ import { TestItem, ExtensionContext, ExtensionMode, ThemeIcon, TreeItem } from '
 import { NexDebugConfigurations } from './commands/debugFunction';
 import { deployFunctionCommand } from './commands/deploy';
 import { FunctionDefinition, isValid } from '../core/manifest';
+import { DEFAULT_NAMESPACE } from '../core/subject';
 import type { DeployedSnapshot } from '../explorer/deployedModel';
 import { FunctionRunResult } from '../run/functionRun';
 import { CaseResult } from '../triggers/caseRunner';
@@ -174,7 +175,7 @@ export function activate(context: ExtensionContext): NexTestApi | undefined {
       snapshot: () => ext.deployed.snapshot,
       tree: () => ext.deployed.renderedTree(),
       message: () => ext.deployed.message,
-      logLines: (name, namespace = 'default') => ext.deployedLogs.get(`${namespace}/${name.toLowerCase()}`)?.lines,
+      logLines: (name, namespace = DEFAULT_NAMESPACE) => ext.deployedLogs.get(`${namespace}/${name.toLowerCase()}`)?.lines,
     },
   };
 }

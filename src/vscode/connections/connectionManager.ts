@@ -7,6 +7,7 @@
 import { Event, EventEmitter, LogOutputChannel, SecretStorage, StatusBarAlignment, ThemeColor, window as Window } from 'vscode';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { ConnectionProfile, ConnectionSecrets, connectNats, loadNatsContext } from '../../nats/connection';
+import { DEFAULT_NAMESPACE } from '../../core/subject';
 import { ConnectionStatus } from '../../nats/connectionStatus';
 import { DisposableObject, DisposableStore } from '../lifecycle';
 import { profileOf, readSecrets, savedConnections } from './savedConnections';
@@ -44,7 +45,7 @@ export interface ConnectionManagerDeps {
 
 
 export function targetLabel(target: ConnectionTarget): string {
-  const ns = target.kind !== 'saved' && target.namespace && target.namespace !== 'default' ? ` (${target.namespace})` : '';
+  const ns = target.kind !== 'saved' && target.namespace && target.namespace !== DEFAULT_NAMESPACE ? ` (${target.namespace})` : '';
   return (target.kind === 'local' ? 'local node' : target.kind === 'context' ? `context ${target.name}` : target.name) + ns;
 }
 
@@ -137,17 +138,17 @@ export class ConnectionManager extends DisposableObject {
   private async resolve(target: ConnectionTarget): Promise<{ profile: ConnectionProfile; secrets: ConnectionSecrets; namespace: string }> {
     if (target.kind === 'local') {
       const host = await this.deps.localNode.start();
-      return { profile: { servers: [host.natsUrl] }, secrets: {}, namespace: target.namespace || 'default' };
+      return { profile: { servers: [host.natsUrl] }, secrets: {}, namespace: target.namespace || DEFAULT_NAMESPACE };
     }
     if (target.kind === 'context') {
       const context = loadNatsContext(target.name);
-      return { profile: context.profile, secrets: context.secrets, namespace: target.namespace || 'default' };
+      return { profile: context.profile, secrets: context.secrets, namespace: target.namespace || DEFAULT_NAMESPACE };
     }
     const saved = savedConnections().find((c) => c.name === target.name);
     if (!saved) {
       throw new Error(`there is no saved connection "${target.name}" in the nex.connections setting`);
     }
-    return { profile: profileOf(saved), secrets: await readSecrets(this.deps.secrets, saved.name), namespace: saved.namespace || 'default' };
+    return { profile: profileOf(saved), secrets: await readSecrets(this.deps.secrets, saved.name), namespace: saved.namespace || DEFAULT_NAMESPACE };
   }
 
   /** Follows the connection's status: reconnecting, back, or closed for good. */
