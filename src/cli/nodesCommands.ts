@@ -119,10 +119,12 @@ function formatNodes(snapshot: DeployedSnapshot): string {
   }
   const workloads = snapshot.nodes.flatMap((n) => n.workloads.map((w) => ({ w, node: label(n) })));
   const where = namespacesText(snapshot.namespaces);
+  // Beside 0.4 nodes (whose workloads are listed apart), say whose workloads these are.
+  const whose = snapshot.nodes04.length > 0 ? ' on the Nex 0.2/0.3 nodes' : '';
   if (workloads.length === 0 && snapshot.nodes.length > 0) {
-    text += `\nno workloads in ${where}\n`;
+    text += `\nno workloads${whose} in ${where}\n`;
   } else if (workloads.length > 0) {
-    text += `\nworkloads in ${where}:\n`;
+    text += `\n${whose ? 'Nex 0.2/0.3 workloads' : 'workloads'} in ${where}:\n`;
     text += table([
       ['WORKLOAD', 'ID', 'NAMESPACE', 'TYPE', 'NODE', 'UPTIME', 'RUNTIME', 'HASH', 'TRIGGERS'],
       ...workloads.map(({ w, node }) => [w.name, w.id, w.namespace, w.type, node, uptimeSince(w.startedAt, w.uptime) || '?', w.runtime || '?', w.hash.slice(0, 12) || '?', w.triggers ? w.triggers.join(', ') : 'unknown (no deploy record)']),

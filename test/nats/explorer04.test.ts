@@ -411,6 +411,7 @@ describe('the explorer and the CLI on Nex 0.4 nodes (local nodes in 0.4.1 mode w
       assert.match(table.stdout, /^old +N\w+ +0\.2\.7 /m);
       assert.match(table.stdout, /^n04a +N\w+ +0\.4\.1 /m);
       assert.match(table.stdout, /^legacy +\w+ +default +v8 +old /m);
+      assert.match(table.stdout, /\nNex 0\.2\/0\.3 workloads in the namespaces? default[^\n]*:\n/, 'beside the 0.4 workloads, the 0.2/0.3 ones are named so');
     } finally {
       await old.stop();
     }
