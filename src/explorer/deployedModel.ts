@@ -146,7 +146,7 @@ export class DeployedModel {
     this.backoff = new RefreshBackoff(timing, { live: () => this.live, closed: () => this.connection === 'closed', refreshing: () => this.refreshRun !== undefined }, () => void this.refresh());
     this.grace = new ReconnectGrace(timing, () => !this.disposed && this.connection === 'connected' && this.tracker02.waitingAfterReconnect(), () => this.refresh());
     this.tracker02 = new Nex02Tracker({ ...shared, records: this.records, heartbeatIntervalMs: timing.heartbeatIntervalMs, inReconnectGrace: () => this.grace.active });
-    this.tracker04 = new Nex04Tracker({ ...shared, heartbeatIntervalMs: timing.heartbeat04IntervalMs, workloadWaitMs: timing.workload04WaitMs });
+    this.tracker04 = new Nex04Tracker({ ...shared, heartbeatIntervalMs: timing.heartbeat04IntervalMs, workloadWaitMs: timing.workload04WaitMs, inReconnectGrace: () => this.grace.active });
     this.setNamespaces(options.namespaces ?? []);
   }
 

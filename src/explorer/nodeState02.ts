@@ -46,11 +46,6 @@ export function heardFrom(node: NodeState): void {
   node.stateReason = undefined;
 }
 
-export function markUnreachable(node: NodeState, reason: string): void {
-  node.reachable = false;
-  node.stateReason = reason;
-}
-
 /** What PING answers, heartbeats and INFO all say: the version, uptime, tags (lame duck among them) and xkey it names. */
 function takeDetails(node: NodeState, d: { version?: string; uptime?: string; xkey?: string; tags?: Record<string, string> }): void {
   node.version = d.version ?? node.version;

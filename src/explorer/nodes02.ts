@@ -15,7 +15,8 @@ import { subscribeAll, type Watch } from '../nats/watch';
 import type { DeployRecord } from '../deploy/deployRecords';
 import type { NodeView } from './deployedViews';
 import { readAllInfo } from './infoReads02';
-import { heardFrom, inWords, markUnreachable, newNodeState, node02View, type NodeState, takeInfo, takeSighting } from './nodeState02';
+import { heardFrom, inWords, newNodeState, node02View, type NodeState, takeInfo, takeSighting } from './nodeState02';
+import { markUnreachable, missedHeartbeats, silentAfterPing, type SilenceRules } from './silence';
 
 /** Where the tracker learns what workloads were deployed with. */
 export interface RecordLookup {
@@ -59,9 +60,9 @@ export class Nex02Tracker {
     this.client = new NexControlClient(options.nc, options.inboxPrefix);
   }
 
-  /** How long a node may stay silent before it counts as unreachable. */
-  private get silenceLimitMs(): number {
-    return this.options.heartbeatIntervalMs * this.options.missedHeartbeats;
+  /** When a silent node counts as unreachable, and when it is forgotten (silence.ts). */
+  private get silence(): SilenceRules {
+    return { connectedSince: this.options.connectedSince, inReconnectGrace: this.options.inReconnectGrace, silenceLimitMs: this.options.heartbeatIntervalMs * this.options.missedHeartbeats };
   }
 
   /** Follows every namespace's events (the model reads several, and the user may add more later) and checks for silent nodes every heartbeat interval. */
@@ -182,20 +183,9 @@ export class Nex02Tracker {
    * comes back under a new id, so the old one would stay forever).
    */
   private dropSilentNodes(answered: Set<string>, pingSentAt: number): void {
-    for (const node of [...this.nodes.values()]) {
-      if (answered.has(node.id) || node.lastSeen >= pingSentAt) {
-        continue;
-      }
-      if (this.options.inReconnectGrace()) {
-        // The connection just came back: the node's own connection may still be reconnecting.
-        continue;
-      }
-      if (Date.now() - Math.max(node.lastSeen, this.options.connectedSince()) > this.silenceLimitMs) {
-        this.nodes.delete(node.id);
-      } else {
-        markUnreachable(node, `it did not answer ${controlSubjects.pingAll()} within ${inWords(this.options.discoveryWindowMs)}`);
-      }
-    }
+    const { forget, unreachable } = silentAfterPing([...this.nodes.values()], answered, pingSentAt, this.silence);
+    forget.forEach((node) => this.nodes.delete(node.id));
+    unreachable.forEach((node) => markUnreachable(node, `it did not answer ${controlSubjects.pingAll()} within ${inWords(this.options.discoveryWindowMs)}`));
   }
 
   /** Reads a node's INFO; while one is under way, one more follows it so the latest state is read. */
@@ -373,16 +363,9 @@ export class Nex02Tracker {
     if (!this.options.connected()) {
       return;
     }
-    const now = Date.now();
-    let marked = false;
-    for (const node of this.nodes.values()) {
-      const silentFor = now - Math.max(node.lastSeen, this.options.connectedSince());
-      if (node.reachable && silentFor > this.silenceLimitMs) {
-        markUnreachable(node, `it missed ${this.options.missedHeartbeats} heartbeats (nothing heard for ${inWords(silentFor)})`);
-        marked = true;
-      }
-    }
-    if (marked) {
+    const silent = missedHeartbeats(this.nodes.values(), this.silence);
+    silent.forEach(({ node, silentFor }) => markUnreachable(node, `it missed ${this.options.missedHeartbeats} heartbeats (nothing heard for ${inWords(silentFor)})`));
+    if (silent.length > 0) {
       this.options.onChange();
     }
   }

@@ -18,6 +18,7 @@ import { Rereads, WorkloadReads04 } from './workloadReads04';
 import { heardFrom, newNodeState04, node04View, type NodeState04, takeInfo, takePing } from './nodeState04';
 import { isToken } from '../core/jsonValues';
 import type { Node04View, Workload04View } from './workloads04';
+import { markUnreachable, missedHeartbeats, silentAfterPing, type SilenceRules } from './silence';
 
 export const DEFAULT_HEARTBEAT04_INTERVAL_MS = 10000;
 export interface Nex04TrackerOptions {
@@ -29,6 +30,8 @@ export interface Nex04TrackerOptions {
   connected: () => boolean;
   /** Since when it is up (epoch ms): heartbeats missed while it was down do not count. */
   connectedSince: () => number;
+  /** Whether the connection just came back: nodes that did not answer yet are not marked unreachable (their own connections reconnect too). */
+  inReconnectGrace: () => boolean;
   /** Something changed: the model tells its listeners (coalesced there). */
   onChange: () => void;
   discoveryWindowMs: number;
@@ -80,8 +83,9 @@ export class Nex04Tracker {
     return [...new Set([...this.options.namespaces(), SYSTEM_NAMESPACE])];
   }
 
-  private get silenceLimitMs(): number {
-    return this.heartbeatMs * this.options.missedHeartbeats;
+  /** When a silent node counts as unreachable, and when it is forgotten (silence.ts, as for 0.2/0.3 nodes). */
+  private get silence(): SilenceRules {
+    return { connectedSince: this.options.connectedSince, inReconnectGrace: this.options.inReconnectGrace, silenceLimitMs: this.heartbeatMs * this.options.missedHeartbeats };
   }
 
   /** Follows the heartbeats and the feeds' events from now on, and checks for silent nodes every heartbeat interval. */
@@ -208,17 +212,9 @@ export class Nex04Tracker {
    * they were heard from within the heartbeat limit, forgotten after that.
    */
   private dropSilentNodes(answered: Set<string>, sentAt: number): void {
-    for (const node of [...this.nodes.values()]) {
-      if (answered.has(node.id) || node.lastSeen >= sentAt) {
-        continue;
-      }
-      if (Date.now() - Math.max(node.lastSeen, this.options.connectedSince()) > this.silenceLimitMs) {
-        this.removeNode(node.id);
-      } else {
-        node.reachable = false;
-        node.stateReason = `it did not answer ${control04.ping()} within ${inSeconds(this.options.discoveryWindowMs)}`;
-      }
-    }
+    const { forget, unreachable } = silentAfterPing([...this.nodes.values()], answered, sentAt, this.silence);
+    forget.forEach((node) => this.removeNode(node.id));
+    unreachable.forEach((node) => markUnreachable(node, `it did not answer ${control04.ping()} within ${inSeconds(this.options.discoveryWindowMs)}`));
   }
 
   private removeNode(id: string): void {
@@ -360,17 +356,9 @@ export class Nex04Tracker {
     if (!this.options.connected() || this.disposed) {
       return;
     }
-    const now = Date.now();
-    let marked = false;
-    for (const node of this.nodes.values()) {
-      const silentFor = now - Math.max(node.lastSeen, this.options.connectedSince());
-      if (node.reachable && silentFor > this.silenceLimitMs) {
-        node.reachable = false;
-        node.stateReason = `it missed ${this.options.missedHeartbeats} heartbeats (nothing heard for ${Math.round(silentFor / 1000)} s)`;
-        marked = true;
-      }
-    }
-    if (marked) {
+    const silent = missedHeartbeats(this.nodes.values(), this.silence);
+    silent.forEach(({ node, silentFor }) => markUnreachable(node, `it missed ${this.options.missedHeartbeats} heartbeats (nothing heard for ${Math.round(silentFor / 1000)} s)`));
+    if (silent.length > 0) {
       this.options.onChange();
     }
   }
