@@ -94,7 +94,6 @@ export class DeployedModel {
   /** Whether `status` is this model's own (and so disposed with it). */
   private readonly ownsStatus: boolean;
   private statusListener?: Disposable;
-  private readonly timing: Required<Omit<DeployedModelOptions, 'nc' | 'namespace' | 'namespaces' | 'inboxPrefix' | 'records' | 'status' | 'jsDomain'>>;
   /** The Nex 0.2/0.3 nodes and their workloads (nodes02.ts). */
   private readonly tracker02: Nex02Tracker;
   /** The Nex 0.4 nodes, nexlets and workloads (nodes04.ts). */
@@ -118,7 +117,7 @@ export class DeployedModel {
     this.records = options.records ?? new DeployRecordReader(options.nc, { jsDomain: options.jsDomain, onRecord: () => this.changed() });
     this.ownsStatus = options.status === undefined;
     this.status = options.status ?? new ConnectionStatus(options.nc);
-    const timing = (this.timing = {
+    const timing: Required<Omit<DeployedModelOptions, 'nc' | 'namespace' | 'namespaces' | 'inboxPrefix' | 'records' | 'status' | 'jsDomain'>> = {
       discoveryWindowMs: options.discoveryWindowMs ?? DISCOVERY_WINDOW_MS,
       infoTimeoutMs: options.infoTimeoutMs ?? REQUEST_TIMEOUT_MS,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -130,7 +129,7 @@ export class DeployedModel {
       coalesceMs: options.coalesceMs ?? DEFAULT_COALESCE_MS,
       reconnectGraceMs: options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS,
       reconnectPollMs: options.reconnectPollMs ?? DEFAULT_RECONNECT_POLL_MS,
-    });
+    };
     const shared = {
       nc: options.nc,
       inboxPrefix: options.inboxPrefix,

@@ -6,7 +6,6 @@
  * are never reused). DeployedModel composes it, as it does Nex04Tracker (nodes04.ts); it never
  * throws on what a node says.
  */
-import type { NatsConnection } from '@nats-io/nats-core';
 import { controlSubjects } from '../nex/controlApi';
 import { NexControlClient } from '../nex/controlClient';
 import { eventNodeId, eventSubjects, type NexEvent, parseEvent, readNodeSighting, type NodeSighting } from '../nex/events';
@@ -17,6 +16,7 @@ import type { NodeView } from './deployedViews';
 import { readAllInfo } from './infoReads02';
 import { heardFrom, inWords, newNodeState, node02View, type NodeState, takeInfo, takeSighting } from './nodeState02';
 import { markUnreachable, missedHeartbeats, silentAfterPing, type SilenceRules } from './silence';
+import type { TrackerOptions } from './tracker';
 
 /** Where the tracker learns what workloads were deployed with. */
 export interface RecordLookup {
@@ -24,24 +24,10 @@ export interface RecordLookup {
   load(workloadIds: readonly string[]): Promise<void>;
 }
 
-export interface Nex02TrackerOptions {
-  nc: NatsConnection;
-  inboxPrefix?: string;
+export interface Nex02TrackerOptions extends TrackerOptions {
   records: RecordLookup;
-  /** Every namespace the model reads, the connection's first (its INFO gives a node's details). */
-  namespaces: () => readonly string[];
-  /** Whether the connection is up: nothing is read, and nobody is marked unreachable, while it is not. */
-  connected: () => boolean;
-  /** Since when it is up (epoch ms): heartbeats missed while it was down do not count. */
-  connectedSince: () => number;
-  /** Whether the connection came back just now: nodes that did not answer yet are left as they are. */
-  inReconnectGrace: () => boolean;
-  /** Something changed: the model tells its listeners (coalesced there). */
-  onChange: () => void;
-  discoveryWindowMs: number;
-  infoTimeoutMs: number;
+  /** How often 0.2/0.3 nodes heartbeat (30 s on a real node). */
   heartbeatIntervalMs: number;
-  missedHeartbeats: number;
 }
 
 export class Nex02Tracker {

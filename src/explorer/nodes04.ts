@@ -9,7 +9,6 @@
  * once the nodes and their nexlets are read (a new node's workloads still undefined, "reading…"),
  * and again when the WPING answers are in (as soon as every known node answered).
  */
-import type { NatsConnection } from '@nats-io/nats-core';
 import { Nex04Client, WORKLOAD_PING_WAIT_MS, type WorkloadPing } from '../nex04/client04';
 import { control04, SYSTEM_NAMESPACE } from '../nex04/subjects';
 import { followNodeFeeds04, type WorkloadEvent04 } from './nodeFeeds04';
@@ -19,27 +18,13 @@ import { heardFrom, newNodeState04, node04View, type NodeState04, takeInfo, take
 import { isToken } from '../core/jsonValues';
 import type { Node04View, Workload04View } from './workloads04';
 import { markUnreachable, missedHeartbeats, silentAfterPing, type SilenceRules } from './silence';
+import type { TrackerOptions } from './tracker';
 
 export const DEFAULT_HEARTBEAT04_INTERVAL_MS = 10000;
-export interface Nex04TrackerOptions {
-  nc: NatsConnection;
-  inboxPrefix?: string;
-  /** The namespaces the model reads (`system` is read besides them). */
-  namespaces: () => readonly string[];
-  /** Whether the connection is up: nothing is read, and nobody is marked unreachable, while it is not. */
-  connected: () => boolean;
-  /** Since when it is up (epoch ms): heartbeats missed while it was down do not count. */
-  connectedSince: () => number;
-  /** Whether the connection just came back: nodes that did not answer yet are not marked unreachable (their own connections reconnect too). */
-  inReconnectGrace: () => boolean;
-  /** Something changed: the model tells its listeners (coalesced there). */
-  onChange: () => void;
-  discoveryWindowMs: number;
-  infoTimeoutMs: number;
+/** The model's namespaces are read with `system` besides them. */
+export interface Nex04TrackerOptions extends TrackerOptions {
   /** How often 0.4 nodes heartbeat (10 s on 0.4.1). */
   heartbeatIntervalMs?: number;
-  /** A node that misses this many heartbeats in a row is unreachable. */
-  missedHeartbeats: number;
   /** The longest a WPING waits for the nodes (default 3.5 s). */
   workloadWaitMs?: number;
 }
