@@ -8,24 +8,14 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import type { DeployedSnapshot } from '../../src/explorer/deployedModel';
-import type { RenderedItem } from '../../src/vscode/views/deployedView';
-import { deploySuite, RecordingUi, until } from './support';
-
-/** Every rendered item, depth first, with the labels of the items above it. */
-function flatten(items: RenderedItem[], above: string[] = []): Array<RenderedItem & { path: string[] }> {
-  return items.flatMap((item) => [{ ...item, path: [...above, item.label] }, ...flatten(item.children, [...above, item.label])]);
-}
+import { deployedViewWhere, deploySuite, RecordingUi, until, type ViewRow } from './support';
 
 describe('The Deployed view tells the truth', function () {
   this.timeout(60000);
   const suite = deploySuite();
 
-  /** Waits for the view (its snapshot and tree, without asking for a refresh) to satisfy `check`; returns the tree. */
-  const viewWhere = async (what: string, check: (snapshot: DeployedSnapshot | undefined, tree: RenderedItem[]) => boolean, ms = 15000): Promise<RenderedItem[]> => {
-    const api = suite.api();
-    await until(`the Deployed view showing ${what}`, () => check(api.deployed.snapshot(), api.deployed.tree()), ms, () => JSON.stringify(api.deployed.tree(), null, 1));
-    return api.deployed.tree();
-  };
+  /** Waits for the view (its snapshot and rows, without asking for a refresh) to satisfy `check`; returns its rows. */
+  const viewWhere = (what: string, check: (snapshot: DeployedSnapshot | undefined, rows: ViewRow[]) => boolean, ms = 15000) => deployedViewWhere(suite.api(), what, check, ms);
 
   it('shows the triggers deployed, marks a manifest change as drift, lists team-a, and drops an undeployed row at once', async () => {
     const api = suite.api();
@@ -43,10 +33,9 @@ describe('The Deployed view tells the truth', function () {
     assert.ok(ui.shown.some((s) => /^info: team-fn is deployed on .* in the namespace team-a as /.test(s)), `the toast names the namespace: ${ui.shown.join(' | ')}`);
 
     // Both namespaces under the node, each workload under its own, with the triggers it was deployed with.
-    let tree = await viewWhere('truth in default and team-fn in team-a', (s) =>
+    let rows = await viewWhere('truth in default and team-fn in team-a', (s) =>
       (s?.nodes ?? []).some((n) => n.workloads.some((w) => w.id === truth.workloadId && w.triggers) && n.workloads.some((w) => w.id === team.workloadId && w.namespace === 'team-a')),
     );
-    let rows = flatten(tree);
     const truthRow = rows.find((r) => r.label === 'truth')!;
     assert.strictEqual(truthRow.path[1], 'default');
     assert.deepStrictEqual(truthRow.children.map((c) => [c.label, c.description]), [['truth.*', 'trigger']]);
@@ -57,8 +46,7 @@ describe('The Deployed view tells the truth', function () {
 
     // The manifest gains a trigger: the view keeps the deployed one, and says the new one is not deployed.
     fs.writeFileSync(path.join(truthDir, 'nexfunction.json'), JSON.stringify({ name: 'truth', type: 'v8', source: 'fn.js', triggers: ['truth.*', 'truth.*.x'] }, null, 2));
-    tree = await viewWhere('the trigger drift of truth', (_s, t) => /triggers changed, not deployed \(\+truth\.\*\.x\)/.test(flatten(t).find((r) => r.label === 'truth')?.description ?? ''));
-    rows = flatten(tree);
+    rows = await viewWhere('the trigger drift of truth', (_s, r) => /triggers changed, not deployed \(\+truth\.\*\.x\)/.test(r.find((x) => x.label === 'truth')?.description ?? ''));
     assert.deepStrictEqual(
       rows.find((r) => r.label === 'truth')!.children.map((c) => [c.label, c.description]),
       [

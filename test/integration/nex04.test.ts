@@ -11,16 +11,9 @@ import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { LocalNodeHost } from '../../src/devnode/localNodeHost';
-import type { DeployedSnapshot, Workload04View } from '../../src/explorer/deployedModel';
-import type { RenderedItem } from '../../src/vscode/views/deployedView';
-import { deploySuite, RecordingUi, until } from './support';
+import { type DeployedSnapshot, workloads04Of } from '../../src/explorer/deployedModel';
+import { deployedViewWhere, deploySuite, flatten, RecordingUi, until, type ViewRow } from './support';
 
-/** Every rendered item, depth first, with the labels of the items above it. */
-function flatten(items: RenderedItem[], above: string[] = []): Array<RenderedItem & { path: string[] }> {
-  return items.flatMap((item) => [{ ...item, path: [...above, item.label] }, ...flatten(item.children, [...above, item.label])]);
-}
-
-const workloads04 = (s: DeployedSnapshot | undefined): Workload04View[] => (s?.nodes04 ?? []).flatMap((n) => n.workloads ?? []);
 
 describe('Nex 0.4: the local node in 0.4.1 mode and the functions nexlet', function () {
   this.timeout(90000);
@@ -44,12 +37,8 @@ describe('Nex 0.4: the local node in 0.4.1 mode and the functions nexlet', funct
     await settings.update('localNode.emulate', undefined, vscode.ConfigurationTarget.Workspace);
   });
 
-  /** Waits for the view (its snapshot and tree) to satisfy `check`; returns the tree's rows. */
-  const viewWhere = async (what: string, check: (snapshot: DeployedSnapshot | undefined, rows: ReturnType<typeof flatten>) => boolean, ms = 20000) => {
-    const api = suite.api();
-    await until(`the Deployed view showing ${what}`, () => check(api.deployed.snapshot(), flatten(api.deployed.tree())), ms, () => JSON.stringify(api.deployed.tree(), null, 1));
-    return flatten(api.deployed.tree());
-  };
+  /** Waits for the view to satisfy `check`; returns its rows. */
+  const viewWhere = (what: string, check: (snapshot: DeployedSnapshot | undefined, rows: ViewRow[]) => boolean, ms = 20000) => deployedViewWhere(suite.api(), what, check, ms);
 
   it('shows node → nexlets → namespace → function → triggers; deploys, redeploys, clones and undeploys on 0.4', async () => {
     const api = suite.api();
@@ -94,13 +83,13 @@ describe('Nex 0.4: the local node in 0.4.1 mode and the functions nexlet', funct
     const second = await vscode.commands.executeCommand<{ started: Array<{ id: string }>; replaced: Array<{ id: string; stopped: boolean }> }>('nex.deployFunction', { function: dir });
     const secondId = second.started[0].id;
     assert.deepStrictEqual(second.replaced.map((r) => [r.id, r.stopped]), [[firstId, true]]);
-    await viewWhere('only the redeployed fn04', (s) => workloads04(s).map((w) => w.id).join(' ') === secondId);
+    await viewWhere('only the redeployed fn04', (s) => workloads04Of(s).map((w) => w.id).join(' ') === secondId);
     await until('the log channel following the redeployed fn04', () => logLines().some((l) => l.includes(`redeployed as ${secondId}`)), 10000, () => logLines().join('\n'));
 
     // Clone Workload…: a second instance, from the view's item or scripted.
     const copy = await vscode.commands.executeCommand<{ id: string } | undefined>('nex.cloneWorkload', { workloadId: secondId, namespace: 'default' });
     assert.ok(copy?.id && copy.id !== secondId, `no clone: ${ui.said()}`);
-    await viewWhere('fn04 twice', (s) => workloads04(s).filter((w) => w.name === 'fn04').length === 2);
+    await viewWhere('fn04 twice', (s) => workloads04Of(s).filter((w) => w.name === 'fn04').length === 2);
     const answeredBy = new Set<string>();
     for (let i = 0; i < 20 && answeredBy.size < 2; i++) {
       const r = await vscode.commands.executeCommand<{ workloadId?: string }>('nex.triggerDeployed', { name: 'fn04', subject: `fn04.n${i}`, payload: 'x' });
@@ -110,7 +99,7 @@ describe('Nex 0.4: the local node in 0.4.1 mode and the functions nexlet', funct
 
     // Undeploy stops every instance; the rows go.
     assert.strictEqual(await vscode.commands.executeCommand('nex.undeployFunction', { name: 'fn04', namespace: 'default' }), 2);
-    await viewWhere('no fn04 left', (s) => workloads04(s).length === 0 && (s?.nodes04 ?? []).length === 1);
+    await viewWhere('no fn04 left', (s) => workloads04Of(s).length === 0 && (s?.nodes04 ?? []).length === 1);
   });
 
   it('a 0.2.7 node on the same NATS server shows beside the 0.4.1 node; Lame Duck… puts the 0.4 node in lame duck mode', async () => {

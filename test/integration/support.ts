@@ -11,7 +11,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import type { DeployedSnapshot } from '../../src/explorer/deployedModel';
 import type { NexTestApi } from '../../src/vscode/extension';
+import type { RenderedItem } from '../../src/vscode/views/deployedView';
 import type { InputOptions, PickItem, UserInterface } from '../../src/vscode/ui';
 
 export const EXTENSION_ID = 'nex-functions.nex-functions';
@@ -113,13 +115,22 @@ export class RecordingUi implements UserInterface {
   }
 }
 
-/** Waits until `check` holds, polling every 50 ms; fails naming `what` (and `context()`) when it never does within `ms`. */
-export async function until(what: string, check: () => boolean, ms = 15000, context: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `${what} never happened${context() ? `: ${context()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Waits until `check` holds; fails naming what never came (the same wait as the NATS tests'). */
+import { waitFor } from '../support/waits';
+export { waitFor as until };
+
+/** A Deployed-view row with the labels of the rows above it (`path` ends with its own). */
+export type ViewRow = RenderedItem & { path: string[] };
+
+/** Every rendered item, depth first, with the labels of the items above it. */
+export function flatten(items: RenderedItem[], above: string[] = []): ViewRow[] {
+  return items.flatMap((item) => [{ ...item, path: [...above, item.label] }, ...flatten(item.children, [...above, item.label])]);
+}
+
+/** Waits for the Deployed view (its snapshot and its rows, without asking for a refresh) to satisfy `check`; returns the rows. */
+export async function deployedViewWhere(api: NexTestApi, what: string, check: (snapshot: DeployedSnapshot | undefined, rows: ViewRow[]) => boolean, ms = 15000): Promise<ViewRow[]> {
+  await waitFor(`the Deployed view showing ${what}`, () => check(api.deployed.snapshot(), flatten(api.deployed.tree())), ms, () => JSON.stringify(api.deployed.tree(), null, 1));
+  return flatten(api.deployed.tree());
 }
 
 /**

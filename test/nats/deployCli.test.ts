@@ -11,18 +11,9 @@ import { parseTriggerFile } from '../../src/triggers/triggerCases';
 import type { NatsServerHandle } from '../support/natsServer';
 import { startNexfn } from '../support/nexfn';
 import { LocalNodeFixture, startLocalNodeFixture } from '../support/localNodeFixture';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { waitFor } from '../support/waits';
 
 const cli = startNexfn;
-
-async function waitFor(what: string, check: () => boolean, ms = 15000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
 
 describe('nexfn deploy, trigger, stop, logs, events and record', function () {
   this.timeout(60000);

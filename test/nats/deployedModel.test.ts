@@ -22,34 +22,11 @@ import { ENVELOPE_TYPES, failureEnvelope, goJson, successEnvelope } from '../../
 import { NexControlClient } from '../../src/nex/controlClient';
 import { tempDir } from '../support/wasmFixtures';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { changeWhere, delay } from '../support/waits';
 
 /** The node of a snapshot with that `node_name`. */
 const nodeNamed = (s: DeployedSnapshot, name: string): NodeView | undefined => s.nodes.find((n) => n.name === name);
 const workloadNames = (node: NodeView | undefined) => node?.workloads.map((w) => w.name);
-
-/**
- * The first snapshot a change notification brings that satisfies `check`. Subscribe before acting,
- * so the notification the action causes is the one awaited.
- */
-function changeWhere(model: DeployedModel, what: string, check: (s: DeployedSnapshot) => boolean, ms = 15000): Promise<DeployedSnapshot> {
-  return new Promise((resolve, reject) => {
-    let last: DeployedSnapshot | undefined;
-    const timer = setTimeout(() => {
-      registration.dispose();
-      reject(new Error(`no change notification with ${what} within ${ms} ms; the last one: ${JSON.stringify(last, null, 1)}`));
-    }, ms);
-    const registration = model.onDidChange((s) => {
-      last = s;
-      if (check(s)) {
-        clearTimeout(timer);
-        registration.dispose();
-        resolve(s);
-      }
-    });
-  });
-}
 
 /** A JavaScript function folder named `name`, triggered by `<name>.>`. */
 function jsFunction(root: string, name: string): ValidFunction {

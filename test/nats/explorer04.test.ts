@@ -33,35 +33,7 @@ import { RemoteCaseTargets } from '../../src/triggers/caseRunner';
 import { runNexfn, startNexfn } from '../support/nexfn';
 import { NatsServerHandle, startNatsServer } from '../support/natsServer';
 import { tempDir } from '../support/wasmFixtures';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => boolean, ms = 15000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
-/** The first change notification whose snapshot satisfies `check` (subscribe before acting). */
-function changeWhere(model: DeployedModel, what: string, check: (s: DeployedSnapshot) => boolean, ms = 15000): Promise<DeployedSnapshot> {
-  return new Promise((resolve, reject) => {
-    let last: DeployedSnapshot | undefined;
-    const timer = setTimeout(() => {
-      registration.dispose();
-      reject(new Error(`no change notification with ${what} within ${ms} ms; the last one: ${JSON.stringify(last, null, 1)}`));
-    }, ms);
-    const registration = model.onDidChange((s) => {
-      last = s;
-      if (check(s)) {
-        clearTimeout(timer);
-        registration.dispose();
-        resolve(s);
-      }
-    });
-  });
-}
+import { changeWhere, waitFor } from '../support/waits';
 
 /** A JavaScript function folder: it logs, fails on an empty payload, else greets. */
 function writeFunction(root: string, name: string, triggers: string[], cases?: unknown[]): string {

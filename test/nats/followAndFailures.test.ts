@@ -19,16 +19,7 @@ import { runTriggerCaseRemote } from '../../src/triggers/caseRunner';
 import { loadTriggerFiles, TriggerCase } from '../../src/triggers/triggerCases';
 import { LocalNodeFixture, startLocalNodeFixture } from '../support/localNodeFixture';
 import { runNexfn, startNexfn } from '../support/nexfn';
-
-const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, check: () => boolean, ms = 15000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
+import { waitFor } from '../support/waits';
 
 /** Writes a function folder (manifest, source, trigger cases) under `root`. */
 function writeFunction(root: string, manifest: Record<string, unknown>, source: string, cases: unknown[]): string {
