@@ -11,9 +11,9 @@ import { positiveInt } from './numberOptions';
 import { plural } from '../core/bytes';
 import { deployNamespaces, isValid, loadFunction, type ValidFunction } from '../core/manifest';
 import { concreteSubjectProblem, inNamespace, namespaceProblem } from '../core/subject';
-import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, nodeLabel, type NodeView } from '../explorer/deployedModel';
+import { DeployedModel, deployedFunctions, type DeployedSnapshot, type DeployedTriggers, nodeLabel, type NodeView, workloads04Of } from '../explorer/deployedModel';
 import { nodesJson } from '../explorer/nodesJson';
-import type { Node04View, Workload04View } from '../explorer/workloads04';
+import type { Node04View } from '../explorer/workloads04';
 import { triggerDrift, triggerDriftText } from '../explorer/deployDrift';
 import { uptimeSince } from '../nex/uptime';
 import { type Handler, whichHandles } from '../explorer/subjectRouting';
@@ -157,7 +157,7 @@ function formatWorkloads04(snapshot: DeployedSnapshot): string {
   }
   const names = new Map(snapshot.nodes04.map((n) => [n.id, nodeLabel(n.name, n.id)]));
   const unplaced = snapshot.workloads04Unplaced ?? [];
-  const all: Workload04View[] = [...snapshot.nodes04.flatMap((n) => n.workloads ?? []), ...unplaced];
+  const all = workloads04Of(snapshot);
   all.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   const read = [...new Set([...snapshot.namespaces, SYSTEM_NAMESPACE])];
   const where = namespacesText(read);

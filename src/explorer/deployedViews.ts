@@ -104,6 +104,11 @@ export function nodeLabel(name: string | undefined, id: string): string {
   return name ?? `${id.slice(0, 12)}…`;
 }
 
+/** Every Nex 0.4 workload of a snapshot: those placed on their node, then those whose node could not be told. */
+export function workloads04Of(snapshot: DeployedSnapshot | undefined): Workload04View[] {
+  return [...(snapshot?.nodes04 ?? []).flatMap((n) => n.workloads ?? []), ...(snapshot?.workloads04Unplaced ?? [])];
+}
+
 /**
  * The workloads of a snapshot whose trigger subjects are known, for `whichHandles` and
  * `triggerOverlaps`: 0.2/0.3 ones from their deploy records, 0.4 functions as their nexlet reports
@@ -117,8 +122,7 @@ export function deployedFunctions(snapshot: DeployedSnapshot): DeployedTriggers[
     ...snapshot.nodes.flatMap((node) =>
       node.workloads.flatMap((w) => (w.triggers ? [{ name: w.name, node: node.id, nodeName: node.name, workloadId: w.id, namespace: w.namespace, triggers: w.triggers }] : [])),
     ),
-    ...snapshot.nodes04.flatMap((node) => (node.workloads ?? []).flatMap(of04)),
-    ...(snapshot.workloads04Unplaced ?? []).flatMap(of04),
+    ...workloads04Of(snapshot).flatMap(of04),
   ];
 }
 

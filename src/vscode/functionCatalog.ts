@@ -9,7 +9,6 @@ import * as path from 'path';
 import {
   Disposable,
   EventEmitter,
-  languages as Languages,
   RelativePattern,
   Uri,
   workspace as Workspace,

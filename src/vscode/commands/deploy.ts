@@ -12,7 +12,7 @@ import { deployNamespace, entryPath, ValidFunction } from '../../core/manifest';
 import { inNamespace } from '../../core/subject';
 import { deployFunction, DeployOptions, DeployPreview, DeployResult, previewDeploy } from '../../deploy/deployFunction';
 import { type Deploy04Result, detectGeneration } from '../../deploy/deploy04';
-import type { DeployedSnapshot } from '../../explorer/deployedModel';
+import { type DeployedSnapshot, workloads04Of } from '../../explorer/deployedModel';
 import { stopWorkloads } from '../../deploy/stopWorkloads';
 import { locateRefusal, NodeRefusal, sourceRefusalKind } from '../../deploy/nodeReplies';
 import { defaultKeysDir, ISSUER_KEY_FILE, loadPublisherKeys, PUBLISHER_XKEY_FILE, PublisherKeys } from '../../deploy/publisherKeys';
@@ -266,7 +266,7 @@ export async function undeployFunctionCommand(ext: NexExtension, arg?: FunctionN
 function runsWhere(snapshot: DeployedSnapshot | undefined, name: string, namespace: string): { legacy: boolean; nex04: boolean } {
   const named = (w: { name: string; namespace: string }) => w.name === name && w.namespace === namespace;
   const legacy = (snapshot?.nodes ?? []).some((n) => n.workloads.some(named));
-  const nex04 = [...(snapshot?.nodes04 ?? []).flatMap((n) => n.workloads ?? []), ...(snapshot?.workloads04Unplaced ?? [])].some((w) => w.isFunction && named(w));
+  const nex04 = workloads04Of(snapshot).some((w) => w.isFunction && named(w));
   if (legacy || nex04) {
     return { legacy, nex04 };
   }

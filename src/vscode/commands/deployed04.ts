@@ -8,14 +8,14 @@ import { plural } from '../../core/bytes';
 import { deployNamespace, type ValidFunction } from '../../core/manifest';
 import { inNamespace } from '../../core/subject';
 import { cloneWorkload04, type Deploy04Result, deployFunction04, stopWorkloads04 } from '../../deploy/deploy04';
-import { nodeLabel, type Node04View } from '../../explorer/deployedModel';
+import { nodeLabel, type Node04View, workloads04Of } from '../../explorer/deployedModel';
 import { Nex04Client } from '../../nex04/client04';
 import { formatGoDuration } from '../../nex/uptime';
 import { parseGoDuration } from '../../nex04/goDuration';
 import type { NexConnection } from '../connections/connectionManager';
 import { currentConnection } from '../connections/currentConnection';
 import type { NexExtension } from '../nexExtension';
-import { type Node04Item, Workload04Item } from '../views/deployedView';
+import { Node04Item, Workload04Item } from '../views/deployedView';
 
 /** Scripted arguments (tests, keybindings): the node by id or name, the delay as a Go duration, and the confirmation given. */
 export interface LameDuckArgs {
@@ -26,13 +26,13 @@ export interface LameDuckArgs {
 
 const DEFAULT_LAME_DUCK_DELAY = '30s';
 
-/** The 0.4 node an item or a scripted argument names, else the one the user picks. */
-export async function node04Of(ext: NexExtension, arg: Node04Item | { node?: string } | undefined, title: string): Promise<Node04View | undefined> {
-  const nodes = ext.deployed.snapshot?.nodes04 ?? [];
-  if (arg && 'node' in arg && typeof arg.node === 'object' && arg.node !== null) {
+/** The 0.4 node an item or a scripted argument (its id or name) names, else the one the user picks. */
+async function node04Of(ext: NexExtension, arg: Node04Item | LameDuckArgs | undefined, title: string): Promise<Node04View | undefined> {
+  if (arg instanceof Node04Item) {
     return arg.node;
   }
-  const wanted = arg && typeof (arg as { node?: unknown }).node === 'string' ? (arg as { node: string }).node : undefined;
+  const nodes = ext.deployed.snapshot?.nodes04 ?? [];
+  const wanted = typeof arg?.node === 'string' ? arg.node : undefined;
   if (wanted) {
     const found = nodes.find((n) => n.id === wanted || n.name === wanted);
     if (!found) {
@@ -60,7 +60,7 @@ export async function lameDuckNodeCommand(ext: NexExtension, arg?: Node04Item | 
   if (!node) {
     return undefined;
   }
-  const scripted = arg && !('node' in arg && typeof arg.node === 'object') ? (arg as LameDuckArgs) : {};
+  const scripted: LameDuckArgs = arg instanceof Node04Item ? {} : (arg ?? {});
   const label = nodeLabel(node.name, node.id);
   const delay =
     scripted.delay ??
@@ -181,27 +181,29 @@ export interface CloneArgs {
 /** Clone Workload…: a copy of a 0.4 function on another node (or any node with given tags), by CLONE and a new auction. */
 export async function cloneWorkloadCommand(ext: NexExtension, arg?: Workload04Item | CloneArgs): Promise<{ id: string; name: string } | undefined> {
   const snapshot = ext.deployed.snapshot;
-  const all = [...(snapshot?.nodes04 ?? []).flatMap((n) => n.workloads ?? []), ...(snapshot?.workloads04Unplaced ?? [])].filter((w) => w.isFunction);
-  const scripted: CloneArgs = arg instanceof Workload04Item ? { workloadId: arg.workload.id, namespace: arg.workload.namespace } : (arg ?? {});
-  const workload =
-    all.find((w) => w.id === scripted.workloadId) ??
-    (scripted.workloadId
-      ? undefined
-      : await ext.ui.pick(
-          all.map((w) => ({ label: w.name, description: `${w.type} · ${w.id} · ${w.namespace}`, value: w })),
-          { title: 'Clone which Nex 0.4 workload?' },
-        ));
+  const all = workloads04Of(snapshot).filter((w) => w.isFunction);
+  const fromItem = arg instanceof Workload04Item;
+  const scripted: CloneArgs = fromItem ? { workloadId: arg.workload.id, namespace: arg.workload.namespace } : (arg ?? {});
+  if (!scripted.workloadId && all.length === 0) {
+    void ext.ui.info('No Nex 0.4 function is deployed on this connection.');
+    return undefined;
+  }
+  const workload = scripted.workloadId
+    ? all.find((w) => w.id === scripted.workloadId)
+    : await ext.ui.pick(
+        all.map((w) => ({ label: w.name, description: `${w.type} · ${w.id} · ${w.namespace}`, value: w })),
+        { title: 'Clone which Nex 0.4 workload?' },
+      );
   if (!workload) {
     if (scripted.workloadId) {
       void ext.ui.error(`Nex: no Nex 0.4 function with the id ${scripted.workloadId} is in the Deployed view.`);
-    } else if (all.length === 0) {
-      void ext.ui.info('No Nex 0.4 function is deployed on this connection.');
     }
     return undefined;
   }
   let node = scripted.node;
   let tags = scripted.tags;
-  if (!node && !tags && !(arg && !(arg instanceof Workload04Item))) {
+  // Scripted callers say where the copy goes (neither node nor tags: any node); the others are asked.
+  if (fromItem || arg === undefined) {
     const nodes = snapshot?.nodes04 ?? [];
     const choice = await ext.ui.pick<{ node?: string; tags?: boolean }>(
       [
