@@ -10,15 +10,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { createInbox, type Msg, type NatsConnection } from '@nats-io/nats-core';
+import type { NatsConnection } from '@nats-io/nats-core';
 import { createCurve } from '@nats-io/nkeys';
 import { plural } from '../core/bytes';
 import { type DeployNodeVersion, deployNamespace, deployTriggers, entryPath, MAX_DEPLOY_INSTANCES, type ValidFunction } from '../core/manifest';
 import { DISCOVERY_WINDOW_MS, NexControlClient } from '../nex/controlClient';
 import { sealEnvironment } from '../nex/xkeyEnvelope';
-import { Nex04Client } from '../nex04/client04';
+import { Nex04Client, UNDEPLOY_WAIT_MS } from '../nex04/client04';
 import type { FunctionStartRequest } from '../nex04/functionStartRequest';
-import { Nex04Error, readServiceReply } from '../nex04/serviceErrors';
+import { Nex04Error } from '../nex04/serviceErrors';
 import { compileStartRequestSchema, type CompiledStartSchema, StartSchemaError } from '../nex04/startRequestSchema';
 import { control04 } from '../nex04/subjects';
 import type { AuctionResponse, NodePingResponse, StartWorkloadRequest, StopWorkloadResponse, WorkloadSummary } from '../nex04/types';
@@ -148,7 +148,6 @@ const LAME_DUCK_TAG = 'nex.lameduck';
 /** A bid lives 10 s on the node (11 at most): older than this, the auction is held again before an ADEPLOY. */
 const BID_FRESH_MS = 7000;
 /** UNDEPLOY: 0.4.1 waits 2 s for more agents when none stopped the workload. */
-const UNDEPLOY_WAIT_MS = 4000;
 
 function tagText(tags: Record<string, string>): string {
   const entries = Object.entries(tags);
@@ -287,44 +286,9 @@ function namespaceOf(w: WorkloadSummary, asked: string): string {
   return w.metadata?.namespace || asked;
 }
 
-/**
- * UNDEPLOY reaches every node; the one that runs the workload answers `stopped: true`, the others
- * "workload not found" (a 0.4.1 node after a 2 s stall). Collects the answers until one says it
- * stopped, every node answered, or the wait is over, so an early "not found" from another node
- * does not hide the stop.
- */
-async function undeploy(nc: NatsConnection, namespace: string, id: string, nodeCount: number, inboxPrefix?: string): Promise<{ stopped: boolean; message: string }> {
-  const inbox = createInbox(inboxPrefix);
-  const answers: Array<StopWorkloadResponse | Error> = [];
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const sub = nc.subscribe(inbox, {
-    callback: (err, msg: Msg) => {
-      if (err || (msg.headers?.code === 503 && msg.data.length === 0)) {
-        return;
-      }
-      try {
-        const reply = readServiceReply<StopWorkloadResponse>(msg);
-        answers.push(reply);
-        if (reply.stopped) {
-          finish();
-        }
-      } catch (e) {
-        answers.push(e as Error);
-      }
-      if (answers.length >= Math.max(1, nodeCount)) {
-        finish();
-      }
-    },
-  });
-  const timer = setTimeout(finish, UNDEPLOY_WAIT_MS);
-  try {
-    nc.publish(control04.undeploy(namespace, id), JSON.stringify({ namespace }), { reply: inbox });
-    await done;
-  } finally {
-    clearTimeout(timer);
-    sub.unsubscribe();
-  }
+/** UNDEPLOY of one workload: stopped, or why not in the nodes' words (every answer's, once each). */
+async function undeploy(client: Nex04Client, namespace: string, id: string, nodeCount: number): Promise<{ stopped: boolean; message: string }> {
+  const answers = await client.undeploy(namespace, id, { expectedAnswers: Math.max(1, nodeCount) });
   const stopped = answers.find((a): a is StopWorkloadResponse => !(a instanceof Error) && a.stopped);
   if (stopped) {
     return { stopped: true, message: stopped.message };
@@ -469,7 +433,7 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
       const error = options.signal?.aborted ? new Error(`the deploy of ${name} was cancelled`) : explain04(e, `ADEPLOY of ${name}`, type);
       const undone: string[] = [];
       for (const s of started) {
-        const r = await undeploy(nc, namespace, s.id, nodes.length, options.inboxPrefix).catch((u: Error) => ({ stopped: false, message: u.message }));
+        const r = await undeploy(client, namespace, s.id, nodes.length).catch((u: Error) => ({ stopped: false, message: u.message }));
         undone.push(r.stopped ? `${s.id} stopped again` : `${s.id} NOT stopped (${r.message})`);
       }
       const after = [
@@ -483,7 +447,7 @@ export async function deployFunction04(nc: NatsConnection, fn: ValidFunction, op
   const replaced: Deploy04Result['replaced'] = [];
   for (const w of old) {
     progress(`stopping ${name} ${w.id}: the new ${instances === 1 ? 'instance runs' : 'instances run'}`);
-    const r = await undeploy(nc, namespaceOf(w, namespace), w.id, nodes.length, options.inboxPrefix);
+    const r = await undeploy(client, namespaceOf(w, namespace), w.id, nodes.length);
     replaced.push({ id: w.id, ...r });
   }
   return {
@@ -531,7 +495,7 @@ export async function stopWorkloads04(nc: NatsConnection, nameOrId: string, opti
   const targets = matches.length > 0 ? matches.map((w) => ({ id: w.id, name: w.name, namespace: namespaceOf(w, namespace) })) : [{ id: nameOrId, name: '', namespace }];
   const results: Stopped04[] = [];
   for (const t of targets) {
-    const r = await undeploy(nc, t.namespace, t.id, nodes.length, options.inboxPrefix);
+    const r = await undeploy(client, t.namespace, t.id, nodes.length);
     results.push({ id: t.id, name: t.name, ...r });
   }
   return results;

@@ -52,6 +52,8 @@ export const WORKLOAD_PING_WAIT_MS = 3500;
 /** ADEPLOY: a node gives its nexlet 1 min to start a workload. */
 export const DEPLOY_TIMEOUT_MS = 60_000;
 export const CONTROL_TIMEOUT_MS = 5000;
+/** How long UNDEPLOY waits for the nodes (0.4.1 answers "not found" after about 2 s). */
+export const UNDEPLOY_WAIT_MS = 4000;
 
 /** Whether an error is the server's "no responders" (nobody subscribes the subject). */
 export function isNoResponders(e: unknown): boolean {
@@ -130,12 +132,28 @@ export class Nex04Client {
   }
 
   /**
-   * UNDEPLOY in the workload's namespace. `stopped: false` (with the node's message, e.g.
-   * "workload not found") is returned as it came: the caller reports it as not stopped.
+   * UNDEPLOY in the workload's namespace. It reaches every node: the one that runs the workload
+   * answers `stopped: true`, the others "workload not found" (a 0.4.1 node after a 2 s stall). The
+   * answers are collected until one says it stopped, `expectedAnswers` came, or `waitMs` is over,
+   * so an early "not found" from another node does not hide the stop; each is the reply as it came
+   * (`stopped: false` with the node's message) or the node's error (Nex04Error).
    */
-  async undeploy(namespace: string, workloadId: string, timeoutMs = CONTROL_TIMEOUT_MS): Promise<StopWorkloadResponse> {
-    // 0.4.1 waits 2 s for more agents when none stopped the workload.
-    return this.request<StopWorkloadResponse>(control04.undeploy(namespace, workloadId), { namespace }, Math.max(timeoutMs, 4000), `no node answered UNDEPLOY of ${workloadId}`);
+  async undeploy(namespace: string, workloadId: string, options: { expectedAnswers?: number; waitMs?: number } = {}): Promise<Array<StopWorkloadResponse | Error>> {
+    const stopped = (msg: Msg) => {
+      try {
+        return readServiceReply<StopWorkloadResponse>(msg).stopped === true;
+      } catch {
+        return false;
+      }
+    };
+    const replies = await this.collect(control04.undeploy(namespace, workloadId), { namespace }, { maxWaitMs: options.waitMs ?? UNDEPLOY_WAIT_MS, expected: options.expectedAnswers, enough: stopped });
+    return replies.map((msg) => {
+      try {
+        return readServiceReply<StopWorkloadResponse>(msg);
+      } catch (e) {
+        return e as Error;
+      }
+    });
   }
 
   /**
@@ -191,8 +209,8 @@ export class Nex04Client {
     return readServiceReply<T>(msg);
   }
 
-  /** Replies to one request on a fresh inbox: until `expected` arrived, `settleMs` after the first, or `maxWaitMs`. */
-  private async collect(subject: string, body: unknown, options: { maxWaitMs: number; settleMs?: number; expected?: number }): Promise<Msg[]> {
+  /** Replies to one request on a fresh inbox: until `expected` arrived, one is `enough`, `settleMs` after the first, or `maxWaitMs`. */
+  private async collect(subject: string, body: unknown, options: { maxWaitMs: number; settleMs?: number; expected?: number; enough?: (msg: Msg) => boolean }): Promise<Msg[]> {
     const replies: Msg[] = [];
     const inbox = createInbox(this.inboxPrefix);
     let finish: () => void = () => undefined;
@@ -204,7 +222,7 @@ export class Nex04Client {
           return; // the server's "no responders": no 0.4 node at all
         }
         replies.push(msg);
-        if (options.expected !== undefined && replies.length >= options.expected) {
+        if ((options.expected !== undefined && replies.length >= options.expected) || options.enough?.(msg)) {
           finish();
         } else if (options.settleMs !== undefined && settle === undefined) {
           settle = setTimeout(finish, options.settleMs);
